@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""A preprocessing job and an evaluation job that reads its output, run during ``cdk deploy``.
+
+Synthesizes with no AWS credentials: ``npx cdk synth`` (or ``make synth``).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_processing import (
+    ContainerImage,
+    InstanceType,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingOutput,
+)
+
+
+class ChurnPipelineStack(cdk.Stack):
+    def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
+        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+
+        key = kms.Key(self, "DataKey", enable_key_rotation=True, description="Churn pipeline data and volumes")
+        bucket = s3.Bucket(
+            self,
+            "Data",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
+        repository = ecr.Repository.from_repository_name(self, "Images", "churn-processing")
+        image = ContainerImage.from_ecr_repository(repository, "1.4.0")
+
+        preprocess = ProcessingJob(
+            self,
+            "Preprocess",
+            image=image,
+            entrypoint=["python3", "/app/preprocess.py"],
+            arguments=["--train-ratio", "0.8"],
+            environment={"LOG_LEVEL": "INFO"},
+            instance_type=InstanceType.M5_XLARGE,
+            volume_size=cdk.Size.gibibytes(50),
+            volume_encryption_key=key,
+            output_encryption_key=key,
+            max_runtime=cdk.Duration.minutes(30),
+            inputs=[ProcessingInput.from_bucket("raw", bucket, "raw/churn/")],
+            outputs=[
+                ProcessingOutput.to_bucket("train", bucket, "prepared/train/"),
+                ProcessingOutput.to_bucket("test", bucket, "prepared/test/"),
+            ],
+            vpc=vpc,
+        )
+
+        evaluate = ProcessingJob(
+            self,
+            "Evaluate",
+            image=image,
+            entrypoint=["python3", "/app/evaluate.py"],
+            instance_type=InstanceType.M5_LARGE,
+            volume_encryption_key=key,
+            output_encryption_key=key,
+            max_runtime=cdk.Duration.minutes(15),
+            # Reading the preprocessing output makes this job run after that one completed, with read access to
+            # exactly that prefix.
+            inputs=[ProcessingInput.from_output("test", preprocess, "test")],
+            outputs=[ProcessingOutput.to_bucket("report", bucket, "evaluation/")],
+            vpc=vpc,
+        )
+
+        for name, job in (("Preprocess", preprocess), ("Evaluate", evaluate)):
+            cdk.CfnOutput(self, f"{name}JobName", value=job.processing_job_name)
+            cdk.CfnOutput(self, f"{name}JobArn", value=job.processing_job_arn)
+            cdk.CfnOutput(self, f"{name}JobStatus", value=job.processing_job_status)
+        cdk.CfnOutput(self, "EvaluationReport", value=evaluate.output_uri("report"))
+
+
+app = cdk.App()
+ChurnPipelineStack(app, "ChurnPipeline", tags={"project": "churn", "cost-center": "ml-platform"})
+app.synth()

@@ -1,0 +1,40 @@
+"""cdk-processing: Amazon SageMaker Processing Jobs as AWS CDK constructs, run and awaited during ``cdk deploy``."""
+
+from ._validation import ProcessingJobValidationError
+from .image import ContainerImage, ContainerImageConfig
+from .inputs import (
+    AthenaOutputCompression,
+    AthenaOutputFormat,
+    DataDistribution,
+    InputMode,
+    ProcessingInput,
+    RedshiftOutputCompression,
+    RedshiftOutputFormat,
+    S3Compression,
+    S3DataType,
+)
+from .instance_type import InstanceType
+from .outputs import ProcessingOutput, S3UploadMode
+from .processing_job import ExperimentConfig, ProcessingJob
+from .provider import ProcessingJobProvider
+
+__all__ = [
+    "AthenaOutputCompression",
+    "AthenaOutputFormat",
+    "ContainerImage",
+    "ContainerImageConfig",
+    "DataDistribution",
+    "ExperimentConfig",
+    "InputMode",
+    "InstanceType",
+    "ProcessingInput",
+    "ProcessingJob",
+    "ProcessingJobProvider",
+    "ProcessingJobValidationError",
+    "ProcessingOutput",
+    "RedshiftOutputCompression",
+    "RedshiftOutputFormat",
+    "S3Compression",
+    "S3DataType",
+    "S3UploadMode",
+]

@@ -1,0 +1,103 @@
+"""S3 locations of inputs and outputs: a bucket and key prefix, or an ``s3://`` URI, and their grants."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Fn
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ._validation import check_length, fail, is_unresolved
+
+_S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/(?P<key>.*))?")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """A bucket and a key prefix (``""`` for the whole bucket), or an ``s3://`` URI given as a string.
+
+    A URI is validated when it is given and turned into a bucket reference when it is bound to a scope; an
+    unresolved URI token is passed through and granted on the bucket it names at deploy time.
+    """
+
+    bucket: s3.IBucket | None
+    key_prefix: str
+    uri_string: str | None = None
+
+    @staticmethod
+    def from_bucket(prop: str, bucket: s3.IBucket, key_prefix: str | None) -> S3Location:
+        prefix = key_prefix or ""
+        if not is_unresolved(prefix):
+            check_length(prop + ".key_prefix", prefix, 0, 1000)
+            if prefix.startswith("/"):
+                raise fail(prop + ".key_prefix", prefix, "must not start with '/' (give the key as it is in S3)")
+        return S3Location(bucket=bucket, key_prefix=prefix)
+
+    @staticmethod
+    def from_uri(prop: str, uri: str) -> S3Location:
+        if not is_unresolved(uri):
+            check_length(prop, uri, 6, 1024)
+            if _S3_URI.fullmatch(uri) is None:
+                raise fail(prop, uri, "must be an S3 URI s3://<bucket>/<key prefix> with a valid bucket name")
+        return S3Location(bucket=None, key_prefix="", uri_string=uri)
+
+    def bind(self, scope: Construct, bucket_id: str) -> S3Location:
+        """Turn a literal URI into a bucket reference under ``scope`` so that it can be granted."""
+        if self.bucket is not None or self.uri_string is None or is_unresolved(self.uri_string):
+            return self
+        match = _S3_URI.fullmatch(self.uri_string)
+        assert match is not None
+        bucket = s3.Bucket.from_bucket_name(scope, bucket_id, match["bucket"])
+        return S3Location(bucket=bucket, key_prefix=match["key"] or "")
+
+    @property
+    def uri(self) -> str:
+        if self.uri_string is not None:
+            return self.uri_string
+        assert self.bucket is not None
+        return self.bucket.s3_url_for_object(self.key_prefix) if self.key_prefix else f"s3://{self.bucket.bucket_name}"
+
+    @property
+    def _objects_pattern(self) -> str:
+        if not self.key_prefix:
+            return "*"
+        return self.key_prefix + ("*" if self.key_prefix.endswith(("/", "*")) else "*")
+
+    def grant_read(self, grantee: iam.IGrantable) -> None:
+        """Read (List on the bucket, Get on the prefix's objects) and the bucket key's decrypt, if any."""
+        if self.bucket is not None:
+            self.bucket.grant_read(grantee, self._objects_pattern)
+        else:
+            self._grant_token(grantee, ["s3:GetObject", "s3:GetBucketLocation", "s3:ListBucket"])
+
+    def grant_write(self, grantee: iam.IGrantable) -> None:
+        """Put on the prefix's objects (with multipart upload) and the bucket key's encrypt, if any."""
+        if self.bucket is not None:
+            self.bucket.grant_put(grantee, self._objects_pattern)
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                    resources=[self.bucket.arn_for_objects(self._objects_pattern)],
+                )
+            )
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(actions=["s3:GetBucketLocation", "s3:ListBucket"], resources=[self.bucket.bucket_arn])
+            )
+        else:
+            self._grant_token(
+                grantee,
+                ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:GetBucketLocation", "s3:ListBucket"],
+            )
+
+    def _grant_token(self, grantee: iam.IGrantable, actions: list[str]) -> None:
+        # The bucket of a URI known only at deploy time is s3://<bucket>/...: the third '/'-separated part.
+        assert self.uri_string is not None
+        bucket_name = Fn.select(2, Fn.split("/", self.uri_string))
+        bucket_arn = f"arn:{Aws.PARTITION}:s3:::{bucket_name}"
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=actions, resources=[bucket_arn, bucket_arn + "/*"])
+        )
+

@@ -1,0 +1,503 @@
+"""Processing job inputs: S3 data, Athena and Redshift dataset definitions."""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+from aws_cdk import Arn, ArnComponents, ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ._s3 import S3Location
+
+if TYPE_CHECKING:
+    from .processing_job import ProcessingJob
+from ._validation import check_length, check_local_path, check_pattern, fail, is_unresolved
+
+
+class S3DataType(enum.Enum):
+    """How ``S3Uri`` is read: every object under a prefix, or the objects a manifest file lists."""
+
+    S3_PREFIX = "S3Prefix"
+    MANIFEST_FILE = "ManifestFile"
+
+
+class InputMode(enum.Enum):
+    """File copies the data to the instance before the job starts; Pipe streams it."""
+
+    FILE = "File"
+    PIPE = "Pipe"
+
+
+class DataDistribution(enum.Enum):
+    """Whether every instance gets all the data, or a shard of it by S3 key."""
+
+    FULLY_REPLICATED = "FullyReplicated"
+    SHARDED_BY_S3_KEY = "ShardedByS3Key"
+
+
+class S3Compression(enum.Enum):
+    """Compression of S3 input data; ``GZIP`` works only with ``InputMode.PIPE``."""
+
+    NONE = "None"
+    GZIP = "Gzip"
+
+
+class AthenaOutputFormat(enum.Enum):
+    PARQUET = "PARQUET"
+    ORC = "ORC"
+    AVRO = "AVRO"
+    JSON = "JSON"
+    TEXTFILE = "TEXTFILE"
+
+
+class AthenaOutputCompression(enum.Enum):
+    GZIP = "GZIP"
+    SNAPPY = "SNAPPY"
+    ZLIB = "ZLIB"
+
+
+class RedshiftOutputFormat(enum.Enum):
+    PARQUET = "PARQUET"
+    CSV = "CSV"
+
+
+class RedshiftOutputCompression(enum.Enum):
+    NONE = "None"
+    GZIP = "GZIP"
+    BZIP2 = "BZIP2"
+    ZSTD = "ZSTD"
+    SNAPPY = "SNAPPY"
+
+
+_NAME_PATTERN = r"[a-zA-Z0-9_-]{1,64}"
+DEFAULT_INPUT_ROOT = "/opt/ml/processing/input/"
+
+
+def _check_name(prop: str, name: str) -> None:
+    check_pattern(prop, name, _NAME_PATTERN, "1 to 64 letters, digits, '_' or '-'")
+
+
+def _check_enum(prop: str, value: Any, enum_class: type[enum.Enum]) -> None:
+    if value is not None and not isinstance(value, enum_class):
+        choices = ", ".join(f"{enum_class.__name__}.{member.name}" for member in enum_class)
+        raise fail(prop, value, f"must be one of {choices}")
+
+
+class ProcessingInput(ABC):
+    """Data a processing job reads: choose a factory.
+
+    - ``ProcessingInput.from_bucket(name, bucket, key_prefix)`` or ``from_s3_uri(name, "s3://...")`` for S3 data,
+      downloaded to ``local_path`` (default: ``/opt/ml/processing/input/<name>``);
+    - ``ProcessingInput.from_athena(...)`` and ``from_redshift(...)`` for a query whose results SageMaker unloads to
+      S3 before the job starts.
+
+    Every factory grants the job's role exactly the reads it needs when the job binds it.
+    """
+
+    def __init__(self, name: str, local_path: str | None, app_managed: bool) -> None:
+        _check_name("inputs[].name", name)
+        self.name = name
+        self.local_path = local_path if local_path is not None else (
+            None if is_unresolved(name) else DEFAULT_INPUT_ROOT + name
+        )
+        if local_path is not None:
+            check_local_path(f"inputs[{name}].local_path", local_path)
+        self.app_managed = app_managed
+
+    @staticmethod
+    def from_bucket(
+        name: str,
+        bucket: s3.IBucket,
+        key_prefix: str | None = None,
+        *,
+        local_path: str | None = None,
+        data_type: S3DataType = S3DataType.S3_PREFIX,
+        input_mode: InputMode = InputMode.FILE,
+        distribution: DataDistribution = DataDistribution.FULLY_REPLICATED,
+        compression: S3Compression = S3Compression.NONE,
+        app_managed: bool = False,
+    ) -> ProcessingInput:
+        """Objects under ``key_prefix`` of ``bucket`` (or the manifest file at that key).
+
+        :param key_prefix: the key prefix to read. Default: the whole bucket.
+        :param local_path: where the data appears in the container. Default: ``/opt/ml/processing/input/<name>``.
+        :param data_type: Default: ``S3DataType.S3_PREFIX``.
+        :param input_mode: Default: ``InputMode.FILE``.
+        :param distribution: Default: ``DataDistribution.FULLY_REPLICATED``.
+        :param compression: Default: ``S3Compression.NONE``; ``GZIP`` requires ``InputMode.PIPE``.
+        :param app_managed: the job's application downloads the data itself. Default: SageMaker downloads it.
+        """
+        location = S3Location.from_bucket(f"inputs[{name}]", bucket, key_prefix)
+        return _S3Input(name, location, local_path, data_type, input_mode, distribution, compression, app_managed)
+
+    @staticmethod
+    def from_s3_uri(
+        name: str,
+        s3_uri: str,
+        *,
+        local_path: str | None = None,
+        data_type: S3DataType = S3DataType.S3_PREFIX,
+        input_mode: InputMode = InputMode.FILE,
+        distribution: DataDistribution = DataDistribution.FULLY_REPLICATED,
+        compression: S3Compression = S3Compression.NONE,
+        app_managed: bool = False,
+    ) -> ProcessingInput:
+        """Objects under an ``s3://bucket/prefix`` URI; same options as ``from_bucket``.
+
+        A URI known only at deploy time (a token) is granted on the whole bucket it names.
+        """
+        location = S3Location.from_uri(f"inputs[{name}].s3_uri", s3_uri)
+        return _S3Input(name, location, local_path, data_type, input_mode, distribution, compression, app_managed)
+
+    @staticmethod
+    def from_output(
+        name: str,
+        job: ProcessingJob,
+        output_name: str,
+        *,
+        local_path: str | None = None,
+        input_mode: InputMode = InputMode.FILE,
+        distribution: DataDistribution = DataDistribution.FULLY_REPLICATED,
+    ) -> ProcessingInput:
+        """Another job's S3 output: this job runs after that one completed, with read access to exactly that prefix.
+
+        :param job: the job that writes the output.
+        :param output_name: the name of one of its S3 outputs.
+        """
+        uri = job.output_uri(output_name)
+        location = next(o.s3_location for o in job.outputs if o.name == output_name)
+        assert location is not None
+        chained = S3Location(bucket=location.bucket, key_prefix=location.key_prefix, uri_string=uri)
+        return _S3Input(
+            name, chained, local_path, S3DataType.S3_PREFIX, input_mode, distribution, S3Compression.NONE, False
+        )
+
+    @staticmethod
+    def from_athena(
+        name: str,
+        *,
+        database: str,
+        query_string: str,
+        output_s3_uri: str,
+        output_format: AthenaOutputFormat,
+        catalog: str = "AwsDataCatalog",
+        work_group: str | None = None,
+        output_compression: AthenaOutputCompression | None = None,
+        kms_key: kms.IKey | None = None,
+        local_path: str | None = None,
+        input_mode: InputMode = InputMode.FILE,
+        distribution: DataDistribution = DataDistribution.FULLY_REPLICATED,
+        app_managed: bool = False,
+    ) -> ProcessingInput:
+        """The results of an Athena query, unloaded to ``output_s3_uri`` and given to the job.
+
+        The role is granted the query on the work group, Glue reads on ``database`` and read/write on the output
+        location. Reads on the tables' own S3 data are not known here: add them with ``job.add_to_role_policy``.
+
+        :param work_group: Default: Athena's ``primary`` work group.
+        :param output_compression: Default: uncompressed.
+        :param kms_key: a key to encrypt the query results with. Default: the output bucket's encryption.
+        """
+        return _DatasetInput(
+            name,
+            local_path,
+            app_managed,
+            input_mode,
+            distribution,
+            _AthenaDefinition(
+                database, query_string, S3Location.from_uri(f"inputs[{name}].output_s3_uri", output_s3_uri),
+                output_format, catalog, work_group, output_compression, kms_key,
+            ),
+        )
+
+    @staticmethod
+    def from_redshift(
+        name: str,
+        *,
+        cluster_id: str,
+        cluster_role: iam.IRole,
+        database: str,
+        db_user: str,
+        query_string: str,
+        output_s3_uri: str,
+        output_format: RedshiftOutputFormat,
+        output_compression: RedshiftOutputCompression | None = None,
+        kms_key: kms.IKey | None = None,
+        local_path: str | None = None,
+        input_mode: InputMode = InputMode.FILE,
+        distribution: DataDistribution = DataDistribution.FULLY_REPLICATED,
+        app_managed: bool = False,
+    ) -> ProcessingInput:
+        """The results of a Redshift query, unloaded by the cluster (as ``cluster_role``) to ``output_s3_uri``.
+
+        The job's role is granted temporary credentials for ``db_user`` on ``database``, the Data API on the cluster
+        and read on the output location; ``cluster_role`` is granted write on the output location.
+
+        :param output_compression: Default: uncompressed.
+        :param kms_key: a key to encrypt the unloaded data with. Default: the output bucket's encryption.
+        """
+        return _DatasetInput(
+            name,
+            local_path,
+            app_managed,
+            input_mode,
+            distribution,
+            _RedshiftDefinition(
+                cluster_id, cluster_role, database, db_user, query_string,
+                S3Location.from_uri(f"inputs[{name}].output_s3_uri", output_s3_uri),
+                output_format, output_compression, kms_key,
+            ),
+        )
+
+    @abstractmethod
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
+        """Grant ``grantee`` the reads this input needs and return its ``ProcessingInput`` request member."""
+
+
+class _S3Input(ProcessingInput):
+    def __init__(
+        self,
+        name: str,
+        location: S3Location,
+        local_path: str | None,
+        data_type: S3DataType,
+        input_mode: InputMode,
+        distribution: DataDistribution,
+        compression: S3Compression,
+        app_managed: bool,
+    ) -> None:
+        super().__init__(name, local_path, app_managed)
+        prefix = f"inputs[{name}]"
+        _check_enum(prefix + ".data_type", data_type, S3DataType)
+        _check_enum(prefix + ".input_mode", input_mode, InputMode)
+        _check_enum(prefix + ".distribution", distribution, DataDistribution)
+        _check_enum(prefix + ".compression", compression, S3Compression)
+        if compression is S3Compression.GZIP and input_mode is not InputMode.PIPE:
+            raise fail(prefix + ".compression", "Gzip", f"works only with input_mode InputMode.PIPE, not {input_mode}")
+        self._location = location
+        self._data_type = data_type
+        self._input_mode = input_mode
+        self._distribution = distribution
+        self._compression = compression
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
+        location = self._location.bind(scope, f"Input{self.name}Bucket")
+        location.grant_read(grantee)
+        s3_input: dict[str, Any] = {
+            "S3Uri": location.uri,
+            "LocalPath": self.local_path,
+            "S3DataType": self._data_type.value,
+            "S3InputMode": self._input_mode.value,
+            "S3DataDistributionType": self._distribution.value,
+            "S3CompressionType": self._compression.value,
+        }
+        member: dict[str, Any] = {"InputName": self.name, "S3Input": s3_input}
+        if self.app_managed:
+            member["AppManaged"] = True
+        return member
+
+
+class _DatasetDefinition(ABC):
+    @abstractmethod
+    def bind(self, scope: Construct, name: str, grantee: iam.IGrantable) -> dict[str, Any]: ...
+
+
+class _DatasetInput(ProcessingInput):
+    def __init__(
+        self,
+        name: str,
+        local_path: str | None,
+        app_managed: bool,
+        input_mode: InputMode,
+        distribution: DataDistribution,
+        definition: _DatasetDefinition,
+    ) -> None:
+        super().__init__(name, local_path, app_managed)
+        _check_enum(f"inputs[{name}].input_mode", input_mode, InputMode)
+        _check_enum(f"inputs[{name}].distribution", distribution, DataDistribution)
+        self._input_mode = input_mode
+        self._distribution = distribution
+        self._definition = definition
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
+        definition = {
+            **self._definition.bind(scope, self.name, grantee),
+            "LocalPath": self.local_path,
+            "InputMode": self._input_mode.value,
+            "DataDistributionType": self._distribution.value,
+        }
+        member: dict[str, Any] = {"InputName": self.name, "DatasetDefinition": definition}
+        if self.app_managed:
+            member["AppManaged"] = True
+        return member
+
+
+def _check_query(prop: str, query: str) -> None:
+    check_length(prop, query, 1, 4096)
+
+
+class _AthenaDefinition(_DatasetDefinition):
+    def __init__(
+        self,
+        database: str,
+        query_string: str,
+        output: S3Location,
+        output_format: AthenaOutputFormat,
+        catalog: str,
+        work_group: str | None,
+        output_compression: AthenaOutputCompression | None,
+        kms_key: kms.IKey | None,
+    ) -> None:
+        check_length("athena.database", database, 1, 255)
+        check_length("athena.catalog", catalog, 1, 256)
+        _check_query("athena.query_string", query_string)
+        check_pattern("athena.work_group", work_group, r"[a-zA-Z0-9._-]{1,128}", "1 to 128 letters, digits, '.', '_' or '-'")
+        _check_enum("athena.output_format", output_format, AthenaOutputFormat)
+        _check_enum("athena.output_compression", output_compression, AthenaOutputCompression)
+        self._database = database
+        self._query = query_string
+        self._output = output
+        self._format = output_format
+        self._catalog = catalog
+        self._work_group = work_group
+        self._compression = output_compression
+        self._key = kms_key
+
+    def bind(self, scope: Construct, name: str, grantee: iam.IGrantable) -> dict[str, Any]:
+        stack = Stack.of(scope)
+        output = self._output.bind(scope, f"Input{name}AthenaOutputBucket")
+        output.grant_read(grantee)
+        output.grant_write(grantee)
+        work_group = self._work_group or "primary"
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "athena:StartQueryExecution",
+                    "athena:GetQueryExecution",
+                    "athena:GetQueryResults",
+                    "athena:StopQueryExecution",
+                    "athena:GetWorkGroup",
+                ],
+                resources=[stack.format_arn(service="athena", resource="workgroup", resource_name=work_group)],
+            )
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"],
+                resources=[
+                    stack.format_arn(service="glue", resource="catalog"),
+                    stack.format_arn(service="glue", resource="database", resource_name=self._database),
+                    stack.format_arn(service="glue", resource="table", resource_name=f"{self._database}/*"),
+                ],
+            )
+        )
+        if self._key is not None:
+            self._key.grant_encrypt_decrypt(grantee)
+        definition: dict[str, Any] = {
+            "Catalog": self._catalog,
+            "Database": self._database,
+            "QueryString": self._query,
+            "OutputS3Uri": output.uri,
+            "OutputFormat": self._format.value,
+        }
+        if self._work_group is not None:
+            definition["WorkGroup"] = self._work_group
+        if self._compression is not None:
+            definition["OutputCompression"] = self._compression.value
+        if self._key is not None:
+            definition["KmsKeyId"] = self._key.key_arn
+        return {"AthenaDatasetDefinition": definition}
+
+
+class _RedshiftDefinition(_DatasetDefinition):
+    def __init__(
+        self,
+        cluster_id: str,
+        cluster_role: iam.IRole,
+        database: str,
+        db_user: str,
+        query_string: str,
+        output: S3Location,
+        output_format: RedshiftOutputFormat,
+        output_compression: RedshiftOutputCompression | None,
+        kms_key: kms.IKey | None,
+    ) -> None:
+        check_pattern(
+            "redshift.cluster_id", cluster_id, r"[a-z][a-z0-9]*(-[a-z0-9]+)*",
+            "a Redshift cluster identifier: lowercase letters, digits and single hyphens, starting with a letter",
+        )
+        check_length("redshift.cluster_id", cluster_id, 1, 63)
+        check_length("redshift.database", database, 1, 64)
+        check_length("redshift.db_user", db_user, 1, 128)
+        _check_query("redshift.query_string", query_string)
+        _check_enum("redshift.output_format", output_format, RedshiftOutputFormat)
+        _check_enum("redshift.output_compression", output_compression, RedshiftOutputCompression)
+        self._cluster_id = cluster_id
+        self._cluster_role = cluster_role
+        self._database = database
+        self._db_user = db_user
+        self._query = query_string
+        self._output = output
+        self._format = output_format
+        self._compression = output_compression
+        self._key = kms_key
+
+    def bind(self, scope: Construct, name: str, grantee: iam.IGrantable) -> dict[str, Any]:
+        stack = Stack.of(scope)
+        output = self._output.bind(scope, f"Input{name}RedshiftOutputBucket")
+        output.grant_read(grantee)
+        output.grant_write(self._cluster_role)
+
+        def redshift_arn(resource: str, resource_name: str) -> str:
+            return Arn.format(
+                ArnComponents(service="redshift", resource=resource, resource_name=resource_name, arn_format=ArnFormat.COLON_RESOURCE_NAME),
+                stack,
+            )
+
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["redshift:GetClusterCredentials"],
+                resources=[
+                    redshift_arn("dbuser", f"{self._cluster_id}/{self._db_user}"),
+                    redshift_arn("dbname", f"{self._cluster_id}/{self._database}"),
+                ],
+            )
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["redshift-data:ExecuteStatement"],
+                resources=[redshift_arn("cluster", self._cluster_id)],
+            )
+        )
+        # The Redshift Data API authorises DescribeStatement, GetStatementResult and CancelStatement by the caller
+        # who ran the statement; these actions support no resource-level permissions (Service Authorization
+        # Reference, "Actions defined by Amazon Redshift Data API"), so "*" is the only Resource they accept.
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"],
+                resources=["*"],
+            )
+        )
+        if self._key is not None:
+            self._key.grant_encrypt_decrypt(grantee)
+            self._key.grant_encrypt(self._cluster_role)
+        definition: dict[str, Any] = {
+            "ClusterId": self._cluster_id,
+            "Database": self._database,
+            "DbUser": self._db_user,
+            "QueryString": self._query,
+            "ClusterRoleArn": self._cluster_role.role_arn,
+            "OutputS3Uri": output.uri,
+            "OutputFormat": self._format.value,
+        }
+        if self._compression is not None:
+            definition["OutputCompression"] = self._compression.value
+        if self._key is not None:
+            definition["KmsKeyId"] = self._key.key_arn
+        return {"RedshiftDatasetDefinition": definition}
+

@@ -1,0 +1,621 @@
+"""``ProcessingJob``: a SageMaker processing job run, and awaited, during ``cdk deploy``."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jsii
+
+from aws_cdk import (
+    ArnFormat,
+    Aspects,
+    CustomResource,
+    Duration,
+    IStableAnyProducer,
+    Lazy,
+    Size,
+    SizeRoundingBehavior,
+    Stack,
+    Token,
+)
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct, IValidation
+
+from ._validation import (
+    ProcessingJobValidationError,
+    check_count,
+    check_integer,
+    check_length,
+    check_local_paths_unique,
+    check_pattern,
+    check_range,
+    check_unique,
+    fail,
+    is_unresolved,
+)
+from .image import ContainerImage
+from .inputs import ProcessingInput
+from .instance_type import InstanceType
+from .outputs import ProcessingOutput
+from .provider import MAX_RUNTIME_LIMIT, SERVICE_TIMEOUT, ProcessingJobProvider
+
+RESOURCE_TYPE = "Custom::SageMakerProcessingJob"
+LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
+MAX_INPUTS = 10
+MAX_OUTPUTS = 10
+# SageMaker accepts 50 tags; the handler adds one of its own (cdk-processing:request-id) to recognise its jobs.
+MAX_TAGS = 49
+_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+_ENTITY_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}"
+_TAG_PATTERN = r"[\w\s.:/=+\-@]*"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Associates the job, as a trial component, with a SageMaker experiment, trial and run.
+
+    Each name is 1 to 120 letters or digits with hyphens between them. Default for each: not set.
+    """
+
+    experiment_name: str | None = None
+    trial_name: str | None = None
+    trial_component_display_name: str | None = None
+    run_name: str | None = None
+
+
+@jsii.implements(iam.IGrantable, ec2.IConnectable)
+class ProcessingJob(Construct):
+    """A SageMaker processing job, started and awaited by CloudFormation.
+
+    The deployment succeeds when the job completed and fails with the job's FailureReason and ExitMessage when it
+    failed or was stopped. The job runs again when its request changes (image, arguments, inputs, ...), never for a
+    change that leaves the request as it is. Deleting the resource stops a job that is still running; output data
+    is never deleted.
+
+    Example::
+
+        job = ProcessingJob(self, "Preprocess",
+            image=ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"),
+            arguments=["--train-ratio", "0.8"],
+            inputs=[ProcessingInput.from_bucket("raw", bucket, "raw/")],
+            outputs=[ProcessingOutput.to_bucket("train", bucket, "prepared/train/")],
+        )
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        image: ContainerImage,
+        instance_type: InstanceType | None = None,
+        instance_count: int = 1,
+        volume_size: Size | None = None,
+        volume_encryption_key: kms.IKey | None = None,
+        max_runtime: Duration | None = None,
+        entrypoint: Sequence[str] | None = None,
+        arguments: Sequence[str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        inputs: Sequence[ProcessingInput] | None = None,
+        outputs: Sequence[ProcessingOutput] | None = None,
+        output_encryption_key: kms.IKey | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        enable_network_isolation: bool = False,
+        enable_inter_container_traffic_encryption: bool | None = None,
+        experiment_config: ExperimentConfig | None = None,
+        role: iam.IRole | None = None,
+        processing_job_name: str | None = None,
+    ) -> None:
+        """
+        :param image: the container image the job runs.
+        :param instance_type: Default: ``InstanceType.M5_XLARGE``.
+        :param instance_count: instances to run the job on, 1 to 100. Default: 1.
+        :param volume_size: the ML storage volume attached to each instance, 1 to 16384 GiB. Default: 30 GiB.
+        :param volume_encryption_key: encrypts the storage volumes (not allowed with instance types that have local
+            instance storage). Default: SageMaker's AWS managed key.
+        :param max_runtime: the longest the job may run, 1 s up to what a deployment can wait for (45 minutes).
+            Default: 45 minutes.
+        :param entrypoint: the container's entrypoint. Default: the image's ENTRYPOINT.
+        :param arguments: arguments for the entrypoint. Default: none.
+        :param environment: environment variables (at most 100; keys ``[a-zA-Z_][a-zA-Z0-9_]*``, keys and values up
+            to 256 characters). Default: none.
+        :param inputs: at most 10, with unique names; more with ``add_input``. Default: none.
+        :param outputs: at most 10, with unique names; more with ``add_output``. Default: none.
+        :param output_encryption_key: encrypts the outputs in S3. Default: the buckets' own encryption.
+        :param vpc: runs the job's containers in this VPC. Default: SageMaker's network, no VPC.
+        :param vpc_subnets: Default: the VPC's private subnets.
+        :param security_groups: at most 5. Default: one security group is created for the job (``connections``).
+        :param enable_network_isolation: no network access from the containers at all. Default: false.
+        :param enable_inter_container_traffic_encryption: encrypts traffic between the job's instances. Default: on
+            when ``instance_count`` is more than 1.
+        :param experiment_config: Default: the job is not part of an experiment.
+        :param role: the role SageMaker assumes for the job; used as is and granted what the inputs, outputs, image,
+            keys and network need. Default: a role is created with exactly those grants.
+        :param processing_job_name: a fixed job name (unique in the account and region, forever: a change to the job
+            then needs a new name). Default: a name derived from the stack and this construct, new for each run.
+        """
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self._validate_scalars(
+            instance_count, volume_size, volume_encryption_key, instance_type, max_runtime, entrypoint, arguments,
+            environment, processing_job_name, experiment_config, security_groups,
+        )
+        instance_type = instance_type or InstanceType.M5_XLARGE
+        volume_size = volume_size or Size.gibibytes(30)
+        max_runtime = max_runtime or MAX_RUNTIME_LIMIT
+        self.instance_count = instance_count
+
+        self.role: iam.IRole = role or iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Runs the SageMaker processing job {self.node.path}",
+        )
+
+        self._name_prefix = _job_name_prefix(stack, self)
+        self._fixed_name = processing_job_name
+        self._inputs: list[ProcessingInput] = []
+        self._outputs: list[ProcessingOutput] = []
+        self._input_members: list[dict[str, Any]] = []
+        self._output_members: list[dict[str, Any]] = []
+
+        image_config = image.bind(self, self)
+        self._grant_logs()
+
+        self._security_groups: list[ec2.ISecurityGroup] = []
+        network_config = self._network(
+            vpc, vpc_subnets, security_groups, enable_network_isolation,
+            enable_inter_container_traffic_encryption, instance_count,
+        )
+
+        cluster_config: dict[str, Any] = {
+            "InstanceCount": instance_count,
+            "InstanceType": instance_type.name,
+            "VolumeSizeInGB": _gibibytes(volume_size),
+        }
+        if volume_encryption_key is not None:
+            volume_encryption_key.grant_encrypt_decrypt(self)
+            _grant_create_grant(volume_encryption_key, self.role)
+            cluster_config["VolumeKmsKeyId"] = volume_encryption_key.key_arn
+
+        app_specification: dict[str, Any] = {"ImageUri": image_config.image_uri}
+        if entrypoint is not None:
+            app_specification["ContainerEntrypoint"] = list(entrypoint)
+        if arguments is not None:
+            app_specification["ContainerArguments"] = list(arguments)
+
+        self._output_encryption_key = output_encryption_key
+        if output_encryption_key is not None:
+            output_encryption_key.grant_encrypt_decrypt(self)
+
+        request: dict[str, Any] = {
+            "AppSpecification": app_specification,
+            "ProcessingResources": {"ClusterConfig": cluster_config},
+            "StoppingCondition": {"MaxRuntimeInSeconds": int(max_runtime.to_seconds())},
+            "RoleArn": self.role.role_arn,
+            "NetworkConfig": network_config,
+            "ProcessingInputs": Lazy.any(_Produce(lambda: self._input_members or None)),
+            "ProcessingOutputConfig": Lazy.any(_Produce(self._render_output_config)),
+            "Tags": Lazy.any(_Produce(self._render_tags)),
+        }
+        if environment:
+            request["Environment"] = dict(environment)
+        if experiment_config is not None:
+            request["ExperimentConfig"] = _experiment(experiment_config)
+        if processing_job_name is not None:
+            request["ProcessingJobName"] = processing_job_name
+
+        for processing_input in inputs or []:
+            self.add_input(processing_input)
+        for processing_output in outputs or []:
+            self.add_output(processing_output)
+
+        provider = ProcessingJobProvider.of(self)
+        provider.allow_job(self._handler_arn_pattern(stack), self.role)
+        if volume_encryption_key is not None:
+            _grant_create_grant(volume_encryption_key, provider.handler_role)
+
+        self._resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            properties={"Request": request, "JobNamePrefix": self._name_prefix},
+            service_timeout=SERVICE_TIMEOUT,
+        )
+        # The job must not start before its role can read its inputs, nor before the handler may start it.
+        self._resource.node.add_dependency(self.role)
+        self._resource.node.add_dependency(provider.handler_role)
+
+        # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
+        self._tag_collector = sagemaker.CfnProcessingJob(
+            self, "TagCollector",
+            app_specification={"imageUri": "unused"},
+            processing_resources={"clusterConfig": {"instanceCount": 1, "instanceType": "unused", "volumeSizeInGb": 1}},
+            role_arn="unused",
+        )
+        self.node.try_remove_child("TagCollector")
+        self.node.add_validation(_TagValidation(self))
+
+        self.processing_job_name: str = self._resource.get_att_string("ProcessingJobName")
+        """The job's name. Depends on the job having completed."""
+        self.processing_job_arn: str = self._resource.get_att_string("ProcessingJobArn")
+        """The job's ARN."""
+        self.processing_job_status: str = self._resource.get_att_string("ProcessingJobStatus")
+        """``Completed`` once the deployment got past this resource."""
+        self.exit_message: str = self._resource.get_att_string("ExitMessage")
+        """The job's exit message, if its container wrote one."""
+        self.failure_reason: str = self._resource.get_att_string("FailureReason")
+        """Empty for a completed job."""
+        self.creation_time: str = self._resource.get_att_string("CreationTime")
+        """ISO 8601."""
+        self.processing_start_time: str = self._resource.get_att_string("ProcessingStartTime")
+        """ISO 8601."""
+        self.processing_end_time: str = self._resource.get_att_string("ProcessingEndTime")
+        """ISO 8601."""
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Public members
+    # -----------------------------------------------------------------------------------------------------------
+
+    def add_input(self, processing_input: ProcessingInput) -> None:
+        """Add an input (at most 10 in all, names unique) and grant the role its reads."""
+        if len(self._inputs) >= MAX_INPUTS:
+            raise fail("inputs", f"{len(self._inputs) + 1} items", f"a job takes at most {MAX_INPUTS} inputs")
+        check_unique("inputs[].name", [i.name for i in self._inputs] + [processing_input.name])
+        self._check_local_path(processing_input.local_path)
+        self._inputs.append(processing_input)
+        self._input_members.append(processing_input.bind(self, self))
+
+    def add_output(self, processing_output: ProcessingOutput) -> None:
+        """Add an output (at most 10 in all, names unique) and grant the role its writes."""
+        if len(self._outputs) >= MAX_OUTPUTS:
+            raise fail("outputs", f"{len(self._outputs) + 1} items", f"a job takes at most {MAX_OUTPUTS} outputs")
+        check_unique("outputs[].name", [o.name for o in self._outputs] + [processing_output.name])
+        self._check_local_path(processing_output.local_path)
+        self._outputs.append(processing_output)
+        self._output_members.append(processing_output.bind(self, self))
+
+    @property
+    def inputs(self) -> list[ProcessingInput]:
+        """The job's inputs, in request order."""
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list[ProcessingOutput]:
+        """The job's outputs, in request order."""
+        return list(self._outputs)
+
+    def output_uri(self, output_name: str) -> str:
+        """The S3 URI of an S3 output, as a token that resolves once the job completed.
+
+        Whatever consumes it (another job's input, a model's data) is deployed after this job.
+        """
+        for output in self._outputs:
+            if output.name == output_name and output.s3_uri is not None:
+                return self._resource.get_att_string(f"OutputS3Uri.{output_name}")
+        names = [o.name for o in self._outputs if o.s3_uri is not None]
+        raise fail("output_name", output_name, f"must name one of this job's S3 outputs: {names}")
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The job's role: pass the job to any ``grant_*`` method (``bucket.grant_read(job)``)."""
+        return self.role
+
+    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
+        """Add a statement to the job's role (for a role passed in, as far as the role can be changed)."""
+        self.role.add_to_principal_policy(statement)
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The job's security groups, to allow traffic from the job; only for a job in a VPC."""
+        if not self._security_groups:
+            raise ProcessingJobValidationError(
+                f"connections: the processing job {self.node.path} is not in a VPC; give it a vpc to use connections"
+            )
+        return ec2.Connections(security_groups=self._security_groups)
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Rendering
+    # -----------------------------------------------------------------------------------------------------------
+
+    def _render_output_config(self) -> dict[str, Any] | None:
+        if not self._output_members and self._output_encryption_key is None:
+            return None
+        config: dict[str, Any] = {"Outputs": self._output_members}
+        if self._output_encryption_key is not None:
+            config["KmsKeyId"] = self._output_encryption_key.key_arn
+        return config
+
+    def _tags(self) -> dict[str, str]:
+        stack = Stack.of(self)
+        collector = self._tag_collector
+        for key, value in stack.tags.tag_values().items():
+            collector.cdk_tag_manager.set_tag(key, value, 0)
+        for scope in self.node.scopes:  # from the app down to this job, as aspects are applied
+            for aspect in Aspects.of(scope).all:
+                aspect.visit(collector)
+        return dict(collector.cdk_tag_manager.tag_values())
+
+    def _render_tags(self) -> list[dict[str, str]] | None:
+        tags = self._tags()
+        return [{"Key": k, "Value": v} for k, v in sorted(tags.items())] or None
+
+    def _check_local_path(self, path: str | None) -> None:
+        paths = [i.local_path for i in self._inputs] + [o.local_path for o in self._outputs]
+        check_local_paths_unique("local_path", [p for p in [*paths, path] if p is not None])
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Grants and network
+    # -----------------------------------------------------------------------------------------------------------
+
+    def _handler_arn_pattern(self, stack: Stack) -> str:
+        name = self._fixed_name
+        resource_name = (name.lower() if not is_unresolved(name) else name) if name else f"{self._name_prefix}-*"
+        return stack.format_arn(service="sagemaker", resource="processing-job", resource_name=resource_name)
+
+    def _grant_logs(self) -> None:
+        stack = Stack.of(self)
+        streams = f"{self._fixed_name}/*" if self._fixed_name else f"{self._name_prefix}-*"
+        log_group_arn = stack.format_arn(
+            service="logs", resource="log-group", resource_name=LOG_GROUP, arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"], resources=[log_group_arn + ":*"]
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{log_group_arn}:log-stream:{streams}"],
+            )
+        )
+        # PutMetricData supports no resource-level permissions (Service Authorization Reference, "Actions defined
+        # by Amazon CloudWatch"); the condition limits it to the processing jobs' namespace.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": LOG_GROUP}},
+            )
+        )
+
+    def _network(
+        self,
+        vpc: ec2.IVpc | None,
+        vpc_subnets: ec2.SubnetSelection | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+        enable_network_isolation: bool,
+        enable_encryption: bool | None,
+        instance_count: int,
+    ) -> dict[str, Any]:
+        if enable_encryption is None:
+            enable_encryption = is_unresolved(instance_count) or instance_count > 1
+        config: dict[str, Any] = {
+            "EnableInterContainerTrafficEncryption": enable_encryption,
+            "EnableNetworkIsolation": enable_network_isolation,
+        }
+        if vpc is None:
+            if vpc_subnets is not None or security_groups is not None:
+                given = "vpc_subnets" if vpc_subnets is not None else "security_groups"
+                raise fail(given, "set without vpc", "vpc_subnets and security_groups take effect only with a vpc")
+            return config
+        selection = vpc.select_subnets(vpc_subnets) if vpc_subnets else vpc.select_subnets()
+        if vpc_subnets is None and selection.has_public:
+            raise fail(
+                "vpc_subnets", "not set", f"the VPC {vpc.node.path} has no private subnets to default to; "
+                "pass vpc_subnets explicitly",
+            )
+        subnet_ids = selection.subnet_ids
+        check_count("vpc_subnets", subnet_ids, 16, 1)
+        if security_groups is None:
+            group = ec2.SecurityGroup(
+                self, "SecurityGroup", vpc=vpc, allow_all_outbound=True,
+                description=f"SageMaker processing job {self.node.path}",
+            )
+            if is_unresolved(instance_count) or instance_count > 1:
+                group.connections.allow_internally(ec2.Port.all_traffic(), "between the job's instances")
+            self._security_groups = [group]
+        else:
+            self._security_groups = list(security_groups)
+        self._grant_eni(subnet_ids)
+        config["VpcConfig"] = {
+            "SecurityGroupIds": [g.security_group_id for g in self._security_groups],
+            "Subnets": subnet_ids,
+        }
+        return config
+
+    def _grant_eni(self, subnet_ids: Sequence[str]) -> None:
+        stack = Stack.of(self)
+
+        def ec2_arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="ec2", resource=resource, resource_name=name)
+
+        interfaces = ec2_arn("network-interface", "*")
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[
+                    interfaces,
+                    *(ec2_arn("subnet", s) for s in subnet_ids),
+                    *(ec2_arn("security-group", g.security_group_id) for g in self._security_groups),
+                ],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[interfaces],
+            )
+        )
+        # EC2 Describe* actions support no resource-level permissions (Service Authorization Reference, "Actions
+        # defined by Amazon EC2"); SageMaker needs them to place the job's network interfaces.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                resources=["*"],
+            )
+        )
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Validation
+    # -----------------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _validate_scalars(
+        instance_count: int,
+        volume_size: Size | None,
+        volume_encryption_key: kms.IKey | None,
+        instance_type: InstanceType | None,
+        max_runtime: Duration | None,
+        entrypoint: Sequence[str] | None,
+        arguments: Sequence[str] | None,
+        environment: Mapping[str, str] | None,
+        processing_job_name: str | None,
+        experiment_config: ExperimentConfig | None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None,
+    ) -> None:
+        check_integer("instance_count", instance_count)
+        check_range("instance_count", instance_count, 1, 100)
+        if volume_size is not None and not volume_size.is_unresolved():
+            check_range("volume_size", _gibibytes(volume_size), 1, 16384, "GiB")
+        if instance_type is not None and not isinstance(instance_type, InstanceType):
+            raise fail("instance_type", instance_type, "must be an InstanceType, such as InstanceType.of('ml.m5.xlarge')")
+        if volume_encryption_key is not None and (instance_type or InstanceType.M5_XLARGE).has_local_storage:
+            raise fail(
+                "volume_encryption_key", str(instance_type),
+                "cannot be used with an instance type that has local instance storage (SageMaker encrypts that "
+                "storage itself); drop the key or choose a type without local storage, such as ml.m5.xlarge",
+            )
+        if max_runtime is not None and not max_runtime.is_unresolved():
+            seconds = max_runtime.to_seconds()
+            limit = int(MAX_RUNTIME_LIMIT.to_seconds())
+            if not 1 <= seconds <= limit:
+                raise fail(
+                    "max_runtime", f"{seconds:g} s",
+                    f"must be between 1 s and {limit} s: a deployment waits at most one hour for a custom resource, "
+                    "less the time SageMaker takes to start the job (SageMaker itself allows up to 777600 s)",
+                )
+        for prop, values in (("entrypoint", entrypoint), ("arguments", arguments)):
+            if values is None or is_unresolved(values):
+                continue
+            check_count(prop, values, 100, 1)
+            for value in values:
+                check_length(f"{prop}[]", value, 0, 256)
+        if environment is not None and not Token.is_unresolved(environment):
+            check_count("environment", environment, 100)
+            for key, value in environment.items():
+                check_length(f"environment key {key!r}", key, 1, 256)
+                check_pattern("environment key", key, r"[a-zA-Z_][a-zA-Z0-9_]*", "letters, digits and '_', not starting with a digit")
+                check_length(f"environment[{key}]", value, 0, 256)
+        if processing_job_name is not None:
+            check_length("processing_job_name", processing_job_name, 1, 63)
+            check_pattern("processing_job_name", processing_job_name, _NAME_PATTERN, "letters and digits with single or repeated hyphens between them")
+        if experiment_config is not None:
+            for field in ("experiment_name", "trial_name", "trial_component_display_name", "run_name"):
+                check_pattern(f"experiment_config.{field}", getattr(experiment_config, field), _ENTITY_PATTERN,
+                              "1 to 120 letters or digits with hyphens between them")
+        check_count("security_groups", security_groups, 5, 1)
+
+
+@jsii.implements(IValidation)
+class _TagValidation:
+    """Checks the job's tags once every Tags.of() call has been made."""
+
+    def __init__(self, job: ProcessingJob) -> None:
+        self._job = job
+
+    def validate(self) -> list[str]:
+        tags = self._job._tags()
+        errors = []
+        if len(tags) > MAX_TAGS:
+            errors.append(f"tags: the job has {len(tags)} tags: at most {MAX_TAGS} are allowed (SageMaker takes 50, one is the library's)")
+        for key, value in tags.items():
+            if key.startswith("aws:"):
+                continue  # CloudFormation's own tags are never sent with the request
+            if not (1 <= len(key) <= 128 and re.fullmatch(_TAG_PATTERN, key)) or not (len(value) <= 256 and re.fullmatch(_TAG_PATTERN, value)):
+                errors.append(f"tags: {key!r}={value!r}: keys of 1 to 128 and values up to 256 letters, digits, spaces and _.:/=+-@")
+        return errors
+
+
+@jsii.implements(IStableAnyProducer)
+class _Produce:
+    """A value computed once, at synth time, from a Python callable."""
+
+    def __init__(self, fn: Any) -> None:
+        self._fn = fn
+
+    def produce(self) -> Any:
+        return self._fn()
+
+
+def _experiment(config: ExperimentConfig) -> dict[str, str]:
+    fields = {
+        "ExperimentName": config.experiment_name,
+        "TrialName": config.trial_name,
+        "TrialComponentDisplayName": config.trial_component_display_name,
+        "RunName": config.run_name,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _gibibytes(size: Size) -> Any:
+    if size.is_unresolved():
+        return size.to_gibibytes()
+    try:
+        return int(size.to_gibibytes(rounding=SizeRoundingBehavior.FAIL))
+    except Exception as error:  # jsii raises a plain RuntimeError for a fractional size
+        raise fail("volume_size", str(size), "must be a whole number of GiB, such as Size.gibibytes(30)") from error
+
+
+def _grant_create_grant(key: kms.IKey, grantee: iam.IGrantable) -> None:
+    """SageMaker attaches encrypted volumes through a KMS grant made for it (kms:GrantIsForAWSResource)."""
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["kms:CreateGrant", "kms:DescribeKey"],
+            resources=[key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": True}},
+        )
+    )
+
+
+def _sanitize(text: str, limit: int) -> str:
+    cleaned = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
+    return cleaned or "job"
+
+
+def _digest(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def _job_name_prefix(stack: Stack, job: Construct) -> str:
+    """``<stack>-<hash>-<construct>-<hash>``: readable, unique per job, at most 51 characters.
+
+    The handler appends ``-`` and ten characters per run, within SageMaker's 63.
+    """
+    stack_name = stack.node.id if Token.is_unresolved(stack.stack_name) else stack.stack_name
+    return (
+        f"{_sanitize(stack_name, 20)}-{_digest(stack_name, 4)}-"
+        f"{_sanitize(job.node.id, 18)}-{_digest(job.node.path, 6)}"
+    )
+

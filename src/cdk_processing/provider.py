@@ -1,0 +1,117 @@
+"""The custom resource provider shared by every processing job of a stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+HANDLER_DIR = Path(__file__).parent / "handler"
+
+# CloudFormation waits at most one hour (3600 s) for a custom resource. The Provider's waiter gives up at
+# TOTAL_TIMEOUT with a bare "Operation timed out" and leaves the job running, so the handler acts first: at
+# WAIT_BUDGET after the job's creation it stops the job and fails with a reason of its own.
+SERVICE_TIMEOUT = Duration.minutes(60)
+TOTAL_TIMEOUT = Duration.minutes(55)
+WAIT_BUDGET = Duration.minutes(50)
+# Time SageMaker takes before a job's clock starts (instance provisioning, image pull), kept free in the budget.
+STARTUP_ALLOWANCE = Duration.minutes(5)
+MAX_RUNTIME_LIMIT = Duration.seconds(WAIT_BUDGET.to_seconds() - STARTUP_ALLOWANCE.to_seconds())
+# One DescribeProcessingJob per job every 30 s: 120 calls per job-hour, 1.7 calls/s for 50 concurrent jobs, well
+# under SageMaker's Describe* request rate; a completion is noticed 15 s after the job ends on average.
+QUERY_INTERVAL = Duration.seconds(30)
+
+PROVIDER_ID = "CdkProcessingJobProvider"
+
+
+class ProcessingJobProvider(Construct):
+    """The Lambda functions and Provider that run processing jobs during a deployment; one per stack.
+
+    Get it with ``ProcessingJobProvider.of(scope)``. Each ``ProcessingJob`` calls ``allow_job`` so that the
+    handler's role may act on that job's names and pass that job's role, and on nothing else.
+    """
+
+    @staticmethod
+    def of(scope: Construct) -> ProcessingJobProvider:
+        """The stack's provider, created on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(PROVIDER_ID)
+        if isinstance(existing, ProcessingJobProvider):
+            return existing
+        return ProcessingJobProvider(stack, PROVIDER_ID)
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        stack = Stack.of(self)
+        self.handler_role = iam.Role(
+            self,
+            "HandlerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Starts, watches and stops this stack's SageMaker processing jobs during deployments",
+        )
+        # ListProcessingJobs supports no resource-level permissions (Service Authorization Reference, "Actions
+        # defined by Amazon SageMaker AI"): Resource "*" is the only one it accepts. The handler lists only by the
+        # name prefix of the job it manages, to find a job whose name CloudFormation never received.
+        self.handler_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sagemaker:ListProcessingJobs"], resources=["*"])
+        )
+        code = lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"])
+        functions = {}
+        for name, handler, timeout in (
+            ("OnEvent", "index.on_event", Duration.minutes(2)),
+            ("IsComplete", "index.is_complete", Duration.minutes(1)),
+        ):
+            log_group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH)
+            log_group.grant_write(self.handler_role)
+            functions[name] = lambda_.Function(
+                self,
+                name,
+                runtime=lambda_.Runtime.PYTHON_3_13,
+                architecture=lambda_.Architecture.ARM_64,
+                handler=handler,
+                code=code,
+                role=self.handler_role,
+                timeout=timeout,
+                memory_size=256,
+                log_group=log_group,
+                environment={"WAIT_BUDGET_SECONDS": str(int(WAIT_BUDGET.to_seconds()))},
+                description=f"cdk-processing: {handler} of the SageMaker processing job custom resource",
+            )
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=functions["OnEvent"],
+            is_complete_handler=functions["IsComplete"],
+            query_interval=QUERY_INTERVAL,
+            total_timeout=TOTAL_TIMEOUT,
+            log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.ONE_MONTH),
+        )
+        self.service_token = self.provider.service_token
+        self._stack = stack
+
+    def allow_job(self, job_arn_pattern: str, role: iam.IRole) -> None:
+        """Let the handler start, describe, tag and stop jobs matching ``job_arn_pattern`` and pass them ``role``."""
+        self.handler_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:AddTags",
+                    "sagemaker:ListTags",
+                ],
+                resources=[job_arn_pattern],
+            )
+        )
+        self.handler_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
