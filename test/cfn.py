@@ -1,0 +1,239 @@
+"""CloudFormation, as the handler meets it: resolved properties, custom resource events, and the Provider framework.
+
+- ``resolve`` turns a synthesized template's values into what CloudFormation would deliver: intrinsic functions
+  evaluated with fake but well-formed values for other resources' Refs and GetAtts;
+- ``stringify`` makes every scalar a string, as CloudFormation does with custom resource properties;
+- ``Provider`` drives the packaged handler the way aws-cdk-lib's custom resource provider framework does: onEvent,
+  then isComplete every ``query_interval`` until ``total_timeout``, with the framework's failure texts, on a fake
+  clock so that an hour of waiting takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from emulator import ACCOUNT, REGION
+
+STACK_NAME = "TestStack"
+STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK_NAME}/{uuid.UUID(int=7)}"
+PSEUDO = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT,
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": STACK_NAME,
+    "AWS::StackId": STACK_ID,
+}
+
+
+def _fake_id(logical_id: str, length: int = 17) -> str:
+    return hashlib.sha256(logical_id.encode()).hexdigest()[:length]
+
+
+def physical_id(template: dict[str, Any], logical_id: str) -> str:
+    """A well-formed physical id for a resource (what ``Ref`` returns)."""
+    kind = template["Resources"][logical_id]["Type"]
+    fake = _fake_id(logical_id)
+    return {
+        "AWS::EC2::Subnet": f"subnet-{fake}",
+        "AWS::EC2::SecurityGroup": f"sg-{fake}",
+        "AWS::EC2::VPC": f"vpc-{fake}",
+        "AWS::KMS::Key": str(uuid.UUID(hex=hashlib.md5(logical_id.encode()).hexdigest())),
+        "AWS::S3::Bucket": f"{logical_id.lower()[:40]}-{fake[:8]}",
+        "AWS::IAM::Role": f"{STACK_NAME}-{logical_id}"[:64],
+    }.get(kind, f"{logical_id}-{fake[:8]}")
+
+
+def get_att(template: dict[str, Any], logical_id: str, attribute: str, outputs: dict[str, dict[str, str]]) -> str:
+    if logical_id in outputs:  # an attribute a custom resource returned earlier in the deployment
+        return outputs[logical_id][attribute]
+    kind = template["Resources"][logical_id]["Type"]
+    ref = physical_id(template, logical_id)
+    arns = {
+        "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{ref}",
+        "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{ref}",
+        "AWS::S3::Bucket": f"arn:aws:s3:::{ref}",
+        "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{ref}",
+    }
+    if attribute == "Arn" and kind in arns:
+        return arns[kind]
+    if attribute == "GroupId":
+        return ref
+    return f"{ref}-{attribute}"
+
+
+def resolve(value: Any, template: dict[str, Any], outputs: dict[str, dict[str, str]] | None = None) -> Any:
+    """Evaluate intrinsic functions in ``value`` as CloudFormation would, with fake ids for other resources."""
+    outputs = outputs or {}
+    if isinstance(value, list):
+        return [resolve(v, template, outputs) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        (function, argument), = value.items()
+        if function == "Ref":
+            return PSEUDO.get(argument) or physical_id(template, argument)
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+            return get_att(template, logical_id, attribute, outputs)
+        if function == "Fn::Join":
+            separator, parts = argument
+            return separator.join(str(resolve(p, template, outputs)) for p in parts)
+        if function == "Fn::Select":
+            index, items = argument
+            return resolve(items, template, outputs)[int(index)]
+        if function == "Fn::Split":
+            separator, text = argument
+            return str(resolve(text, template, outputs)).split(separator)
+        if function.startswith("Fn::"):
+            raise NotImplementedError(f"{function} is not resolved by the test harness")
+    return {k: resolve(v, template, outputs) for k, v in value.items()}
+
+
+def stringify(value: Any) -> Any:
+    """CloudFormation delivers every scalar of a custom resource's properties as a string."""
+    if isinstance(value, dict):
+        return {k: stringify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [stringify(v) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def job_resources(template: dict[str, Any], resource_type: str = "Custom::SageMakerProcessingJob") -> dict[str, Any]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def delivered_properties(template: dict[str, Any], logical_id: str, outputs: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """A resource's properties as its custom resource handler receives them."""
+    resource = template["Resources"][logical_id]
+    return stringify(resolve(resource["Properties"], template, outputs))
+
+
+def event(
+    request_type: str,
+    logical_id: str,
+    properties: dict[str, Any],
+    *,
+    physical_resource_id: str | None = None,
+    old_properties: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """A CloudFormation custom resource request, as the Provider framework's onEvent receives it."""
+    request: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": properties["ServiceToken"],
+        "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
+        + f"{STACK_ID.replace(':', '%3A')}%7C{logical_id}%7C{uuid.uuid4()}?X-Amz-Signature=fake",
+        "StackId": STACK_ID,
+        "RequestId": request_id or str(uuid.uuid4()),
+        "LogicalResourceId": logical_id,
+        "ResourceType": "Custom::SageMakerProcessingJob",
+        "ResourceProperties": properties,
+    }
+    if physical_resource_id is not None:
+        request["PhysicalResourceId"] = physical_resource_id
+    if old_properties is not None:
+        request["OldResourceProperties"] = old_properties
+    return request
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
+# What the framework appends to a user handler's error: its log group and the Node stack of framework.js.
+_FRAMEWORK_TRACE = "\n".join(
+    [
+        "    at invokeUserFunction (/var/task/framework.js:2:6)",
+        "    at process.processTicksAndRejections (node:internal/process/task_queues:105:5)",
+        "    at async onEvent (/var/task/framework.js:1:365)",
+        "    at async Runtime.handler (/var/task/cfn-response.js:1:1826)",
+    ]
+)
+
+
+@dataclass
+class Response:
+    """What CloudFormation receives at the ResponseURL."""
+
+    status: str
+    physical_resource_id: str
+    reason: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+    polls: int = 0
+
+    def body(self, request: dict[str, Any]) -> bytes:
+        return json.dumps(
+            {
+                "Status": self.status,
+                "Reason": self.reason,
+                "PhysicalResourceId": self.physical_resource_id,
+                "StackId": request["StackId"],
+                "RequestId": request["RequestId"],
+                "LogicalResourceId": request["LogicalResourceId"],
+                "Data": self.data,
+            }
+        ).encode()
+
+
+class Provider:
+    """aws-cdk-lib's custom resource provider framework (onEvent + isComplete waiter), over the packaged handler."""
+
+    def __init__(self, handler: ModuleType, clock: FakeClock, query_interval: float, total_timeout: float) -> None:
+        self.handler = handler
+        self.clock = clock
+        self.query_interval = query_interval
+        self.max_attempts = int(total_timeout // query_interval)
+
+    def _failure(self, error: Exception, function: str) -> str:
+        message = str(error) or "error"
+        return f"Error: {message}\n\nLogs: /aws/lambda/{function}\n\n{_FRAMEWORK_TRACE}"
+
+    def send(self, request: dict[str, Any], on_poll: Callable[[int, str], None] | None = None) -> Response:
+        """Deliver ``request``; ``on_poll(n, physical_id)`` runs before the n-th isComplete call (from 1)."""
+        if request["RequestType"] == "Delete" and request.get("PhysicalResourceId") == CREATE_FAILED_MARKER:
+            return Response("SUCCESS", CREATE_FAILED_MARKER)
+        try:
+            result = self.handler.on_event(json.loads(json.dumps(request)), None)
+        except Exception as error:  # the framework turns any error into FAILED
+            physical = CREATE_FAILED_MARKER if request["RequestType"] == "Create" else request["PhysicalResourceId"]
+            return Response("FAILED", physical, self._failure(error, "OnEvent"))
+        default = request["RequestId"] if request["RequestType"] == "Create" else request["PhysicalResourceId"]
+        physical = (result or {}).get("PhysicalResourceId") or default
+        if request["RequestType"] == "Delete" and physical != request["PhysicalResourceId"]:
+            return Response("FAILED", physical, "DELETE: cannot change the physical resource ID")
+        waiter_event = {**request, **(result or {}), "PhysicalResourceId": physical}
+        polls = 0
+        for attempt in range(self.max_attempts + 1):
+            if attempt:
+                self.clock.advance(self.query_interval)
+            polls += 1
+            if on_poll is not None:
+                on_poll(polls, physical)
+            try:
+                outcome = self.handler.is_complete(json.loads(json.dumps(waiter_event)), None)
+            except Exception as error:
+                return Response("FAILED", physical, self._failure(error, "IsComplete"), polls=polls)
+            if outcome["IsComplete"]:
+                data = {**(waiter_event.get("Data") or {}), **(outcome.get("Data") or {})}
+                return Response("SUCCESS", physical, data=data, polls=polls)
+            assert not outcome.get("Data"), '"Data" is not allowed if "IsComplete" is "False"'
+        return Response("FAILED", physical, "Operation timed out", polls=polls)

@@ -1,0 +1,160 @@
+"""SageMaker for the handler tests: moto in server mode, over real HTTP, with a thin layer over its backend.
+
+moto creates a processing job already Completed, overwrites a job created twice under one name and stops a job in
+any state. The layer below makes its backend behave as SageMaker does for what the handler relies on:
+
+- a new job is ``InProgress`` (created at the emulator's clock) until the test ends it with ``finish()``;
+- ``CreateProcessingJob`` with a name in use fails with ``ResourceInUse``;
+- ``StopProcessingJob`` on a job that is not in progress fails with ``ValidationException``;
+- every backend call is counted by operation, so a test can say which calls a scenario made.
+
+boto3 is never touched: the handler's own client talks HTTP to the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sagemaker import models
+from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+ACCOUNT = DEFAULT_ACCOUNT_ID
+_Backend = models.SageMakerModelBackend
+
+
+class SageMakerEmulator:
+    def __init__(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self.calls: Counter[str] = Counter()
+        self.clock: Callable[[], float] = lambda: datetime.now(timezone.utc).timestamp()
+        self._originals: dict[str, Any] = {}
+        self._patch()
+
+    # -- environment ------------------------------------------------------------------------------------------
+
+    def environment(self) -> dict[str, str]:
+        """What a Lambda's environment would hold, pointed at the emulator."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+
+    def reset(self) -> None:
+        request = urllib.request.Request(self.endpoint + "/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 200
+        self.calls.clear()
+
+    def stop(self) -> None:
+        for name, original in self._originals.items():
+            setattr(_Backend, name, original)
+        self._server.stop()
+
+    # -- jobs ---------------------------------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Any:
+        return models.sagemaker_backends[ACCOUNT][REGION]
+
+    @property
+    def jobs(self) -> dict[str, Any]:
+        return dict(self.backend.processing_jobs)
+
+    def running(self) -> list[str]:
+        return [name for name, job in self.jobs.items() if job.processing_job_status == "InProgress"]
+
+    def finish(self, name: str, status: str, failure_reason: str | None = None, exit_message: str | None = None) -> None:
+        """End a job as SageMaker would: Completed, Failed or Stopped, with its texts."""
+        job = self.backend.processing_jobs[name]
+        now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        job.processing_job_status = status
+        job.processing_end_time = now
+        job.last_modified_time = now
+        job.failure_reason = failure_reason
+        job.exit_message = exit_message
+
+    def tags(self, name: str) -> dict[str, str]:
+        return {t["Key"]: t["Value"] for t in self.backend.processing_jobs[name].tags}
+
+    # -- the layer over moto's backend ---------------------------------------------------------------------------
+
+    def _patch(self) -> None:
+        emulator = self
+
+        def create(backend: Any, **kwargs: Any) -> Any:
+            name = kwargs["processing_job_name"]
+            if name in backend.processing_jobs:
+                raise ResourceInUseException(f"Job name must be unique within an AWS account and region, and a job with this name already exists ({name})")
+            job = self._originals["create_processing_job"](backend, **kwargs)
+            started = datetime.fromtimestamp(emulator.clock(), timezone.utc)
+            job.processing_job_status = "InProgress"
+            job.processing_end_time = None
+            job.creation_time = started
+            job.processing_start_time = started
+            job.last_modified_time = started
+            return job
+
+        def stop(backend: Any, processing_job_name: str) -> None:
+            job = backend.processing_jobs.get(processing_job_name)
+            if job is not None and job.processing_job_status != "InProgress":
+                raise ValidationError(
+                    f"The request was rejected because the processing job is in status {job.processing_job_status}."
+                )
+            self._originals["stop_processing_job"](backend, processing_job_name)
+            emulator.finish(processing_job_name, "Stopped")
+
+        replacements = {"create_processing_job": create, "stop_processing_job": stop}
+        for name in (
+            "create_processing_job",
+            "describe_processing_job",
+            "stop_processing_job",
+            "list_processing_jobs",
+            "add_tags",
+            "list_tags",
+        ):
+            original = getattr(_Backend, name)
+            self._originals[name] = original
+            inner = replacements.get(name, original)
+            setattr(_Backend, name, _counted(self.calls, name, inner))
+
+
+def _counted(calls: Counter[str], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    operation = "".join(part.capitalize() for part in name.split("_"))
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        calls[operation] += 1
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
