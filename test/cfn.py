@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -61,8 +61,9 @@ def get_att(template: dict[str, Any], logical_id: str, attribute: str, outputs: 
         "AWS::S3::Bucket": f"arn:aws:s3:::{ref}",
         "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{ref}",
     }
-    if attribute == "Arn" and kind in arns:
-        return arns[kind]
+    if attribute == "Arn":
+        _, service, resource = kind.split("::")
+        return arns.get(kind) or f"arn:aws:{service.lower()}:{REGION}:{ACCOUNT}:{resource.lower()}/{ref}"
     if attribute == "GroupId":
         return ref
     return f"{ref}-{attribute}"
@@ -76,7 +77,7 @@ def resolve(value: Any, template: dict[str, Any], outputs: dict[str, dict[str, s
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
-        (function, argument), = value.items()
+        ((function, argument),) = value.items()
         if function == "Ref":
             return PSEUDO.get(argument) or physical_id(template, argument)
         if function == "Fn::GetAtt":
@@ -113,7 +114,9 @@ def job_resources(template: dict[str, Any], resource_type: str = "Custom::SageMa
     return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
 
 
-def delivered_properties(template: dict[str, Any], logical_id: str, outputs: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+def delivered_properties(
+    template: dict[str, Any], logical_id: str, outputs: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
     """A resource's properties as its custom resource handler receives them."""
     resource = template["Resources"][logical_id]
     return stringify(resolve(resource["Properties"], template, outputs))

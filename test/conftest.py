@@ -106,3 +106,11 @@ def clock(emulator: SageMakerEmulator, packaged_handler: PackagedHandler) -> Fak
 @pytest.fixture
 def provider(packaged_handler: PackagedHandler, clock: FakeClock) -> Provider:
     return Provider(packaged_handler.module, clock, packaged_handler.query_interval, packaged_handler.total_timeout)
+
+
+@pytest.fixture(scope="session")
+def synthesized() -> Any:
+    """The test stacks of ``stacks.py``, synthesized once."""
+    from stacks import build
+
+    return build()

@@ -81,7 +81,9 @@ class SageMakerEmulator:
     def running(self) -> list[str]:
         return [name for name, job in self.jobs.items() if job.processing_job_status == "InProgress"]
 
-    def finish(self, name: str, status: str, failure_reason: str | None = None, exit_message: str | None = None) -> None:
+    def finish(
+        self, name: str, status: str, failure_reason: str | None = None, exit_message: str | None = None
+    ) -> None:
         """End a job as SageMaker would: Completed, Failed or Stopped, with its texts."""
         job = self.backend.processing_jobs[name]
         now = datetime.fromtimestamp(self.clock(), timezone.utc)
@@ -102,7 +104,10 @@ class SageMakerEmulator:
         def create(backend: Any, **kwargs: Any) -> Any:
             name = kwargs["processing_job_name"]
             if name in backend.processing_jobs:
-                raise ResourceInUseException(f"Job name must be unique within an AWS account and region, and a job with this name already exists ({name})")
+                raise ResourceInUseException(
+                    "Job name must be unique within an AWS account and region, and a job with this name already "
+                    f"exists ({name})"
+                )
             job = self._originals["create_processing_job"](backend, **kwargs)
             started = datetime.fromtimestamp(emulator.clock(), timezone.utc)
             job.processing_job_status = "InProgress"

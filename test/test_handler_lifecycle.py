@@ -6,12 +6,12 @@ import copy
 import json
 from typing import Any
 
+import boto3
 import pytest
+
 from cfn import CREATE_FAILED_MARKER, FakeClock, Provider, delivered_properties, event, job_resources
 from conftest import PackagedHandler
 from emulator import SageMakerEmulator
-
-import boto3
 
 
 @pytest.fixture
@@ -66,7 +66,9 @@ def test_create_fails_with_the_jobs_failure_reason_exit_message_name_and_logs_wi
     request = event("Create", logical_id, props)
     failure = "AlgorithmError: " + "x" * 1024
     exit_message = "Traceback: ValueError: " + "y" * 1000
-    response = provider.send(request, finish_after(emulator, 2, "Failed", failure_reason=failure, exit_message=exit_message))
+    response = provider.send(
+        request, finish_after(emulator, 2, "Failed", failure_reason=failure, exit_message=exit_message)
+    )
 
     assert response.status == "FAILED"
     name = response.physical_resource_id
@@ -140,7 +142,9 @@ def test_delete_of_a_completed_job_only_describes_it(
     provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
 ) -> None:
     logical_id, props = job
-    name = provider.send(event("Create", logical_id, props), finish_after(emulator, 1, "Completed")).physical_resource_id
+    name = provider.send(
+        event("Create", logical_id, props), finish_after(emulator, 1, "Completed")
+    ).physical_resource_id
     emulator.calls.clear()
     response = provider.send(event("Delete", logical_id, props, physical_resource_id=name))
     assert response.status == "SUCCESS"
@@ -200,7 +204,9 @@ def test_update_that_leaves_the_request_unchanged_starts_nothing(
     provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
 ) -> None:
     logical_id, props = job
-    name = provider.send(event("Create", logical_id, props), finish_after(emulator, 1, "Completed")).physical_resource_id
+    name = provider.send(
+        event("Create", logical_id, props), finish_after(emulator, 1, "Completed")
+    ).physical_resource_id
     new_provider = {**props, "ServiceToken": props["ServiceToken"] + "-v2"}
     response = provider.send(event("Update", logical_id, new_provider, physical_resource_id=name, old_properties=props))
     assert response.status == "SUCCESS"
@@ -213,7 +219,9 @@ def test_update_that_only_changes_tags_retags_the_job(
     provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
 ) -> None:
     logical_id, props = job
-    name = provider.send(event("Create", logical_id, props), finish_after(emulator, 1, "Completed")).physical_resource_id
+    name = provider.send(
+        event("Create", logical_id, props), finish_after(emulator, 1, "Completed")
+    ).physical_resource_id
     tagged = copy.deepcopy(props)
     tagged["Request"]["Tags"] = [{"Key": "team", "Value": "forecasting"}]
     response = provider.send(event("Update", logical_id, tagged, physical_resource_id=name, old_properties=props))
@@ -232,7 +240,9 @@ def test_update_of_a_fixed_name_job_that_changes_the_request_fails_with_a_clear_
     assert created.physical_resource_id == "nightly-features"
     changed = copy.deepcopy(fixed)
     changed["Request"]["Environment"] = {"MODE": "full"}
-    response = provider.send(event("Update", logical_id, changed, physical_resource_id="nightly-features", old_properties=fixed))
+    response = provider.send(
+        event("Update", logical_id, changed, physical_resource_id="nightly-features", old_properties=fixed)
+    )
     assert response.status == "FAILED"
     assert "processing_job_name 'nightly-features' is fixed" in response.reason
 

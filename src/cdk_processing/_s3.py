@@ -84,12 +84,20 @@ class S3Location:
                 )
             )
             grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(actions=["s3:GetBucketLocation", "s3:ListBucket"], resources=[self.bucket.bucket_arn])
+                iam.PolicyStatement(
+                    actions=["s3:GetBucketLocation", "s3:ListBucket"], resources=[self.bucket.bucket_arn]
+                )
             )
         else:
             self._grant_token(
                 grantee,
-                ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:GetBucketLocation", "s3:ListBucket"],
+                [
+                    "s3:PutObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                    "s3:GetBucketLocation",
+                    "s3:ListBucket",
+                ],
             )
 
     def _grant_token(self, grantee: iam.IGrantable, actions: list[str]) -> None:
@@ -100,4 +108,3 @@ class S3Location:
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(actions=actions, resources=[bucket_arn, bucket_arn + "/*"])
         )
-

@@ -86,7 +86,9 @@ class _RegistryImage(ContainerImage):
 
 class _EcrRepositoryImage(ContainerImage):
     def __init__(self, repository: ecr.IRepository, tag_or_digest: str) -> None:
-        if not is_unresolved(tag_or_digest) and not re.fullmatch(r"[\w][\w.-]{0,127}|sha256:[a-f0-9]{64}", tag_or_digest):
+        if not is_unresolved(tag_or_digest) and not re.fullmatch(
+            r"[\w][\w.-]{0,127}|sha256:[a-f0-9]{64}", tag_or_digest
+        ):
             raise fail(
                 "tag_or_digest",
                 tag_or_digest,

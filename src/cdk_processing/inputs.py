@@ -102,8 +102,8 @@ class ProcessingInput(ABC):
     def __init__(self, name: str, local_path: str | None, app_managed: bool) -> None:
         _check_name("inputs[].name", name)
         self.name = name
-        self.local_path = local_path if local_path is not None else (
-            None if is_unresolved(name) else DEFAULT_INPUT_ROOT + name
+        self.local_path = (
+            local_path if local_path is not None else (None if is_unresolved(name) else DEFAULT_INPUT_ROOT + name)
         )
         if local_path is not None:
             check_local_path(f"inputs[{name}].local_path", local_path)
@@ -210,8 +210,14 @@ class ProcessingInput(ABC):
             input_mode,
             distribution,
             _AthenaDefinition(
-                database, query_string, S3Location.from_uri(f"inputs[{name}].output_s3_uri", output_s3_uri),
-                output_format, catalog, work_group, output_compression, kms_key,
+                database,
+                query_string,
+                S3Location.from_uri(f"inputs[{name}].output_s3_uri", output_s3_uri),
+                output_format,
+                catalog,
+                work_group,
+                output_compression,
+                kms_key,
             ),
         )
 
@@ -248,9 +254,15 @@ class ProcessingInput(ABC):
             input_mode,
             distribution,
             _RedshiftDefinition(
-                cluster_id, cluster_role, database, db_user, query_string,
+                cluster_id,
+                cluster_role,
+                database,
+                db_user,
+                query_string,
                 S3Location.from_uri(f"inputs[{name}].output_s3_uri", output_s3_uri),
-                output_format, output_compression, kms_key,
+                output_format,
+                output_compression,
+                kms_key,
             ),
         )
 
@@ -356,7 +368,9 @@ class _AthenaDefinition(_DatasetDefinition):
         check_length("athena.database", database, 1, 255)
         check_length("athena.catalog", catalog, 1, 256)
         _check_query("athena.query_string", query_string)
-        check_pattern("athena.work_group", work_group, r"[a-zA-Z0-9._-]{1,128}", "1 to 128 letters, digits, '.', '_' or '-'")
+        check_pattern(
+            "athena.work_group", work_group, r"[a-zA-Z0-9._-]{1,128}", "1 to 128 letters, digits, '.', '_' or '-'"
+        )
         _check_enum("athena.output_format", output_format, AthenaOutputFormat)
         _check_enum("athena.output_compression", output_compression, AthenaOutputCompression)
         self._database = database
@@ -388,7 +402,13 @@ class _AthenaDefinition(_DatasetDefinition):
         )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"],
+                actions=[
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                ],
                 resources=[
                     stack.format_arn(service="glue", resource="catalog"),
                     stack.format_arn(service="glue", resource="database", resource_name=self._database),
@@ -428,7 +448,9 @@ class _RedshiftDefinition(_DatasetDefinition):
         kms_key: kms.IKey | None,
     ) -> None:
         check_pattern(
-            "redshift.cluster_id", cluster_id, r"[a-z][a-z0-9]*(-[a-z0-9]+)*",
+            "redshift.cluster_id",
+            cluster_id,
+            r"[a-z][a-z0-9]*(-[a-z0-9]+)*",
             "a Redshift cluster identifier: lowercase letters, digits and single hyphens, starting with a letter",
         )
         check_length("redshift.cluster_id", cluster_id, 1, 63)
@@ -455,7 +477,12 @@ class _RedshiftDefinition(_DatasetDefinition):
 
         def redshift_arn(resource: str, resource_name: str) -> str:
             return Arn.format(
-                ArnComponents(service="redshift", resource=resource, resource_name=resource_name, arn_format=ArnFormat.COLON_RESOURCE_NAME),
+                ArnComponents(
+                    service="redshift",
+                    resource=resource,
+                    resource_name=resource_name,
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                ),
                 stack,
             )
 
@@ -479,7 +506,11 @@ class _RedshiftDefinition(_DatasetDefinition):
         # Reference, "Actions defined by Amazon Redshift Data API"), so "*" is the only Resource they accept.
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"],
+                actions=[
+                    "redshift-data:DescribeStatement",
+                    "redshift-data:GetStatementResult",
+                    "redshift-data:CancelStatement",
+                ],
                 resources=["*"],
             )
         )
@@ -500,4 +531,3 @@ class _RedshiftDefinition(_DatasetDefinition):
         if self._key is not None:
             definition["KmsKeyId"] = self._key.key_arn
         return {"RedshiftDatasetDefinition": definition}
-

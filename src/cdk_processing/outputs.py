@@ -118,8 +118,8 @@ class _S3Output(ProcessingOutput):
         _check_enum(f"outputs[{name}].upload_mode", upload_mode, S3UploadMode)
         if local_path is not None:
             check_local_path(f"outputs[{name}].local_path", local_path)
-        self._local_path = local_path if local_path is not None else (
-            None if is_unresolved(name) else DEFAULT_OUTPUT_ROOT + name
+        self._local_path = (
+            local_path if local_path is not None else (None if is_unresolved(name) else DEFAULT_OUTPUT_ROOT + name)
         )
         self._location = location
         self._bound: S3Location | None = None
@@ -142,7 +142,11 @@ class _S3Output(ProcessingOutput):
         self._bound.grant_write(grantee)
         member: dict[str, Any] = {
             "OutputName": self.name,
-            "S3Output": {"S3Uri": self._bound.uri, "LocalPath": self._local_path, "S3UploadMode": self._upload_mode.value},
+            "S3Output": {
+                "S3Uri": self._bound.uri,
+                "LocalPath": self._local_path,
+                "S3UploadMode": self._upload_mode.value,
+            },
         }
         if self.app_managed:
             member["AppManaged"] = True
@@ -153,7 +157,9 @@ class _FeatureStoreOutput(ProcessingOutput):
     def __init__(self, name: str, feature_group_name: str, app_managed: bool) -> None:
         super().__init__(name, app_managed)
         check_pattern(
-            f"outputs[{name}].feature_group_name", feature_group_name, r"[a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}",
+            f"outputs[{name}].feature_group_name",
+            feature_group_name,
+            r"[a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}",
             "1 to 64 letters or digits, with '_' or '-' between them",
         )
         if not app_managed:
@@ -168,7 +174,9 @@ class _FeatureStoreOutput(ProcessingOutput):
             # SageMaker ARNs carry the resource name in lowercase.
             resource_name=name if is_unresolved(name) else name.lower(),
         )
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(actions=["sagemaker:PutRecord"], resources=[arn]))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sagemaker:PutRecord"], resources=[arn])
+        )
         return {
             "OutputName": self.name,
             "FeatureStoreOutput": {"FeatureGroupName": self._feature_group_name},

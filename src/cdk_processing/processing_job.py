@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jsii
-
 from aws_cdk import (
     ArnFormat,
     Aspects,
@@ -28,6 +26,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IValidation
 
+from ._naming import job_name_prefix, role_path
 from ._validation import (
     ProcessingJobValidationError,
     check_count,
@@ -146,8 +145,17 @@ class ProcessingJob(Construct):
         super().__init__(scope, id)
         stack = Stack.of(self)
         self._validate_scalars(
-            instance_count, volume_size, volume_encryption_key, instance_type, max_runtime, entrypoint, arguments,
-            environment, processing_job_name, experiment_config, security_groups,
+            instance_count,
+            volume_size,
+            volume_encryption_key,
+            instance_type,
+            max_runtime,
+            entrypoint,
+            arguments,
+            environment,
+            processing_job_name,
+            experiment_config,
+            security_groups,
         )
         instance_type = instance_type or InstanceType.M5_XLARGE
         volume_size = volume_size or Size.gibibytes(30)
@@ -159,9 +167,10 @@ class ProcessingJob(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Runs the SageMaker processing job {self.node.path}",
+            path=role_path(stack),
         )
 
-        self._name_prefix = _job_name_prefix(stack, self)
+        self._name_prefix = job_name_prefix(self)
         self._fixed_name = processing_job_name
         self._inputs: list[ProcessingInput] = []
         self._outputs: list[ProcessingOutput] = []
@@ -173,8 +182,12 @@ class ProcessingJob(Construct):
 
         self._security_groups: list[ec2.ISecurityGroup] = []
         network_config = self._network(
-            vpc, vpc_subnets, security_groups, enable_network_isolation,
-            enable_inter_container_traffic_encryption, instance_count,
+            vpc,
+            vpc_subnets,
+            security_groups,
+            enable_network_isolation,
+            enable_inter_container_traffic_encryption,
+            instance_count,
         )
 
         cluster_config: dict[str, Any] = {
@@ -220,7 +233,10 @@ class ProcessingJob(Construct):
             self.add_output(processing_output)
 
         provider = ProcessingJobProvider.of(self)
-        provider.allow_job(self._handler_arn_pattern(stack), self.role)
+        if processing_job_name is not None:
+            provider.allow_job_name(processing_job_name)
+        if role is not None:
+            provider.allow_pass_role(role)
         if volume_encryption_key is not None:
             _grant_create_grant(volume_encryption_key, provider.handler_role)
 
@@ -238,7 +254,8 @@ class ProcessingJob(Construct):
 
         # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
         self._tag_collector = sagemaker.CfnProcessingJob(
-            self, "TagCollector",
+            self,
+            "TagCollector",
             app_specification={"imageUri": "unused"},
             processing_resources={"clusterConfig": {"instanceCount": 1, "instanceType": "unused", "volumeSizeInGb": 1}},
             role_arn="unused",
@@ -344,7 +361,8 @@ class ProcessingJob(Construct):
         for scope in self.node.scopes:  # from the app down to this job, as aspects are applied
             for aspect in Aspects.of(scope).all:
                 aspect.visit(collector)
-        return dict(collector.cdk_tag_manager.tag_values())
+        # Keys with the aws: prefix are reserved for AWS; SageMaker rejects them in a request.
+        return {k: v for k, v in collector.cdk_tag_manager.tag_values().items() if not k.startswith("aws:")}
 
     def _render_tags(self) -> list[dict[str, str]] | None:
         tags = self._tags()
@@ -357,11 +375,6 @@ class ProcessingJob(Construct):
     # -----------------------------------------------------------------------------------------------------------
     # Grants and network
     # -----------------------------------------------------------------------------------------------------------
-
-    def _handler_arn_pattern(self, stack: Stack) -> str:
-        name = self._fixed_name
-        resource_name = (name.lower() if not is_unresolved(name) else name) if name else f"{self._name_prefix}-*"
-        return stack.format_arn(service="sagemaker", resource="processing-job", resource_name=resource_name)
 
     def _grant_logs(self) -> None:
         stack = Stack.of(self)
@@ -410,17 +423,22 @@ class ProcessingJob(Construct):
                 given = "vpc_subnets" if vpc_subnets is not None else "security_groups"
                 raise fail(given, "set without vpc", "vpc_subnets and security_groups take effect only with a vpc")
             return config
-        selection = vpc.select_subnets(vpc_subnets) if vpc_subnets else vpc.select_subnets()
+        # The Python binding spreads struct arguments into keywords; hand the SubnetSelection over as it is.
+        selection: ec2.SelectedSubnets = jsii.invoke(vpc, "selectSubnets", [vpc_subnets])
         if vpc_subnets is None and selection.has_public:
             raise fail(
-                "vpc_subnets", "not set", f"the VPC {vpc.node.path} has no private subnets to default to; "
-                "pass vpc_subnets explicitly",
+                "vpc_subnets",
+                "not set",
+                f"the VPC {vpc.node.path} has no private subnets to default to; pass vpc_subnets explicitly",
             )
         subnet_ids = selection.subnet_ids
         check_count("vpc_subnets", subnet_ids, 16, 1)
         if security_groups is None:
             group = ec2.SecurityGroup(
-                self, "SecurityGroup", vpc=vpc, allow_all_outbound=True,
+                self,
+                "SecurityGroup",
+                vpc=vpc,
+                allow_all_outbound=True,
                 description=f"SageMaker processing job {self.node.path}",
             )
             if is_unresolved(instance_count) or instance_count > 1:
@@ -500,10 +518,13 @@ class ProcessingJob(Construct):
         if volume_size is not None and not volume_size.is_unresolved():
             check_range("volume_size", _gibibytes(volume_size), 1, 16384, "GiB")
         if instance_type is not None and not isinstance(instance_type, InstanceType):
-            raise fail("instance_type", instance_type, "must be an InstanceType, such as InstanceType.of('ml.m5.xlarge')")
+            raise fail(
+                "instance_type", instance_type, "must be an InstanceType, such as InstanceType.of('ml.m5.xlarge')"
+            )
         if volume_encryption_key is not None and (instance_type or InstanceType.M5_XLARGE).has_local_storage:
             raise fail(
-                "volume_encryption_key", str(instance_type),
+                "volume_encryption_key",
+                str(instance_type),
                 "cannot be used with an instance type that has local instance storage (SageMaker encrypts that "
                 "storage itself); drop the key or choose a type without local storage, such as ml.m5.xlarge",
             )
@@ -512,7 +533,8 @@ class ProcessingJob(Construct):
             limit = int(MAX_RUNTIME_LIMIT.to_seconds())
             if not 1 <= seconds <= limit:
                 raise fail(
-                    "max_runtime", f"{seconds:g} s",
+                    "max_runtime",
+                    f"{seconds:g} s",
                     f"must be between 1 s and {limit} s: a deployment waits at most one hour for a custom resource, "
                     "less the time SageMaker takes to start the job (SageMaker itself allows up to 777600 s)",
                 )
@@ -526,15 +548,29 @@ class ProcessingJob(Construct):
             check_count("environment", environment, 100)
             for key, value in environment.items():
                 check_length(f"environment key {key!r}", key, 1, 256)
-                check_pattern("environment key", key, r"[a-zA-Z_][a-zA-Z0-9_]*", "letters, digits and '_', not starting with a digit")
+                check_pattern(
+                    "environment key",
+                    key,
+                    r"[a-zA-Z_][a-zA-Z0-9_]*",
+                    "letters, digits and '_', not starting with a digit",
+                )
                 check_length(f"environment[{key}]", value, 0, 256)
         if processing_job_name is not None:
             check_length("processing_job_name", processing_job_name, 1, 63)
-            check_pattern("processing_job_name", processing_job_name, _NAME_PATTERN, "letters and digits with single or repeated hyphens between them")
+            check_pattern(
+                "processing_job_name",
+                processing_job_name,
+                _NAME_PATTERN,
+                "letters and digits with single or repeated hyphens between them",
+            )
         if experiment_config is not None:
             for field in ("experiment_name", "trial_name", "trial_component_display_name", "run_name"):
-                check_pattern(f"experiment_config.{field}", getattr(experiment_config, field), _ENTITY_PATTERN,
-                              "1 to 120 letters or digits with hyphens between them")
+                check_pattern(
+                    f"experiment_config.{field}",
+                    getattr(experiment_config, field),
+                    _ENTITY_PATTERN,
+                    "1 to 120 letters or digits with hyphens between them",
+                )
         check_count("security_groups", security_groups, 5, 1)
 
 
@@ -549,12 +585,18 @@ class _TagValidation:
         tags = self._job._tags()
         errors = []
         if len(tags) > MAX_TAGS:
-            errors.append(f"tags: the job has {len(tags)} tags: at most {MAX_TAGS} are allowed (SageMaker takes 50, one is the library's)")
+            errors.append(
+                f"tags: the job has {len(tags)} tags: at most {MAX_TAGS} are allowed "
+                "(SageMaker takes 50, one is the library's)"
+            )
         for key, value in tags.items():
-            if key.startswith("aws:"):
-                continue  # CloudFormation's own tags are never sent with the request
-            if not (1 <= len(key) <= 128 and re.fullmatch(_TAG_PATTERN, key)) or not (len(value) <= 256 and re.fullmatch(_TAG_PATTERN, value)):
-                errors.append(f"tags: {key!r}={value!r}: keys of 1 to 128 and values up to 256 letters, digits, spaces and _.:/=+-@")
+            if not (1 <= len(key) <= 128 and re.fullmatch(_TAG_PATTERN, key)) or not (
+                len(value) <= 256 and re.fullmatch(_TAG_PATTERN, value)
+            ):
+                errors.append(
+                    f"tags: {key!r}={value!r}: keys of 1 to 128 and values up to 256 letters, digits, spaces "
+                    "and _.:/=+-@"
+                )
         return errors
 
 
@@ -597,25 +639,3 @@ def _grant_create_grant(key: kms.IKey, grantee: iam.IGrantable) -> None:
             conditions={"Bool": {"kms:GrantIsForAWSResource": True}},
         )
     )
-
-
-def _sanitize(text: str, limit: int) -> str:
-    cleaned = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
-    return cleaned or "job"
-
-
-def _digest(text: str, length: int) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
-
-
-def _job_name_prefix(stack: Stack, job: Construct) -> str:
-    """``<stack>-<hash>-<construct>-<hash>``: readable, unique per job, at most 51 characters.
-
-    The handler appends ``-`` and ten characters per run, within SageMaker's 63.
-    """
-    stack_name = stack.node.id if Token.is_unresolved(stack.stack_name) else stack.stack_name
-    return (
-        f"{_sanitize(stack_name, 20)}-{_digest(stack_name, 4)}-"
-        f"{_sanitize(job.node.id, 18)}-{_digest(job.node.path, 6)}"
-    )
-

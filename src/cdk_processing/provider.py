@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
+
+from ._naming import role_path, stack_part
 
 HANDLER_DIR = Path(__file__).parent / "handler"
 
@@ -32,8 +34,9 @@ PROVIDER_ID = "CdkProcessingJobProvider"
 class ProcessingJobProvider(Construct):
     """The Lambda functions and Provider that run processing jobs during a deployment; one per stack.
 
-    Get it with ``ProcessingJobProvider.of(scope)``. Each ``ProcessingJob`` calls ``allow_job`` so that the
-    handler's role may act on that job's names and pass that job's role, and on nothing else.
+    Get it with ``ProcessingJobProvider.of(scope)``. The handler's role may act on the processing jobs whose names
+    start with this stack's prefix and pass the job roles the library created in this stack (under the IAM path
+    ``/cdk-processing/<stack prefix>/``); a job with a fixed name or a role passed in adds exactly that name or role.
     """
 
     @staticmethod
@@ -59,6 +62,19 @@ class ProcessingJobProvider(Construct):
         # name prefix of the job it manages, to find a job whose name CloudFormation never received.
         self.handler_role.add_to_principal_policy(
             iam.PolicyStatement(actions=["sagemaker:ListProcessingJobs"], resources=["*"])
+        )
+        self.allow_job_name(None)
+        self.handler_role.add_to_principal_policy(
+            self._pass_role(
+                [
+                    stack.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name=role_path(stack)[1:] + "*",
+                    )
+                ]
+            )
         )
         code = lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"])
         functions = {}
@@ -92,10 +108,15 @@ class ProcessingJobProvider(Construct):
             log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.ONE_MONTH),
         )
         self.service_token = self.provider.service_token
-        self._stack = stack
 
-    def allow_job(self, job_arn_pattern: str, role: iam.IRole) -> None:
-        """Let the handler start, describe, tag and stop jobs matching ``job_arn_pattern`` and pass them ``role``."""
+    def allow_job_name(self, name: str | None) -> None:
+        """Let the handler start, describe, tag and stop the job named ``name`` (``None``: this stack's prefix)."""
+        stack = Stack.of(self)
+        if name is None:
+            resource_name = stack_part(stack) + "-*"
+        else:
+            # SageMaker ARNs carry the job name in lowercase.
+            resource_name = name if Token.is_unresolved(name) else name.lower()
         self.handler_role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
@@ -105,13 +126,20 @@ class ProcessingJobProvider(Construct):
                     "sagemaker:AddTags",
                     "sagemaker:ListTags",
                 ],
-                resources=[job_arn_pattern],
+                resources=[
+                    stack.format_arn(service="sagemaker", resource="processing-job", resource_name=resource_name)
+                ],
             )
         )
-        self.handler_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
+
+    def allow_pass_role(self, role: iam.IRole) -> None:
+        """Let the handler pass ``role`` (a role given to a job) to SageMaker, and to nothing else."""
+        self.handler_role.add_to_principal_policy(self._pass_role([role.role_arn]))
+
+    @staticmethod
+    def _pass_role(role_arns: list[str]) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=role_arns,
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         )

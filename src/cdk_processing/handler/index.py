@@ -17,10 +17,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import logic
 from botocore.config import Config
 from botocore.exceptions import ClientError
-
-import logic
 
 # Wait budget per job, from its creation: the construct sets it below the Provider's total timeout, so that this
 # handler (not the framework's bare "Operation timed out") reports a job that runs too long, and stops it.
@@ -217,7 +216,9 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     name = event["PhysicalResourceId"]
     description = _describe(name)
     if description is None:
-        raise logic.JobFailedError(f"processing job {name} no longer exists: it was deleted while the deployment waited")
+        raise logic.JobFailedError(
+            f"processing job {name} no longer exists: it was deleted while the deployment waited"
+        )
     region = sagemaker().meta.region_name
     decision = logic.decide(description, clock(), WAIT_BUDGET_SECONDS, region)
     status = description["ProcessingJobStatus"]

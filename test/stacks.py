@@ -1,0 +1,169 @@
+"""Test stacks that cover every prop group, synthesized once per session (each synth costs a jsii round trip)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+
+from cdk_processing import (
+    AthenaOutputCompression,
+    AthenaOutputFormat,
+    ContainerImage,
+    DataDistribution,
+    ExperimentConfig,
+    InputMode,
+    InstanceType,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingOutput,
+    RedshiftOutputFormat,
+    S3Compression,
+    S3DataType,
+    S3UploadMode,
+)
+
+IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
+
+
+@dataclass
+class Synthesized:
+    stacks: dict[str, cdk.Stack]
+    jobs: dict[str, ProcessingJob]
+    templates: dict[str, dict[str, Any]]
+
+    def template(self, stack: str) -> Template:
+        return Template.from_json(self.templates[stack])
+
+
+def build() -> Synthesized:
+    app = cdk.App()
+    stacks: dict[str, cdk.Stack] = {}
+    jobs: dict[str, ProcessingJob] = {}
+
+    # -- Minimal: one job, registry image, one S3 input and output --------------------------------------------
+    minimal = cdk.Stack(app, "Minimal")
+    bucket = s3.Bucket(minimal, "Data")
+    jobs["minimal"] = ProcessingJob(
+        minimal,
+        "Prep",
+        image=ContainerImage.from_registry(IMAGE_URI),
+        inputs=[ProcessingInput.from_bucket("raw", bucket, "raw/")],
+        outputs=[ProcessingOutput.to_bucket("train", bucket, "train/")],
+    )
+    stacks["minimal"] = minimal
+
+    # -- Full: every field of CreateProcessingJob -----------------------------------------------------------------
+    full = cdk.Stack(app, "Full", tags={"owner": "ml-platform"})
+    key = kms.Key(full, "Key")
+    data = s3.Bucket(full, "Data", encryption_key=key, encryption=s3.BucketEncryption.KMS)
+    results = s3.Bucket(full, "Results")
+    vpc = ec2.Vpc(full, "Vpc", max_azs=2, nat_gateways=1)
+    group = ec2.SecurityGroup(full, "JobGroup", vpc=vpc)
+    repository = ecr.Repository(full, "Repo")
+    cluster_role = iam.Role(full, "RedshiftRole", assumed_by=iam.ServicePrincipal("redshift.amazonaws.com"))
+    full_job = ProcessingJob(
+        full,
+        "Features",
+        image=ContainerImage.from_ecr_repository(repository, "v2"),
+        entrypoint=["python3", "/opt/program/features.py"],
+        arguments=["--mode", "full"],
+        environment={"LOG_LEVEL": "DEBUG", "_PRIVATE": "1"},
+        instance_type=InstanceType.M5_2XLARGE,
+        instance_count=2,
+        volume_size=cdk.Size.gibibytes(100),
+        volume_encryption_key=key,
+        max_runtime=cdk.Duration.minutes(40),
+        inputs=[
+            ProcessingInput.from_bucket("raw", data, "raw/2024/"),
+            ProcessingInput.from_s3_uri(
+                "manifest",
+                "s3://shared-datasets-bucket/manifests/train.manifest",
+                data_type=S3DataType.MANIFEST_FILE,
+                input_mode=InputMode.PIPE,
+                distribution=DataDistribution.SHARDED_BY_S3_KEY,
+                compression=S3Compression.GZIP,
+            ),
+            ProcessingInput.from_athena(
+                "athena",
+                database="sales",
+                query_string="SELECT * FROM orders",
+                output_s3_uri="s3://athena-results-bucket/sales/",
+                output_format=AthenaOutputFormat.PARQUET,
+                work_group="analytics",
+                output_compression=AthenaOutputCompression.SNAPPY,
+                kms_key=key,
+            ),
+            ProcessingInput.from_redshift(
+                "redshift",
+                cluster_id="warehouse",
+                cluster_role=cluster_role,
+                database="dev",
+                db_user="etl",
+                query_string="SELECT * FROM events",
+                output_s3_uri="s3://redshift-unload-bucket/events/",
+                output_format=RedshiftOutputFormat.PARQUET,
+            ),
+            ProcessingInput.from_bucket("app", data, "app/", app_managed=True, local_path="/opt/ml/processing/app"),
+        ],
+        outputs=[
+            ProcessingOutput.to_bucket("features", results, "features/"),
+            ProcessingOutput.to_s3_uri(
+                "stream",
+                "s3://stream-bucket/live/",
+                upload_mode=S3UploadMode.CONTINUOUS,
+                local_path="/opt/ml/processing/stream",
+            ),
+            ProcessingOutput.to_feature_store("store", "customer-features"),
+        ],
+        output_encryption_key=key,
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+        security_groups=[group],
+        enable_network_isolation=True,
+        experiment_config=ExperimentConfig(
+            experiment_name="features", trial_name="nightly", trial_component_display_name="build", run_name="run-1"
+        ),
+        processing_job_name="features-nightly",
+    )
+    cdk.Tags.of(full_job).add("team", "forecasting")
+    cdk.Tags.of(full).add("only-buckets", "yes", include_resource_types=["AWS::S3::Bucket"])
+    jobs["full"] = full_job
+    stacks["full"] = full
+
+    # -- Pipeline: two jobs, a default VPC job, chaining, a role passed in -------------------------------------
+    pipeline = cdk.Stack(app, "Pipeline")
+    lake = s3.Bucket(pipeline, "Lake")
+    network = ec2.Vpc(pipeline, "Vpc", max_azs=2, nat_gateways=1)
+    prep = ProcessingJob(
+        pipeline,
+        "Prep",
+        image=ContainerImage.from_registry(IMAGE_URI),
+        instance_count=3,
+        inputs=[ProcessingInput.from_bucket("raw", lake, "raw/")],
+        outputs=[ProcessingOutput.to_bucket("train", lake, "prepared/train/")],
+        vpc=network,
+    )
+    existing = iam.Role.from_role_arn(pipeline, "Existing", "arn:aws:iam::123456789012:role/ml-eval")
+    evaluate = ProcessingJob(
+        pipeline,
+        "Evaluate",
+        image=ContainerImage.from_registry("public.ecr.aws/docker/library/python:3.12"),
+        inputs=[ProcessingInput.from_output("train", prep, "train")],
+        outputs=[ProcessingOutput.to_bucket("report", lake, "reports/")],
+        role=existing,
+    )
+    jobs["prep"] = prep
+    jobs["evaluate"] = evaluate
+    stacks["pipeline"] = pipeline
+
+    assembly = app.synth()
+    templates = {name: assembly.get_stack_by_name(stack.stack_name).template for name, stack in stacks.items()}
+    return Synthesized(stacks=stacks, jobs=jobs, templates=templates)
