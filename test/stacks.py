@@ -44,7 +44,7 @@ class Synthesized:
 
 
 def build() -> Synthesized:
-    app = cdk.App()
+    app = cdk.App(context={"aws:cdk:enable-path-metadata": True})
     stacks: dict[str, cdk.Stack] = {}
     jobs: dict[str, ProcessingJob] = {}
 
