@@ -1,0 +1,38 @@
+# Two commands from a fresh machine (Python 3.10+, Node 18+, npm):
+#   make synth   installs everything, then synthesizes examples/app.py into cdk.out/ with the pinned cdk CLI
+#   make test    installs everything, then runs ruff, mypy and the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: install synth test lint clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: install
+	npx --no-install cdk synth --no-notices --quiet --output cdk.out
+	@echo "synthesized: $$(ls cdk.out/*.template.json)"
+
+lint: install
+	$(PY) -m ruff check src test examples
+	$(PY) -m ruff format --check src test examples
+	$(PY) -m mypy
+
+test: lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
