@@ -126,7 +126,10 @@ def test_job_names_are_valid_unique_per_request_and_stable_for_a_redelivery(logi
     assert logic.owns_name("fixed", prefix, "fixed") and not logic.owns_name(first, prefix, "fixed")
 
 
-def test_same_job_ignores_tags_only(logic) -> None:
+def test_request_digest_ignores_tags_and_name_only(logic) -> None:
     base = {"AppSpecification": {"ImageUri": "i"}, "Tags": [{"Key": "a", "Value": "1"}]}
-    assert logic.same_job(base, {**base, "Tags": []})
-    assert not logic.same_job(base, {**base, "AppSpecification": {"ImageUri": "j"}})
+    digest = logic.request_digest(base)
+    assert logic.request_digest({**base, "Tags": []}) == digest
+    assert logic.request_digest({**base, "ProcessingJobName": "x"}) == digest
+    assert logic.request_digest({**base, "AppSpecification": {"ImageUri": "j"}}) != digest
+    assert logic.request_digest(dict(reversed(list(base.items())))) == digest

@@ -76,20 +76,23 @@ def _request(props: dict[str, Any]) -> dict[str, Any]:
 def _create(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     request = _request(props)
     name = request.pop("ProcessingJobName", None) or logic.job_name(props["JobNamePrefix"], event["RequestId"])
-    _start(name, request, event["RequestId"])
+    _start(name, request, event["RequestId"], logic.request_digest(props["Request"]))
     return {"PhysicalResourceId": name}
 
 
 def _update(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     current = event["PhysicalResourceId"]
-    old_request = _request(event["OldResourceProperties"])
     request = _request(props)
     fixed_name = request.pop("ProcessingJobName", None)
-    old_request.pop("ProcessingJobName", None)
-    if logic.same_job(old_request, request) and (fixed_name is None or fixed_name == current):
-        description = _describe(current)
-        if description is not None and request.get("Tags") != old_request.get("Tags") and request.get("Tags"):
-            sagemaker().add_tags(ResourceArn=description["ProcessingJobArn"], Tags=request["Tags"])
+    digest = logic.request_digest(props["Request"])
+    found = _tags_of(current)
+    # The job CloudFormation knows already runs this request: a new provider version, a change of tags only, or a
+    # rollback back to the request of the job in place. Nothing runs again.
+    if found is not None and found[1].get(logic.DIGEST_TAG) == digest and fixed_name in (None, current):
+        arn, current_tags = found
+        wanted = {t["Key"]: t["Value"] for t in request.get("Tags", [])}
+        if any(current_tags.get(k) != v for k, v in wanted.items()):
+            sagemaker().add_tags(ResourceArn=arn, Tags=request["Tags"])
             log("retagged", job=current)
         log("unchanged", job=current)
         _stop_others(props, keep={current})
@@ -100,7 +103,7 @@ def _update(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
             f"processing_job_name {name!r} is fixed and SageMaker never reuses a job name, so the changed job cannot "
             "run under it: give a new processing_job_name, or leave it out to have one generated per change"
         )
-    _start(name, request, event["RequestId"])
+    _start(name, request, event["RequestId"], digest)
     # The old job stays until CloudFormation deletes it after the update; any other job of this resource (left by
     # an update that failed) is stopped.
     _stop_others(props, keep={current, name})
@@ -125,10 +128,14 @@ def _delete(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     return {"PhysicalResourceId": physical_id}
 
 
-def _start(name: str, request: dict[str, Any], request_id: str) -> None:
+def _start(name: str, request: dict[str, Any], request_id: str, digest: str) -> None:
     existing = _describe(name)
     if existing is None:
-        tags = [*request.pop("Tags", []), {"Key": logic.REQUEST_TAG, "Value": request_id}]
+        tags = [
+            *request.pop("Tags", []),
+            {"Key": logic.REQUEST_TAG, "Value": request_id},
+            {"Key": logic.DIGEST_TAG, "Value": digest},
+        ]
         try:
             sagemaker().create_processing_job(ProcessingJobName=name, Tags=tags, **request)
             log("created", job=name)
@@ -148,6 +155,15 @@ def _start(name: str, request: dict[str, Any], request_id: str) -> None:
 def _created_by(description: dict[str, Any], request_id: str) -> bool:
     tags = sagemaker().list_tags(ResourceArn=description["ProcessingJobArn"]).get("Tags", [])
     return {"Key": logic.REQUEST_TAG, "Value": request_id} in tags
+
+
+def _tags_of(name: str) -> tuple[str, dict[str, str]] | None:
+    """A job's ARN and tags, or None when there is no such job."""
+    description = _describe(name)
+    if description is None:
+        return None
+    arn = description["ProcessingJobArn"]
+    return arn, {t["Key"]: t["Value"] for t in sagemaker().list_tags(ResourceArn=arn).get("Tags", [])}
 
 
 def _stop(name: str) -> None:

@@ -19,7 +19,10 @@ REASON_BUDGET_BYTES = 2500
 DATA_BUDGET_BYTES = 2500
 
 RUNNING = frozenset({"InProgress", "Stopping"})
+# Tags the handler adds to every job: the CloudFormation request that created it (a redelivered event finds its
+# own job) and a digest of the request it runs (an update or a rollback back to that request keeps the job).
 REQUEST_TAG = "cdk-processing:request-id"
+DIGEST_TAG = "cdk-processing:request-digest"
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 
 
@@ -55,13 +58,13 @@ def coerce(shape: Any, value: Any) -> Any:
     return value
 
 
-def without_tags(request: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in request.items() if k != "Tags"}
+def request_digest(request: dict[str, Any]) -> str:
+    """What the job runs with, as a digest: the request as delivered, less its tags and name.
 
-
-def same_job(old_request: dict[str, Any], new_request: dict[str, Any]) -> bool:
-    """Whether an Update leaves the job as it is: tags aside, nothing the job runs with changed."""
-    return without_tags(old_request) == without_tags(new_request)
+    Two requests with the same digest run the same job; a change of tags alone re-tags the job instead.
+    """
+    essential = {k: v for k, v in request.items() if k not in ("Tags", "ProcessingJobName")}
+    return hashlib.sha256(json.dumps(essential, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 # ---------------------------------------------------------------------------------------------------------------
