@@ -197,8 +197,65 @@ class Response:
         ).encode()
 
 
+class Waiter:
+    """One request in flight through the framework: onEvent done, isComplete polled every ``query_interval``."""
+
+    def __init__(self, provider: Provider, request: dict[str, Any], started: float) -> None:
+        self.provider = provider
+        self.request = request
+        self.response: Response | None = None
+        self.next_poll = started
+        self.polls = 0
+        self.physical = ""
+        self._event: dict[str, Any] = {}
+        self._start()
+
+    def _start(self) -> None:
+        request = self.request
+        if request["RequestType"] == "Delete" and request.get("PhysicalResourceId") == CREATE_FAILED_MARKER:
+            self.response = Response("SUCCESS", CREATE_FAILED_MARKER)
+            return
+        try:
+            result = self.provider.handler.on_event(json.loads(json.dumps(request)), None)
+        except Exception as error:  # the framework turns any error into FAILED
+            physical = CREATE_FAILED_MARKER if request["RequestType"] == "Create" else request["PhysicalResourceId"]
+            self.response = Response("FAILED", physical, self.provider.failure(error, "OnEvent"))
+            return
+        default = request["RequestId"] if request["RequestType"] == "Create" else request["PhysicalResourceId"]
+        self.physical = (result or {}).get("PhysicalResourceId") or default
+        if request["RequestType"] == "Delete" and self.physical != request["PhysicalResourceId"]:
+            self.response = Response("FAILED", self.physical, "DELETE: cannot change the physical resource ID")
+            return
+        self._event = {**request, **(result or {}), "PhysicalResourceId": self.physical}
+
+    def poll(self) -> Response | None:
+        """One isComplete call (the Step Functions task); the response once the request is finished."""
+        if self.response is not None:
+            return self.response
+        self.polls += 1
+        try:
+            outcome = self.provider.handler.is_complete(json.loads(json.dumps(self._event)), None)
+        except Exception as error:
+            self.response = Response("FAILED", self.physical, self.provider.failure(error, "IsComplete"), polls=self.polls)
+            return self.response
+        if outcome["IsComplete"]:
+            data = {**(self._event.get("Data") or {}), **(outcome.get("Data") or {})}
+            self.response = Response("SUCCESS", self.physical, data=data, polls=self.polls)
+        elif outcome.get("Data"):
+            self.response = Response("FAILED", self.physical, '"Data" is not allowed if "IsComplete" is "False"')
+        elif self.polls > self.provider.max_attempts:
+            self.response = Response("FAILED", self.physical, "Operation timed out", polls=self.polls)
+        else:
+            self.next_poll += self.provider.query_interval
+        return self.response
+
+
 class Provider:
-    """aws-cdk-lib's custom resource provider framework (onEvent + isComplete waiter), over the packaged handler."""
+    """aws-cdk-lib's custom resource provider framework (onEvent + isComplete waiter), over the packaged handler.
+
+    The waiter calls isComplete at once, then every ``query_interval`` seconds, ``total_timeout / query_interval``
+    more times at most, and then answers "Operation timed out" (Step Functions Retry, then the onTimeout task).
+    """
 
     def __init__(self, handler: ModuleType, clock: FakeClock, query_interval: float, total_timeout: float) -> None:
         self.handler = handler
@@ -206,37 +263,32 @@ class Provider:
         self.query_interval = query_interval
         self.max_attempts = int(total_timeout // query_interval)
 
-    def _failure(self, error: Exception, function: str) -> str:
+    def failure(self, error: Exception, function: str) -> str:
         message = str(error) or "error"
         return f"Error: {message}\n\nLogs: /aws/lambda/{function}\n\n{_FRAMEWORK_TRACE}"
 
+    def start(self, request: dict[str, Any]) -> Waiter:
+        return Waiter(self, request, self.clock())
+
     def send(self, request: dict[str, Any], on_poll: Callable[[int, str], None] | None = None) -> Response:
-        """Deliver ``request``; ``on_poll(n, physical_id)`` runs before the n-th isComplete call (from 1)."""
-        if request["RequestType"] == "Delete" and request.get("PhysicalResourceId") == CREATE_FAILED_MARKER:
-            return Response("SUCCESS", CREATE_FAILED_MARKER)
-        try:
-            result = self.handler.on_event(json.loads(json.dumps(request)), None)
-        except Exception as error:  # the framework turns any error into FAILED
-            physical = CREATE_FAILED_MARKER if request["RequestType"] == "Create" else request["PhysicalResourceId"]
-            return Response("FAILED", physical, self._failure(error, "OnEvent"))
-        default = request["RequestId"] if request["RequestType"] == "Create" else request["PhysicalResourceId"]
-        physical = (result or {}).get("PhysicalResourceId") or default
-        if request["RequestType"] == "Delete" and physical != request["PhysicalResourceId"]:
-            return Response("FAILED", physical, "DELETE: cannot change the physical resource ID")
-        waiter_event = {**request, **(result or {}), "PhysicalResourceId": physical}
-        polls = 0
-        for attempt in range(self.max_attempts + 1):
-            if attempt:
-                self.clock.advance(self.query_interval)
-            polls += 1
-            if on_poll is not None:
-                on_poll(polls, physical)
-            try:
-                outcome = self.handler.is_complete(json.loads(json.dumps(waiter_event)), None)
-            except Exception as error:
-                return Response("FAILED", physical, self._failure(error, "IsComplete"), polls=polls)
-            if outcome["IsComplete"]:
-                data = {**(waiter_event.get("Data") or {}), **(outcome.get("Data") or {})}
-                return Response("SUCCESS", physical, data=data, polls=polls)
-            assert not outcome.get("Data"), '"Data" is not allowed if "IsComplete" is "False"'
-        return Response("FAILED", physical, "Operation timed out", polls=polls)
+        """Deliver ``request`` and wait; ``on_poll(n, physical_id)`` runs before the n-th isComplete call."""
+        return run_concurrently(self, [request], on_poll)[0]
+
+
+def run_concurrently(
+    provider: Provider, requests: list[dict[str, Any]], on_poll: Callable[[int, str], None] | None = None
+) -> list[Response]:
+    """Deliver requests that CloudFormation sends at once, and poll each on its own schedule on the fake clock."""
+    waiters = [provider.start(r) for r in requests]
+    while True:
+        pending = [w for w in waiters if w.response is None]
+        if not pending:
+            return [w.response for w in waiters if w.response is not None]
+        due = min(w.next_poll for w in pending)
+        if due > provider.clock():
+            provider.clock.advance(due - provider.clock())
+        for waiter in pending:
+            if waiter.next_poll <= provider.clock():
+                if on_poll is not None:
+                    on_poll(waiter.polls + 1, waiter.physical)
+                waiter.poll()

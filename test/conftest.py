@@ -114,3 +114,25 @@ def synthesized() -> Any:
     from stacks import build
 
     return build()
+
+
+@pytest.fixture(scope="session")
+def many_jobs_template() -> dict[str, Any]:
+    """A stack with fifty independent processing jobs."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3 as s3
+
+    from cdk_processing import ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Fifty")
+    bucket = s3.Bucket(stack, "Data")
+    for i in range(50):
+        ProcessingJob(
+            stack,
+            f"Job{i}",
+            image=ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"),
+            inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{i}/")],
+            outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{i}/")],
+        )
+    return dict(app.synth().get_stack_by_name("Fifty").template)

@@ -6,7 +6,9 @@ any state. The layer below makes its backend behave as SageMaker does for what t
 - a new job is ``InProgress`` (created at the emulator's clock) until the test ends it with ``finish()``;
 - ``CreateProcessingJob`` with a name in use fails with ``ResourceInUse``;
 - ``StopProcessingJob`` on a job that is not in progress fails with ``ValidationException``;
-- every backend call is counted by operation, so a test can say which calls a scenario made.
+- every backend call is counted by operation, so a test can say which calls a scenario made;
+- ``plan()`` says how jobs end (status, texts, after how many Describe calls or how long on the clock), and
+  ``fail_next()`` makes the next calls of an operation fail with a given error code (throttling, limits).
 
 boto3 is never touched: the handler's own client talks HTTP to the server.
 """
@@ -19,10 +21,12 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import ServiceException
 from moto.sagemaker import models
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.server import ThreadedMotoServer
@@ -30,6 +34,21 @@ from moto.server import ThreadedMotoServer
 REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
 _Backend = models.SageMakerModelBackend
+
+
+class InjectedError(ServiceException):
+    """An error the service answers with, as moto serialises it (the error code and message, HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ends: ``status`` on its ``after_describes``-th Describe, or ``runs_for`` seconds after creation."""
+
+    status: str = "Completed"
+    after_describes: int | None = None
+    runs_for: float | None = None
+    failure_reason: str | None = None
+    exit_message: str | None = None
 
 
 class SageMakerEmulator:
@@ -42,6 +61,9 @@ class SageMakerEmulator:
         self.calls: Counter[str] = Counter()
         self.clock: Callable[[], float] = lambda: datetime.now(timezone.utc).timestamp()
         self._originals: dict[str, Any] = {}
+        self._plans: list[tuple[str, Outcome]] = []
+        self._describes: Counter[str] = Counter()
+        self._faults: dict[str, list[tuple[str, str]]] = {}
         self._patch()
 
     # -- environment ------------------------------------------------------------------------------------------
@@ -62,6 +84,30 @@ class SageMakerEmulator:
         with urllib.request.urlopen(request) as response:
             assert response.status == 200
         self.calls.clear()
+        self._plans.clear()
+        self._describes.clear()
+        self._faults.clear()
+
+    def plan(self, outcome: Outcome, name_contains: str = "") -> None:
+        """Jobs whose name contains ``name_contains`` (all jobs by default) end as ``outcome``; later plans win."""
+        self._plans.insert(0, (name_contains, outcome))
+
+    def fail_next(self, operation: str, code: str, message: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``operation`` (e.g. ``DescribeProcessingJob``) fail with ``code``."""
+        self._faults.setdefault(operation, []).extend([(code, message)] * times)
+
+    def _advance(self, name: str) -> None:
+        job = self.backend.processing_jobs.get(name)
+        if job is None or job.processing_job_status != "InProgress":
+            return
+        self._describes[name] += 1
+        outcome = next((o for part, o in self._plans if part in name), None)
+        if outcome is None:
+            return
+        due_by_count = outcome.after_describes is not None and self._describes[name] >= outcome.after_describes
+        due_by_time = outcome.runs_for is not None and self.clock() >= job.creation_time.timestamp() + outcome.runs_for
+        if due_by_count or due_by_time:
+            self.finish(name, outcome.status, outcome.failure_reason, outcome.exit_message)
 
     def stop(self) -> None:
         for name, original in self._originals.items():
@@ -126,7 +172,11 @@ class SageMakerEmulator:
             self._originals["stop_processing_job"](backend, processing_job_name)
             emulator.finish(processing_job_name, "Stopped")
 
-        replacements = {"create_processing_job": create, "stop_processing_job": stop}
+        def describe(backend: Any, processing_job_name: str) -> Any:
+            emulator._advance(processing_job_name)
+            return self._originals["describe_processing_job"](backend, processing_job_name)
+
+        replacements = {"create_processing_job": create, "stop_processing_job": stop, "describe_processing_job": describe}
         for name in (
             "create_processing_job",
             "describe_processing_job",
@@ -138,17 +188,19 @@ class SageMakerEmulator:
             original = getattr(_Backend, name)
             self._originals[name] = original
             inner = replacements.get(name, original)
-            setattr(_Backend, name, _counted(self.calls, name, inner))
+            setattr(_Backend, name, self._counted(name, inner))
 
+    def _counted(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        operation = "".join(part.capitalize() for part in name.split("_"))
 
-def _counted(calls: Counter[str], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    operation = "".join(part.capitalize() for part in name.split("_"))
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            self.calls[operation] += 1
+            faults = self._faults.get(operation)
+            if faults:
+                raise InjectedError(*faults.pop(0))
+            return fn(*args, **kwargs)
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        calls[operation] += 1
-        return fn(*args, **kwargs)
-
-    return wrapper
+        return wrapper
 
 
 @contextmanager

@@ -1,0 +1,201 @@
+"""The lifecycle harness: CloudFormation deploying, updating, rolling back and deleting a synthesized stack's
+processing-job custom resources, through the Provider framework, into the SageMaker emulator.
+
+It follows CloudFormation's rules for custom resources:
+- resources are created in dependency order (``DependsOn``, ``Ref`` and ``Fn::GetAtt`` between them); those with no
+  dependency between them at the same time;
+- properties are delivered resolved, with every scalar a string, and ``Fn::GetAtt`` of an earlier custom resource
+  resolved from the ``Data`` it returned;
+- the first failure stops the operation and rolls it back: a failed create deletes what was created (the failed
+  resource included, with the physical id it has), a failed update sends each updated resource an Update back to
+  its previous properties;
+- an update that returns a new physical id replaces the resource: the old id is deleted once the whole update
+  succeeded (the cleanup phase);
+- a delete runs in reverse dependency order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cfn import Provider, Response, delivered_properties, event, job_resources, run_concurrently
+
+
+@dataclass
+class Outcome:
+    """What a stack operation ended as, and the responses CloudFormation received, by logical id."""
+
+    status: str
+    reason: str = ""
+    responses: dict[str, list[Response]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status.endswith("_COMPLETE") and "ROLLBACK" not in self.status
+
+
+def _references(value: Any) -> set[str]:
+    if isinstance(value, list):
+        return set().union(*(_references(v) for v in value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    if len(value) == 1:
+        (function, argument), = value.items()
+        if function == "Ref" and isinstance(argument, str):
+            return {argument}
+        if function == "Fn::GetAtt":
+            return {argument[0] if isinstance(argument, list) else argument.split(".")[0]}
+    return set().union(*(_references(v) for v in value.values())) if value else set()
+
+
+def waves(template: dict[str, Any]) -> list[list[str]]:
+    """The stack's processing-job resources in creation order: each wave depends only on earlier waves."""
+    jobs = job_resources(template)
+    needs = {}
+    for logical_id, resource in jobs.items():
+        depends = resource.get("DependsOn", [])
+        depends = [depends] if isinstance(depends, str) else depends
+        needs[logical_id] = (set(depends) | _references(resource["Properties"])) & set(jobs) - {logical_id}
+    ordered: list[list[str]] = []
+    done: set[str] = set()
+    while len(done) < len(jobs):
+        wave = sorted(k for k in jobs if k not in done and needs[k] <= done)
+        assert wave, f"dependency cycle among {set(jobs) - done}"
+        ordered.append(wave)
+        done |= set(wave)
+    return ordered
+
+
+class DeployedStack:
+    """A stack as CloudFormation holds it: each resource's physical id, delivered properties and attributes."""
+
+    def __init__(self, provider: Provider, template: dict[str, Any]) -> None:
+        self.provider = provider
+        self.template = template
+        self.physical: dict[str, str] = {}
+        self.properties: dict[str, dict[str, Any]] = {}
+        self.attributes: dict[str, dict[str, str]] = {}
+
+    # -- operations -------------------------------------------------------------------------------------------
+
+    def deploy(self) -> Outcome:
+        """CREATE the stack; on a failure, roll back (delete what was created)."""
+        outcome = Outcome("CREATE_COMPLETE")
+        for wave in waves(self.template):
+            requests = {}
+            for logical_id in wave:
+                props = delivered_properties(self.template, logical_id, self.attributes)
+                self.properties[logical_id] = props
+                requests[logical_id] = event("Create", logical_id, props)
+            failed = self._send(requests, outcome)
+            if failed:
+                self._rollback_create(outcome)
+                return outcome
+        return outcome
+
+    def update(self, new_template: dict[str, Any]) -> Outcome:
+        """UPDATE to ``new_template``; on a failure, send the updated resources back their old properties."""
+        outcome = Outcome("UPDATE_COMPLETE")
+        previous = dict(self.properties)
+        previous_physical = dict(self.physical)
+        updated: list[str] = []
+        self.template = new_template
+        for wave in waves(new_template):
+            requests = {}
+            for logical_id in wave:
+                props = delivered_properties(new_template, logical_id, self.attributes)
+                if props == previous.get(logical_id):
+                    continue
+                self.properties[logical_id] = props
+                updated.append(logical_id)
+                requests[logical_id] = event(
+                    "Update",
+                    logical_id,
+                    props,
+                    physical_resource_id=self.physical[logical_id],
+                    old_properties=previous[logical_id],
+                )
+            if self._send(requests, outcome):
+                rollback = {
+                    logical_id: event(
+                        "Update",
+                        logical_id,
+                        previous[logical_id],
+                        physical_resource_id=previous_physical[logical_id],
+                        old_properties=self.properties[logical_id],
+                    )
+                    for logical_id in updated
+                }
+                outcome.status = "UPDATE_ROLLBACK_COMPLETE"
+                self._send(rollback, Outcome("ROLLBACK"), record_into=outcome)
+                self.properties.update({k: previous[k] for k in updated})
+                self.physical.update({k: previous_physical[k] for k in updated})
+                return outcome
+        # Cleanup: the resources an update replaced are deleted once the whole update succeeded.
+        replaced = {
+            k: event("Delete", k, previous[k], physical_resource_id=previous_physical[k])
+            for k in updated
+            if previous_physical[k] != self.physical[k]
+        }
+        self._send(replaced, Outcome("CLEANUP"), record_into=outcome, track=False)
+        return outcome
+
+    def destroy(self) -> Outcome:
+        outcome = Outcome("DELETE_COMPLETE")
+        for wave in reversed(waves(self.template)):
+            requests = {
+                k: event("Delete", k, self.properties[k], physical_resource_id=self.physical[k])
+                for k in wave
+                if k in self.physical
+            }
+            if self._send(requests, outcome, track=False):
+                outcome.status = "DELETE_FAILED"
+                return outcome
+        self.physical.clear()
+        self.attributes.clear()
+        return outcome
+
+    # -- mechanics ----------------------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        requests: dict[str, dict[str, Any]],
+        outcome: Outcome,
+        record_into: Outcome | None = None,
+        track: bool = True,
+    ) -> bool:
+        """Send requests at once; record responses; True when one failed (the operation's first failure wins)."""
+        if not requests:
+            return False
+        responses = run_concurrently(self.provider, list(requests.values()))
+        failed = False
+        for (logical_id, request), response in zip(requests.items(), responses):
+            (record_into or outcome).responses.setdefault(logical_id, []).append(response)
+            if response.status == "FAILED":
+                if not failed and not outcome.reason:
+                    outcome.reason = response.reason
+                    outcome.status = {"Create": "ROLLBACK_COMPLETE", "Update": "UPDATE_ROLLBACK_COMPLETE"}.get(
+                        request["RequestType"], outcome.status
+                    )
+                failed = True
+                if request["RequestType"] == "Create":
+                    # CloudFormation keeps the physical id of a failed create, to delete it on rollback.
+                    self.physical[logical_id] = response.physical_resource_id
+                continue
+            if track:
+                self.physical[logical_id] = response.physical_resource_id
+                self.attributes[logical_id] = response.data
+        return failed
+
+    def _rollback_create(self, outcome: Outcome) -> None:
+        for wave in reversed(waves(self.template)):
+            requests = {
+                k: event("Delete", k, self.properties[k], physical_resource_id=self.physical[k])
+                for k in wave
+                if k in self.physical
+            }
+            self._send(requests, Outcome("ROLLBACK"), record_into=outcome, track=False)
+        self.physical.clear()
+        self.attributes.clear()
+

@@ -1,0 +1,319 @@
+"""The deploy lifecycle, offline: synthesized stacks replayed as CloudFormation would, with faults.
+
+Each scenario deploys a synthesized template through the lifecycle harness (CloudFormation rules, the Provider
+framework's waiter on a fake clock, the packaged handler) into moto over HTTP, and asserts what SageMaker and
+CloudFormation end up with.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import boto3
+import pytest
+from cfn import Provider, delivered_properties, event, job_resources
+from emulator import Outcome, SageMakerEmulator
+from harness import DeployedStack, waves
+
+
+def prefix_of(template: dict[str, Any], path: str) -> str:
+    for resource in job_resources(template).values():
+        if resource["Metadata"]["aws:cdk:path"].startswith(path + "/"):
+            return resource["Properties"]["JobNamePrefix"]
+    raise AssertionError(path)
+
+
+def logical_of(template: dict[str, Any], path: str) -> str:
+    return next(k for k, r in job_resources(template).items() if r["Metadata"]["aws:cdk:path"].startswith(path + "/"))
+
+
+def with_arguments(template: dict[str, Any], path: str, arguments: list[str]) -> dict[str, Any]:
+    changed = copy.deepcopy(template)
+    request = changed["Resources"][logical_of(template, path)]["Properties"]["Request"]
+    request["AppSpecification"]["ContainerArguments"] = arguments
+    return changed
+
+
+@pytest.fixture
+def pipeline(synthesized) -> dict[str, Any]:
+    return synthesized.templates["pipeline"]
+
+
+def test_01_create_completes_with_attributes_matching_describe_and_one_job_per_resource(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=3))
+    stack = DeployedStack(provider, pipeline)
+    outcome = stack.deploy()
+
+    assert outcome.status == "CREATE_COMPLETE", outcome.reason
+    assert [len(w) for w in waves(pipeline)] == [1, 1]  # the evaluation waits for the preprocessing
+    assert len(emulator.jobs) == 2
+    client = boto3.client("sagemaker")
+    for logical_id, data in stack.attributes.items():
+        described = client.describe_processing_job(ProcessingJobName=stack.physical[logical_id])
+        assert data["ProcessingJobArn"] == described["ProcessingJobArn"]
+        assert data["ProcessingJobStatus"] == described["ProcessingJobStatus"] == "Completed"
+        assert data["ProcessingEndTime"] == described["ProcessingEndTime"].isoformat()
+    # The consumer received the producer's output URI, resolved from the producer's attributes.
+    prep, evaluate = logical_of(pipeline, "Pipeline/Prep"), logical_of(pipeline, "Pipeline/Evaluate")
+    consumed = emulator.jobs[stack.physical[evaluate]].processing_inputs[0]["S3Input"]["S3Uri"]
+    assert consumed == stack.attributes[prep]["OutputS3Uri.train"]
+
+
+def test_02_a_create_event_delivered_twice_still_makes_one_job(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=2))
+    logical_id = logical_of(pipeline, "Pipeline/Prep")
+    request = event("Create", logical_id, delivered_properties(pipeline, logical_id))
+    first = provider.send(request)
+    retried = provider.send(request)  # Lambda's retry of the same asynchronous invocation
+    assert first.status == retried.status == "SUCCESS"
+    assert first.physical_resource_id == retried.physical_resource_id
+    assert len(emulator.jobs) == 1 and emulator.calls["CreateProcessingJob"] == 1
+
+
+def test_03_a_failed_job_fails_the_deploy_with_its_reason_within_4096_bytes_and_rolls_back(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    failure = "ClientError: " + "f" * (1024 - len("ClientError: "))
+    emulator.plan(Outcome("Failed", after_describes=2, failure_reason=failure, exit_message="exit code 1"))
+    stack = DeployedStack(provider, pipeline)
+    outcome = stack.deploy()
+
+    assert outcome.status == "ROLLBACK_COMPLETE"
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    name = outcome.responses[prep][0].physical_resource_id
+    assert f"processing job {name} failed" in outcome.reason
+    assert failure in outcome.reason and "ExitMessage: exit code 1" in outcome.reason
+    assert "console.aws.amazon.com/cloudwatch" in outcome.reason
+    request = event("Create", prep, stack.properties[prep])
+    assert len(outcome.responses[prep][0].body(request)) < 4096
+    assert logical_of(pipeline, "Pipeline/Evaluate") not in outcome.responses  # never started
+    assert emulator.running() == []
+
+
+def test_04_a_job_stopped_by_someone_else_fails_the_deploy_saying_so(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    emulator.plan(Outcome("Stopped", after_describes=4))
+    outcome = DeployedStack(provider, pipeline).deploy()
+    assert outcome.status == "ROLLBACK_COMPLETE"
+    assert "was stopped before it completed" in outcome.reason
+
+
+def test_05_when_the_wait_budget_runs_out_the_deploy_fails_clearly_and_the_job_is_stopped(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], packaged_handler
+) -> None:
+    outcome = DeployedStack(provider, pipeline).deploy()  # no plan: the job never ends
+
+    assert outcome.status == "ROLLBACK_COMPLETE"
+    assert "was still InProgress after 30" in outcome.reason and "the job was stopped" in outcome.reason
+    assert "Operation timed out" not in outcome.reason
+    assert emulator.running() == []
+    [job] = emulator.jobs.values()
+    assert job.processing_job_status == "Stopped"
+    assert job.processing_end_time.timestamp() - job.creation_time.timestamp() <= packaged_handler.total_timeout
+
+
+def test_06_delete_stops_a_running_job_and_only_describes_a_finished_one(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    props = delivered_properties(pipeline, prep)
+    running = provider.handler.on_event(event("Create", prep, props))["PhysicalResourceId"]
+    assert provider.send(event("Delete", prep, props, physical_resource_id=running)).status == "SUCCESS"
+    assert emulator.jobs[running].processing_job_status == "Stopped"
+
+    emulator.plan(Outcome("Completed", after_describes=1))
+    finished = provider.send(event("Create", prep, props)).physical_resource_id
+    emulator.calls.clear()
+    assert provider.send(event("Delete", prep, props, physical_resource_id=finished)).status == "SUCCESS"
+    assert dict(emulator.calls) == {"DescribeProcessingJob": 1}
+
+
+def test_07_delete_with_an_invented_physical_id_still_stops_the_job_the_resource_started(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    props = delivered_properties(pipeline, prep)
+    # CloudFormation gave up on the create while it waited (stack cancelled, or its own timeout) ...
+    waiter = provider.start(event("Create", prep, props))
+    waiter.poll()
+    started = waiter.physical
+    # ... and deletes the resource under a physical id it made up.
+    response = provider.send(event("Delete", prep, props, physical_resource_id=f"{prep}-{'X' * 12}"))
+    assert response.status == "SUCCESS"
+    assert emulator.jobs[started].processing_job_status == "Stopped"
+    assert emulator.running() == []
+
+
+def test_08_delete_of_a_job_that_no_longer_exists_succeeds(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    props = delivered_properties(pipeline, prep)
+    gone = prefix_of(pipeline, "Pipeline/Prep") + "-0123456789"
+    assert provider.send(event("Delete", prep, props, physical_resource_id=gone)).status == "SUCCESS"
+
+
+def test_09_an_update_that_changes_the_request_runs_a_new_job_and_cleanup_stops_the_old_one_if_running(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=1))
+    stack = DeployedStack(provider, pipeline)
+    assert stack.deploy().ok
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    old = stack.physical[prep]
+    # The old job still runs when CloudFormation deletes it (as with a job the deploy does not wait for).
+    emulator.backend.processing_jobs[old].processing_job_status = "InProgress"
+    emulator.plan(Outcome("Completed", runs_for=10**9), name_contains=old)
+
+    outcome = stack.update(with_arguments(pipeline, "Pipeline/Prep", ["--fold", "2"]))
+
+    assert outcome.status == "UPDATE_COMPLETE", outcome.reason
+    new = stack.physical[prep]
+    assert new != old
+    assert emulator.jobs[new].app_specification["ContainerArguments"] == ["--fold", "2"]
+    assert emulator.jobs[old].processing_job_status == "Stopped"
+    # The evaluation's input is the same URI, so it did not run again.
+    assert emulator.calls["CreateProcessingJob"] == 3
+
+
+def test_10_an_update_that_leaves_the_request_unchanged_runs_nothing(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=1))
+    stack = DeployedStack(provider, pipeline)
+    assert stack.deploy().ok
+    before = dict(stack.physical)
+    new_provider = copy.deepcopy(pipeline)
+    for resource in job_resources(new_provider).values():
+        resource["Properties"]["ServiceToken"] = {"Fn::GetAtt": ["NewProviderOnEvent", "Arn"]}
+    new_provider["Resources"]["NewProviderOnEvent"] = {"Type": "AWS::Lambda::Function", "Properties": {}}
+
+    outcome = stack.update(new_provider)
+
+    assert outcome.status == "UPDATE_COMPLETE"
+    assert set(outcome.responses) == set(before)  # every resource received an Update ...
+    assert stack.physical == before  # ... and kept its job
+    assert emulator.calls["CreateProcessingJob"] == 2
+
+
+def test_11_the_rollback_of_a_failed_update_ends_consistent_with_no_job_running(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=1))
+    stack = DeployedStack(provider, pipeline)
+    assert stack.deploy().ok
+    before = dict(stack.physical)
+    emulator.plan(Outcome("Failed", after_describes=2, failure_reason="OOM"), name_contains="")
+
+    outcome = stack.update(with_arguments(pipeline, "Pipeline/Prep", ["--bad"]))
+
+    assert outcome.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert "FailureReason: OOM" in outcome.reason
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    rollback = outcome.responses[prep][-1]
+    assert rollback.status == "SUCCESS" and rollback.physical_resource_id == before[prep]
+    assert stack.physical == before
+    assert emulator.running() == []
+    assert emulator.calls["CreateProcessingJob"] == 3  # the failed update's job only: the rollback re-ran nothing
+
+
+def test_11b_the_rollback_of_an_update_that_timed_out_stops_the_new_job(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=1))
+    stack = DeployedStack(provider, pipeline)
+    assert stack.deploy().ok
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    emulator.plan(Outcome("Completed", runs_for=10**6), name_contains=prefix_of(pipeline, "Pipeline/Prep"))
+
+    outcome = stack.update(with_arguments(pipeline, "Pipeline/Prep", ["--slow"]))
+
+    assert outcome.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert emulator.running() == []
+    assert emulator.jobs[stack.physical[prep]].processing_job_status == "Completed"
+
+
+@pytest.mark.parametrize("operation", ["CreateProcessingJob", "DescribeProcessingJob"])
+def test_12_throttling_several_times_in_a_row_is_ridden_out(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], operation: str
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=2))
+    emulator.fail_next(operation, "ThrottlingException", "Rate exceeded", times=4)
+    outcome = DeployedStack(provider, pipeline).deploy()
+    assert outcome.status == "CREATE_COMPLETE", outcome.reason
+    assert len(emulator.jobs) == 2
+    assert emulator.calls[operation] >= 4 + (2 if operation == "CreateProcessingJob" else 4)
+
+
+@pytest.mark.parametrize(
+    "code,message",
+    [
+        ("ResourceLimitExceeded", "The account-level service limit 'ml.m5.xlarge for processing job usage' is 4"),
+        ("ValidationException", "Role arn:aws:iam::123456789012:role/x cannot be assumed by SageMaker"),
+    ],
+)
+def test_13_a_create_the_service_refuses_fails_the_deploy_at_once_with_its_message(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], code: str, message: str
+) -> None:
+    emulator.fail_next("CreateProcessingJob", code, message)
+    outcome = DeployedStack(provider, pipeline).deploy()
+    assert outcome.status == "ROLLBACK_COMPLETE"
+    assert message in outcome.reason
+    assert emulator.calls["CreateProcessingJob"] == 1  # no retry of a refusal
+    assert emulator.jobs == {}
+
+
+def test_14_fifty_jobs_run_concurrently_and_all_complete(
+    provider: Provider, emulator: SageMakerEmulator, many_jobs_template: dict[str, Any], packaged_handler
+) -> None:
+    template = many_jobs_template
+    for i, resource in enumerate(job_resources(template).values()):
+        emulator.plan(Outcome("Completed", runs_for=120 + 40 * i), name_contains=resource["Properties"]["JobNamePrefix"])
+    start = provider.clock()
+    stack = DeployedStack(provider, template)
+    outcome = stack.deploy()
+
+    assert outcome.status == "CREATE_COMPLETE", outcome.reason
+    assert len(waves(template)) == 1
+    jobs = emulator.jobs.values()
+    assert len(jobs) == 50 and all(j.processing_job_status == "Completed" for j in jobs)
+    job_hours = sum(j.processing_end_time.timestamp() - j.creation_time.timestamp() for j in jobs) / 3600
+    describes = emulator.calls["DescribeProcessingJob"]
+    per_job_hour = describes / job_hours
+    seconds = provider.clock() - start
+    print(f"\nscenario 14: {describes} DescribeProcessingJob calls for 50 jobs, {job_hours:.1f} job-hours waited, "
+          f"{per_job_hour:.0f} calls per job-hour, {describes / seconds:.2f} calls/s at the peak, "
+          f"{seconds / 60:.0f} simulated minutes")
+    # One call per query interval while a job runs, and at most three more per job: the existence check before
+    # CreateProcessingJob, the immediate first poll and the poll that sees it finished.
+    assert describes <= job_hours * 3600 / packaged_handler.query_interval + 3 * 50
+    assert describes / seconds < 2.0  # well under SageMaker's Describe* rate
+
+
+def test_15_destroy_and_redeploy_does_not_collide_with_the_old_jobs_names(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=1))
+    stack = DeployedStack(provider, pipeline)
+    assert stack.deploy().ok
+    first = set(stack.physical.values())
+    assert stack.destroy().status == "DELETE_COMPLETE"
+    again = DeployedStack(provider, pipeline)
+    outcome = again.deploy()
+    assert outcome.status == "CREATE_COMPLETE", outcome.reason
+    assert not first & set(again.physical.values())
+    assert len(emulator.jobs) == 4
+
+
+def test_the_harness_delivers_properties_as_cloudformation_does(pipeline: dict[str, Any]) -> None:
+    props = delivered_properties(pipeline, logical_of(pipeline, "Pipeline/Prep"))
+    text = json.dumps(props)
+    assert '"InstanceCount": "3"' in text and '"EnableNetworkIsolation": "false"' in text
+    assert "Fn::" not in text and '"Ref"' not in text
