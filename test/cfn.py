@@ -236,7 +236,9 @@ class Waiter:
         try:
             outcome = self.provider.handler.is_complete(json.loads(json.dumps(self._event)), None)
         except Exception as error:
-            self.response = Response("FAILED", self.physical, self.provider.failure(error, "IsComplete"), polls=self.polls)
+            self.response = Response(
+                "FAILED", self.physical, self.provider.failure(error, "IsComplete"), polls=self.polls
+            )
             return self.response
         if outcome["IsComplete"]:
             data = {**(self._event.get("Data") or {}), **(outcome.get("Data") or {})}

@@ -100,6 +100,7 @@ def clock(emulator: SageMakerEmulator, packaged_handler: PackagedHandler) -> Fak
     emulator.reset()
     emulator.clock = fake
     packaged_handler.module.clock = fake
+    packaged_handler.module.sleep = fake.advance
     return fake
 
 

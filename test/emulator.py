@@ -5,7 +5,8 @@ any state. The layer below makes its backend behave as SageMaker does for what t
 
 - a new job is ``InProgress`` (created at the emulator's clock) until the test ends it with ``finish()``;
 - ``CreateProcessingJob`` with a name in use fails with ``ResourceInUse``;
-- ``StopProcessingJob`` on a job that is not in progress fails with ``ValidationException``;
+- ``StopProcessingJob`` on a job that is not in progress fails with ``ValidationException``; a stopped job is
+  ``Stopping`` for ``stop_takes`` seconds on the clock, then ``Stopped``;
 - every backend call is counted by operation, so a test can say which calls a scenario made;
 - ``plan()`` says how jobs end (status, texts, after how many Describe calls or how long on the clock), and
   ``fail_next()`` makes the next calls of an operation fail with a given error code (throttling, limits).
@@ -64,6 +65,8 @@ class SageMakerEmulator:
         self._plans: list[tuple[str, Outcome]] = []
         self._describes: Counter[str] = Counter()
         self._faults: dict[str, list[tuple[str, str]]] = {}
+        self._stop_requested: dict[str, float] = {}
+        self.stop_takes = 60.0
         self._patch()
 
     # -- environment ------------------------------------------------------------------------------------------
@@ -87,6 +90,8 @@ class SageMakerEmulator:
         self._plans.clear()
         self._describes.clear()
         self._faults.clear()
+        self._stop_requested.clear()
+        self.stop_takes = 60.0
 
     def plan(self, outcome: Outcome, name_contains: str = "") -> None:
         """Jobs whose name contains ``name_contains`` (all jobs by default) end as ``outcome``; later plans win."""
@@ -96,7 +101,14 @@ class SageMakerEmulator:
         """The next ``times`` calls of ``operation`` (e.g. ``DescribeProcessingJob``) fail with ``code``."""
         self._faults.setdefault(operation, []).extend([(code, message)] * times)
 
+    def _advance_stopping(self, name: str) -> None:
+        job = self.backend.processing_jobs.get(name)
+        if job is not None and job.processing_job_status == "Stopping":
+            if self.clock() >= self._stop_requested[name] + self.stop_takes:
+                self.finish(name, "Stopped")
+
     def _advance(self, name: str) -> None:
+        self._advance_stopping(name)
         job = self.backend.processing_jobs.get(name)
         if job is None or job.processing_job_status != "InProgress":
             return
@@ -170,13 +182,24 @@ class SageMakerEmulator:
                     f"The request was rejected because the processing job is in status {job.processing_job_status}."
                 )
             self._originals["stop_processing_job"](backend, processing_job_name)
-            emulator.finish(processing_job_name, "Stopped")
+            backend.processing_jobs[processing_job_name].processing_job_status = "Stopping"
+            emulator._stop_requested[processing_job_name] = emulator.clock()
 
         def describe(backend: Any, processing_job_name: str) -> Any:
             emulator._advance(processing_job_name)
             return self._originals["describe_processing_job"](backend, processing_job_name)
 
-        replacements = {"create_processing_job": create, "stop_processing_job": stop, "describe_processing_job": describe}
+        def list_jobs(backend: Any, **kwargs: Any) -> Any:
+            for name in list(backend.processing_jobs):
+                emulator._advance_stopping(name)
+            return self._originals["list_processing_jobs"](backend, **kwargs)
+
+        replacements = {
+            "create_processing_job": create,
+            "stop_processing_job": stop,
+            "describe_processing_job": describe,
+            "list_processing_jobs": list_jobs,
+        }
         for name in (
             "create_processing_job",
             "describe_processing_job",

@@ -41,7 +41,7 @@ def _references(value: Any) -> set[str]:
     if not isinstance(value, dict):
         return set()
     if len(value) == 1:
-        (function, argument), = value.items()
+        ((function, argument),) = value.items()
         if function == "Ref" and isinstance(argument, str):
             return {argument}
         if function == "Fn::GetAtt":
@@ -117,20 +117,7 @@ class DeployedStack:
                     old_properties=previous[logical_id],
                 )
             if self._send(requests, outcome):
-                rollback = {
-                    logical_id: event(
-                        "Update",
-                        logical_id,
-                        previous[logical_id],
-                        physical_resource_id=previous_physical[logical_id],
-                        old_properties=self.properties[logical_id],
-                    )
-                    for logical_id in updated
-                }
-                outcome.status = "UPDATE_ROLLBACK_COMPLETE"
-                self._send(rollback, Outcome("ROLLBACK"), record_into=outcome)
-                self.properties.update({k: previous[k] for k in updated})
-                self.physical.update({k: previous_physical[k] for k in updated})
+                self._rollback_update(updated, previous, outcome)
                 return outcome
         # Cleanup: the resources an update replaced are deleted once the whole update succeeded.
         replaced = {
@@ -188,6 +175,25 @@ class DeployedStack:
                 self.attributes[logical_id] = response.data
         return failed
 
+    def _rollback_update(self, updated: list[str], previous: dict[str, dict[str, Any]], outcome: Outcome) -> None:
+        """Send each updated resource an Update back to its previous properties, under the physical id it has now
+        (the new one for an update that succeeded, the old one for the update that failed); then delete the
+        physical ids the rollback moved away from."""
+        outcome.status = "UPDATE_ROLLBACK_COMPLETE"
+        current = {k: self.physical[k] for k in updated}
+        rollback = {
+            k: event("Update", k, previous[k], physical_resource_id=current[k], old_properties=self.properties[k])
+            for k in updated
+        }
+        self._send(rollback, Outcome("ROLLBACK"), record_into=outcome)
+        self.properties.update({k: previous[k] for k in updated})
+        abandoned = {
+            k: event("Delete", k, previous[k], physical_resource_id=current[k])
+            for k in updated
+            if self.physical[k] != current[k]
+        }
+        self._send(abandoned, Outcome("CLEANUP"), record_into=outcome, track=False)
+
     def _rollback_create(self, outcome: Outcome) -> None:
         for wave in reversed(waves(self.template)):
             requests = {
@@ -198,4 +204,3 @@ class DeployedStack:
             self._send(requests, Outcome("ROLLBACK"), record_into=outcome, track=False)
         self.physical.clear()
         self.attributes.clear()
-

@@ -95,8 +95,8 @@ def test_create_stops_the_job_and_fails_when_the_wait_budget_runs_out(
     response = provider.send(event("Create", logical_id, props))
     assert response.status == "FAILED"
     assert "was still InProgress after" in response.reason and "the job was stopped" in response.reason
-    assert emulator.jobs[response.physical_resource_id].processing_job_status == "Stopped"
-    assert emulator.running() == []
+    assert emulator.jobs[response.physical_resource_id].processing_job_status == "Stopping"
+    assert emulator.calls["StopProcessingJob"] == 1
     # The handler acts before the framework's bare "Operation timed out".
     assert packaged_handler.wait_budget < packaged_handler.total_timeout
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+
 from cfn import Provider, delivered_properties, event, job_resources
 from emulator import Outcome, SageMakerEmulator
 from harness import DeployedStack, waves
@@ -135,6 +136,30 @@ def test_06_delete_stops_a_running_job_and_only_describes_a_finished_one(
     assert dict(emulator.calls) == {"DescribeProcessingJob": 1}
 
 
+def test_06b_delete_waits_until_a_stopped_job_has_stopped_so_its_role_and_network_outlive_it(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    props = delivered_properties(pipeline, prep)
+    running = provider.handler.on_event(event("Create", prep, props))["PhysicalResourceId"]
+    emulator.stop_takes = 150
+    response = provider.send(event("Delete", prep, props, physical_resource_id=running))
+    assert response.status == "SUCCESS"
+    assert response.polls >= 6  # 150 s of Stopping at one poll every 30 s
+    assert emulator.jobs[running].processing_job_status == "Stopped"
+
+
+def test_06c_delete_succeeds_even_when_sagemaker_cannot_be_reached(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    props = delivered_properties(pipeline, prep)
+    running = provider.handler.on_event(event("Create", prep, props))["PhysicalResourceId"]
+    emulator.fail_next("DescribeProcessingJob", "InternalFailure", "We encountered an internal error", times=50)
+    response = provider.send(event("Delete", prep, props, physical_resource_id=running))
+    assert response.status == "SUCCESS"
+
+
 def test_07_delete_with_an_invented_physical_id_still_stops_the_job_the_resource_started(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
@@ -224,6 +249,28 @@ def test_11_the_rollback_of_a_failed_update_ends_consistent_with_no_job_running(
     assert emulator.calls["CreateProcessingJob"] == 3  # the failed update's job only: the rollback re-ran nothing
 
 
+def test_11c_the_rollback_of_an_update_that_replaced_a_job_and_failed_later_returns_to_the_old_job(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=1))
+    stack = DeployedStack(provider, pipeline)
+    assert stack.deploy().ok
+    before = dict(stack.physical)
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    emulator.plan(Outcome("Failed", after_describes=1, failure_reason="bad"), prefix_of(pipeline, "Pipeline/Evaluate"))
+    changed = with_arguments(with_arguments(pipeline, "Pipeline/Prep", ["--v2"]), "Pipeline/Evaluate", ["--v2"])
+
+    outcome = stack.update(changed)
+
+    assert outcome.status == "UPDATE_ROLLBACK_COMPLETE"
+    replaced_by = outcome.responses[prep][0].physical_resource_id
+    assert replaced_by != before[prep]  # the preprocessing update succeeded with a new job ...
+    assert outcome.responses[prep][1].physical_resource_id == before[prep]  # ... and the rollback returned to the old
+    assert stack.physical == before
+    assert emulator.calls["CreateProcessingJob"] == 4  # two jobs deployed, two updated: the rollback re-ran nothing
+    assert emulator.running() == []
+
+
 def test_11b_the_rollback_of_an_update_that_timed_out_stops_the_new_job(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
@@ -256,7 +303,7 @@ def test_12_throttling_several_times_in_a_row_is_ridden_out(
     "code,message",
     [
         ("ResourceLimitExceeded", "The account-level service limit 'ml.m5.xlarge for processing job usage' is 4"),
-        ("ValidationException", "Role arn:aws:iam::123456789012:role/x cannot be assumed by SageMaker"),
+        ("ValidationException", "Instance type ml.m5.xlarge is not supported in this region"),
     ],
 )
 def test_13_a_create_the_service_refuses_fails_the_deploy_at_once_with_its_message(
@@ -270,12 +317,37 @@ def test_13_a_create_the_service_refuses_fails_the_deploy_at_once_with_its_messa
     assert emulator.jobs == {}
 
 
+def test_13b_a_role_iam_has_not_propagated_yet_is_retried_until_sagemaker_can_assume_it(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=1))
+    message = "Could not assume role arn:aws:iam::123456789012:role/cdk-processing/pipeline-37e1/PrepRole"
+    emulator.fail_next("CreateProcessingJob", "ValidationException", message, times=3)
+    outcome = DeployedStack(provider, pipeline).deploy()
+    assert outcome.status == "CREATE_COMPLETE", outcome.reason
+    assert emulator.calls["CreateProcessingJob"] == 5  # three refusals, then the two jobs
+
+
+def test_13c_a_role_that_never_becomes_assumable_fails_the_deploy_with_the_services_message(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], packaged_handler
+) -> None:
+    message = "Could not assume role arn:aws:iam::123456789012:role/ml-eval"
+    emulator.fail_next("CreateProcessingJob", "ValidationException", message, times=100)
+    start = provider.clock()
+    outcome = DeployedStack(provider, pipeline).deploy()
+    assert outcome.status == "ROLLBACK_COMPLETE"
+    assert message in outcome.reason
+    assert provider.clock() - start <= packaged_handler.module.ROLE_PROPAGATION_SECONDS
+
+
 def test_14_fifty_jobs_run_concurrently_and_all_complete(
     provider: Provider, emulator: SageMakerEmulator, many_jobs_template: dict[str, Any], packaged_handler
 ) -> None:
     template = many_jobs_template
     for i, resource in enumerate(job_resources(template).values()):
-        emulator.plan(Outcome("Completed", runs_for=120 + 40 * i), name_contains=resource["Properties"]["JobNamePrefix"])
+        emulator.plan(
+            Outcome("Completed", runs_for=120 + 40 * i), name_contains=resource["Properties"]["JobNamePrefix"]
+        )
     start = provider.clock()
     stack = DeployedStack(provider, template)
     outcome = stack.deploy()
@@ -288,9 +360,11 @@ def test_14_fifty_jobs_run_concurrently_and_all_complete(
     describes = emulator.calls["DescribeProcessingJob"]
     per_job_hour = describes / job_hours
     seconds = provider.clock() - start
-    print(f"\nscenario 14: {describes} DescribeProcessingJob calls for 50 jobs, {job_hours:.1f} job-hours waited, "
-          f"{per_job_hour:.0f} calls per job-hour, {describes / seconds:.2f} calls/s at the peak, "
-          f"{seconds / 60:.0f} simulated minutes")
+    print(
+        f"\nscenario 14: {describes} DescribeProcessingJob calls for 50 jobs, {job_hours:.1f} job-hours waited, "
+        f"{per_job_hour:.0f} calls per job-hour, {describes / seconds:.2f} calls/s at the peak, "
+        f"{seconds / 60:.0f} simulated minutes"
+    )
     # One call per query interval while a job runs, and at most three more per job: the existence check before
     # CreateProcessingJob, the immediate first poll and the poll that sees it finished.
     assert describes <= job_hours * 3600 / packaged_handler.query_interval + 3 * 50

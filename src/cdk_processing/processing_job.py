@@ -49,8 +49,9 @@ RESOURCE_TYPE = "Custom::SageMakerProcessingJob"
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 MAX_INPUTS = 10
 MAX_OUTPUTS = 10
-# SageMaker accepts 50 tags; the handler adds two of its own (cdk-processing:request-id and :request-digest).
-MAX_TAGS = 48
+# SageMaker accepts 50 tags; the handler adds up to three of its own (cdk-processing:request-id, :request-digest
+# and :replaces) to recognise its jobs.
+MAX_TAGS = 47
 _NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 _ENTITY_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}"
 _TAG_PATTERN = r"[\w\s.:/=+\-@]*"
@@ -587,7 +588,7 @@ class _TagValidation:
         if len(tags) > MAX_TAGS:
             errors.append(
                 f"tags: the job has {len(tags)} tags: at most {MAX_TAGS} are allowed "
-                "(SageMaker takes 50, two are the library's)"
+                "(SageMaker takes 50, three are the library's)"
             )
         for key, value in tags.items():
             if not (1 <= len(key) <= 128 and re.fullmatch(_TAG_PATTERN, key)) or not (

@@ -79,7 +79,8 @@ class ProcessingJobProvider(Construct):
         code = lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"])
         functions = {}
         for name, handler, timeout in (
-            ("OnEvent", "index.on_event", Duration.minutes(2)),
+            # OnEvent may retry CreateProcessingJob for 90 s while a new role propagates, besides boto3's retries.
+            ("OnEvent", "index.on_event", Duration.minutes(5)),
             ("IsComplete", "index.is_complete", Duration.minutes(1)),
         ):
             log_group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH)

@@ -25,8 +25,14 @@ from botocore.exceptions import ClientError
 # handler (not the framework's bare "Operation timed out") reports a job that runs too long, and stops it.
 WAIT_BUDGET_SECONDS = float(os.environ.get("WAIT_BUDGET_SECONDS", "3000"))
 
+# How long a Delete waits for a stopped job to reach Stopped (so that its role and security group outlive it), and
+# how long a Create retries SageMaker's refusal to assume a role IAM has not yet propagated.
+DELETE_WAIT_SECONDS = 900.0
+ROLE_PROPAGATION_SECONDS = 90.0
+
 _client: Any = None
-clock = time.time  # the lifecycle tests replace it with a fake clock
+clock = time.time  # the lifecycle tests replace both with a fake clock
+sleep = time.sleep
 
 
 def sagemaker() -> Any:
@@ -87,7 +93,7 @@ def _update(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     digest = logic.request_digest(props["Request"])
     found = _tags_of(current)
     # The job CloudFormation knows already runs this request: a new provider version, a change of tags only, or a
-    # rollback back to the request of the job in place. Nothing runs again.
+    # rollback of a failed update to the request of the job in place. Nothing runs again.
     if found is not None and found[1].get(logic.DIGEST_TAG) == digest and fixed_name in (None, current):
         arn, current_tags = found
         wanted = {t["Key"]: t["Value"] for t in request.get("Tags", [])}
@@ -97,13 +103,23 @@ def _update(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
         log("unchanged", job=current)
         _stop_others(props, keep={current})
         return {"PhysicalResourceId": current}
+    # The request of the job the current one replaced: the rollback of an update that replaced this resource and
+    # then failed elsewhere in the stack (or a revert of that change). Return to that job rather than re-run it.
+    replaced = found[1].get(logic.REPLACES_TAG) if found is not None else None
+    if replaced and fixed_name in (None, replaced):
+        previous = _tags_of(replaced)
+        previous_status = _status(replaced) if previous is not None else None
+        if previous is not None and previous[1].get(logic.DIGEST_TAG) == digest and previous_status not in logic.FAILED:
+            log("returned", job=replaced, replacing=current)
+            _stop_others(props, keep={replaced})
+            return {"PhysicalResourceId": replaced}
     name = fixed_name or logic.job_name(props["JobNamePrefix"], event["RequestId"])
     if name == current:
         raise logic.JobFailedError(
             f"processing_job_name {name!r} is fixed and SageMaker never reuses a job name, so the changed job cannot "
             "run under it: give a new processing_job_name, or leave it out to have one generated per change"
         )
-    _start(name, request, event["RequestId"], digest)
+    _start(name, request, event["RequestId"], digest, replaces=current)
     # The old job stays until CloudFormation deletes it after the update; any other job of this resource (left by
     # an update that failed) is stopped.
     _stop_others(props, keep={current, name})
@@ -112,23 +128,27 @@ def _update(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
 
 def _delete(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     physical_id = event["PhysicalResourceId"]
-    fixed_name = props.get("Request", {}).get("ProcessingJobName")
-    prefix = props.get("JobNamePrefix")
+    stopped = 0
     try:
-        if logic.owns_name(physical_id, prefix, fixed_name):
-            _stop(physical_id)
+        if _owned(physical_id, props):
+            stopped = int(_stop(physical_id))
         else:
             # CloudFormation invents a physical id when it gave up on a Create it never heard back from: any job
             # this resource started is found by its name prefix and stopped.
             log("unknown_physical_id", physical_id=physical_id)
-            _stop_others(props, keep=set())
-    except ClientError as error:
-        # Delete never fails the stack: a stack that cannot be deleted is worse than a loud log line.
-        log("delete_error", level="ERROR", physical_id=physical_id, error=str(error))
-    return {"PhysicalResourceId": physical_id}
+            stopped = _stop_others(props, keep=set())
+    except Exception as error:  # noqa: BLE001 - Delete never fails the stack
+        # A stack that cannot be deleted is worse than a loud log line.
+        log("delete_error", level="ERROR", physical_id=physical_id, error=repr(error))
+    # is_complete then waits for the stopped jobs to reach Stopped; with none stopped, there is nothing to wait for.
+    return {"PhysicalResourceId": physical_id, "Data": {"StopRequestedAt": str(clock()), "Stopped": str(stopped)}}
 
 
-def _start(name: str, request: dict[str, Any], request_id: str, digest: str) -> None:
+def _owned(name: str, props: dict[str, Any]) -> bool:
+    return logic.owns_name(name, props.get("JobNamePrefix"), props.get("Request", {}).get("ProcessingJobName"))
+
+
+def _start(name: str, request: dict[str, Any], request_id: str, digest: str, replaces: str | None = None) -> None:
     existing = _describe(name)
     if existing is None:
         tags = [
@@ -136,8 +156,10 @@ def _start(name: str, request: dict[str, Any], request_id: str, digest: str) -> 
             {"Key": logic.REQUEST_TAG, "Value": request_id},
             {"Key": logic.DIGEST_TAG, "Value": digest},
         ]
+        if replaces:
+            tags.append({"Key": logic.REPLACES_TAG, "Value": replaces})
         try:
-            sagemaker().create_processing_job(ProcessingJobName=name, Tags=tags, **request)
+            _create_job(name, request, tags)
             log("created", job=name)
             return
         except ClientError as error:
@@ -150,6 +172,22 @@ def _start(name: str, request: dict[str, Any], request_id: str, digest: str) -> 
             "are unique per account and region forever; choose another processing_job_name"
         )
     log("adopted", job=name, status=existing["ProcessingJobStatus"])
+
+
+def _create_job(name: str, request: dict[str, Any], tags: list[dict[str, str]]) -> None:
+    """CreateProcessingJob, retrying while SageMaker cannot yet assume a role IAM is still propagating."""
+    deadline = clock() + ROLE_PROPAGATION_SECONDS
+    delay = 5.0
+    while True:
+        try:
+            sagemaker().create_processing_job(ProcessingJobName=name, Tags=tags, **request)
+            return
+        except ClientError as error:
+            if not logic.is_role_propagation_error(_code(error), _message(error)) or clock() + delay > deadline:
+                raise
+            log("role_not_assumable_yet", job=name, retry_in=delay, error=_message(error))
+            sleep(delay)
+            delay = min(delay * 2, 20.0)
 
 
 def _created_by(description: dict[str, Any], request_id: str) -> bool:
@@ -166,36 +204,49 @@ def _tags_of(name: str) -> tuple[str, dict[str, str]] | None:
     return arn, {t["Key"]: t["Value"] for t in sagemaker().list_tags(ResourceArn=arn).get("Tags", [])}
 
 
-def _stop(name: str) -> None:
+def _status(name: str) -> str | None:
+    description = _describe(name)
+    return None if description is None else str(description["ProcessingJobStatus"])
+
+
+def _stop(name: str) -> bool:
+    """Stop the job if it is in progress; whether it was stopped."""
     description = _describe(name)
     if description is None:
         log("gone", job=name)
-        return
+        return False
     status = description["ProcessingJobStatus"]
     if status != "InProgress":
         log("not_running", job=name, status=status)
-        return
+        return False
     try:
         sagemaker().stop_processing_job(ProcessingJobName=name)
         log("stopped", job=name)
+        return True
     except ClientError as error:
         if _code(error) != "ValidationException":  # it ended between Describe and Stop
             raise
+        return False
 
 
-def _stop_others(props: dict[str, Any], keep: set[str]) -> None:
-    prefix = props.get("JobNamePrefix")
+def _stop_others(props: dict[str, Any], keep: set[str]) -> int:
+    """Stop this resource's jobs in progress but those in ``keep``; how many were stopped."""
+    return sum(_stop(name) for name in list(_others(props, "InProgress")) if name not in keep)
+
+
+def _others(props: dict[str, Any], status: str) -> Iterator[str]:
+    """This resource's jobs in ``status``, found by their name prefix."""
     fixed_name = props.get("Request", {}).get("ProcessingJobName")
-    for name in _running_jobs(fixed_name or prefix or ""):
-        if name not in keep and logic.owns_name(name, prefix, fixed_name):
-            _stop(name)
+    for name in _running_jobs(fixed_name or props.get("JobNamePrefix") or "", status):
+        if _owned(name, props):
+            yield name
 
 
-def _running_jobs(name_contains: str) -> Iterator[str]:
+def _running_jobs(name_contains: str, status: str = "InProgress") -> Iterator[str]:
     if not name_contains:
         return
     paginator = sagemaker().get_paginator("list_processing_jobs")
-    for page in paginator.paginate(NameContains=name_contains, StatusEquals="InProgress"):
+    for page in paginator.paginate(NameContains=name_contains, StatusEquals=status):
         for summary in page.get("ProcessingJobSummaries", []):
             yield summary["ProcessingJobName"]
 
@@ -204,7 +255,7 @@ def _describe(name: str) -> dict[str, Any] | None:
     try:
         return dict(sagemaker().describe_processing_job(ProcessingJobName=name))
     except ClientError as error:
-        if _code(error) in ("ValidationException", "ResourceNotFound") and "not find" in _message(error).lower():
+        if logic.is_not_found(_code(error), _message(error)):
             return None
         raise
 
@@ -228,7 +279,7 @@ def _message(error: ClientError) -> str:
 
 def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if event["RequestType"] == "Delete":
-        return {"IsComplete": True}
+        return _stopped(event)
     name = event["PhysicalResourceId"]
     description = _describe(name)
     if description is None:
@@ -250,3 +301,27 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     else:
         log("failed", job=name, status=status)
     raise logic.JobFailedError(decision.reason)
+
+
+def _stopped(event: dict[str, Any]) -> dict[str, Any]:
+    """A Delete is complete once no job of the resource is still stopping (its role and network must outlive it)."""
+    physical_id = event["PhysicalResourceId"]
+    props = event["ResourceProperties"]
+    data = event.get("Data") or {}
+    if data.get("Stopped", "0") == "0":
+        return {"IsComplete": True}
+    try:
+        if _owned(physical_id, props):
+            stopping = [physical_id] if _status(physical_id) in logic.RUNNING else []
+        else:
+            stopping = list(_others(props, "Stopping"))
+    except Exception as error:  # noqa: BLE001 - Delete never fails the stack
+        log("delete_error", level="ERROR", physical_id=physical_id, error=repr(error))
+        return {"IsComplete": True}
+    requested = float(data.get("StopRequestedAt", clock()))
+    if stopping and clock() - requested < DELETE_WAIT_SECONDS:
+        log("stopping", jobs=stopping)
+        return {"IsComplete": False}
+    if stopping:
+        log("still_stopping", level="WARNING", jobs=stopping, waited=clock() - requested)
+    return {"IsComplete": True}

@@ -19,10 +19,13 @@ REASON_BUDGET_BYTES = 2500
 DATA_BUDGET_BYTES = 2500
 
 RUNNING = frozenset({"InProgress", "Stopping"})
+FAILED = frozenset({"Failed", "Stopped"})
 # Tags the handler adds to every job: the CloudFormation request that created it (a redelivered event finds its
 # own job) and a digest of the request it runs (an update or a rollback back to that request keeps the job).
 REQUEST_TAG = "cdk-processing:request-id"
 DIGEST_TAG = "cdk-processing:request-digest"
+# ... and, on a job that replaced another in an update, that job's name (a rollback returns to it).
+REPLACES_TAG = "cdk-processing:replaces"
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 
 
@@ -89,6 +92,20 @@ def owns_name(name: str, prefix: str | None, fixed_name: str | None) -> bool:
     return bool(prefix) and name.startswith(f"{prefix}-") and len(name) == len(prefix) + 11
 
 
+def is_not_found(code: str, message: str) -> bool:
+    """Whether an error means the job does not exist (SageMaker answers ValidationException for a missing job)."""
+    text = message.lower()
+    return code == "ResourceNotFound" or (
+        code == "ValidationException" and any(p in text for p in ("could not find", "not found", "does not exist"))
+    )
+
+
+def is_role_propagation_error(code: str, message: str) -> bool:
+    """Whether CreateProcessingJob refused a role that IAM has not propagated yet (a just-created role)."""
+    text = message.lower()
+    return code == "ValidationException" and "assume" in text and "role" in text
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Status -> decision
 # ---------------------------------------------------------------------------------------------------------------
@@ -106,7 +123,7 @@ def decide(description: dict[str, Any], now: float, budget_seconds: float, regio
     name = description["ProcessingJobName"]
     if status == "Completed":
         return Decision("complete")
-    if status in ("Failed", "Stopped"):
+    if status in FAILED:
         return Decision("fail", failure_reason(description, region))
     waited = now - _epoch(description["CreationTime"])
     if waited > budget_seconds:
