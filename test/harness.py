@@ -157,7 +157,7 @@ class DeployedStack:
             return False
         responses = run_concurrently(self.provider, list(requests.values()))
         failed = False
-        for (logical_id, request), response in zip(requests.items(), responses):
+        for (logical_id, request), response in zip(requests.items(), responses, strict=True):
             (record_into or outcome).responses.setdefault(logical_id, []).append(response)
             if response.status == "FAILED":
                 if not failed and not outcome.reason:

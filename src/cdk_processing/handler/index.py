@@ -140,7 +140,7 @@ def _delete(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     except Exception as error:  # noqa: BLE001 - Delete never fails the stack
         # A stack that cannot be deleted is worse than a loud log line.
         log("delete_error", level="ERROR", physical_id=physical_id, error=repr(error))
-    # is_complete then waits for the stopped jobs to reach Stopped; with none stopped, there is nothing to wait for.
+    # is_complete then waits for stopping jobs to reach Stopped; with none stopping, there is nothing to wait for.
     return {"PhysicalResourceId": physical_id, "Data": {"StopRequestedAt": str(clock()), "Stopped": str(stopped)}}
 
 
@@ -210,7 +210,7 @@ def _status(name: str) -> str | None:
 
 
 def _stop(name: str) -> bool:
-    """Stop the job if it is in progress; whether it was stopped."""
+    """Stop the job if it is in progress; whether it is stopping now (stopped by this call or before)."""
     description = _describe(name)
     if description is None:
         log("gone", job=name)
@@ -218,7 +218,7 @@ def _stop(name: str) -> bool:
     status = description["ProcessingJobStatus"]
     if status != "InProgress":
         log("not_running", job=name, status=status)
-        return False
+        return bool(status == "Stopping")
     try:
         sagemaker().stop_processing_job(ProcessingJobName=name)
         log("stopped", job=name)
@@ -230,8 +230,9 @@ def _stop(name: str) -> bool:
 
 
 def _stop_others(props: dict[str, Any], keep: set[str]) -> int:
-    """Stop this resource's jobs in progress but those in ``keep``; how many were stopped."""
-    return sum(_stop(name) for name in list(_others(props, "InProgress")) if name not in keep)
+    """Stop this resource's jobs in progress but those in ``keep``; how many are stopping now."""
+    stopping = [n for n in _others(props, "Stopping") if n not in keep]
+    return sum(_stop(name) for name in list(_others(props, "InProgress")) if name not in keep) + len(stopping)
 
 
 def _others(props: dict[str, Any], status: str) -> Iterator[str]:
