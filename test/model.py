@@ -22,7 +22,11 @@ def _python_pattern(pattern: str) -> str:
     # Java's Unicode classes, which Python's re lacks (letters, separators and numbers), and Java's way of writing
     # the supplementary planes as a range of UTF-16 surrogate pairs.
     pattern = pattern.replace(r"\uD800\uDC00-\uDBFF\uDFFF", r"\U00010000-\U0010FFFF")
-    return pattern.replace(r"\p{L}", r"\w").replace(r"\p{Z}", r"\s").replace(r"\p{N}", r"\d")
+    return (
+        pattern.replace(r"\p{L}", r"\w")
+        .replace(r"\p{Z}", " \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000")
+        .replace(r"\p{N}", r"\d")
+    )
 
 
 def validate(value: Any, shape: Any | None = None, path: str = "") -> list[str]:

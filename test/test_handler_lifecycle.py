@@ -1,4 +1,4 @@
-"""The packaged handler, driven by CloudFormation events through the Provider framework, against moto over HTTP."""
+"""Handler paths beyond the stack-level scenarios: types, tags, fixed names, logs (moto over HTTP)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import copy
 import json
 from typing import Any
 
-import boto3
 import pytest
 
-from cfn import CREATE_FAILED_MARKER, FakeClock, Provider, delivered_properties, event, job_resources
+from cfn import CREATE_FAILED_MARKER, Provider, delivered_properties, event, job_resources
 from conftest import PackagedHandler
 from emulator import SageMakerEmulator
 
@@ -29,24 +28,6 @@ def finish_after(emulator: SageMakerEmulator, polls: int, status: str, **texts: 
     return on_poll
 
 
-def test_create_waits_until_the_job_completed_and_returns_its_attributes(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    response = provider.send(event("Create", logical_id, props), finish_after(emulator, 4, "Completed"))
-
-    assert response.status == "SUCCESS", response.reason
-    assert response.polls == 4
-    assert list(emulator.jobs) == [response.physical_resource_id]
-    described = boto3.client("sagemaker").describe_processing_job(ProcessingJobName=response.physical_resource_id)
-    assert response.data["ProcessingJobName"] == described["ProcessingJobName"]
-    assert response.data["ProcessingJobArn"] == described["ProcessingJobArn"]
-    assert response.data["ProcessingJobStatus"] == "Completed"
-    assert response.data["CreationTime"] == described["CreationTime"].isoformat()
-    assert response.data["OutputS3Uri.train"] == described["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
-    assert response.physical_resource_id.startswith(props["JobNamePrefix"] + "-")
-
-
 def test_create_sends_the_request_with_cloudformation_strings_turned_back_into_types(
     provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
 ) -> None:
@@ -59,119 +40,6 @@ def test_create_sends_the_request_with_cloudformation_strings_turned_back_into_t
     assert created.role_arn == props["Request"]["RoleArn"]
 
 
-def test_create_fails_with_the_jobs_failure_reason_exit_message_name_and_logs_within_4096_bytes(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    request = event("Create", logical_id, props)
-    failure = "AlgorithmError: " + "x" * 1024
-    exit_message = "Traceback: ValueError: " + "y" * 1000
-    response = provider.send(
-        request, finish_after(emulator, 2, "Failed", failure_reason=failure, exit_message=exit_message)
-    )
-
-    assert response.status == "FAILED"
-    name = response.physical_resource_id
-    assert f"processing job {name} failed" in response.reason
-    assert "FailureReason: AlgorithmError: xxx" in response.reason
-    assert "ExitMessage: Traceback: ValueError: yyy" in response.reason
-    assert "#logStream:group=%2Faws%2Fsagemaker%2FProcessingJobs;prefix=" + name in response.reason
-    assert len(response.body(request)) < 4096
-
-
-def test_create_fails_when_someone_else_stopped_the_job(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    response = provider.send(event("Create", logical_id, props), finish_after(emulator, 3, "Stopped"))
-    assert response.status == "FAILED"
-    assert "was stopped before it completed" in response.reason
-
-
-def test_create_stops_the_job_and_fails_when_the_wait_budget_runs_out(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]], packaged_handler: PackagedHandler
-) -> None:
-    logical_id, props = job
-    response = provider.send(event("Create", logical_id, props))
-    assert response.status == "FAILED"
-    assert "was still InProgress after" in response.reason and "the job was stopped" in response.reason
-    assert emulator.jobs[response.physical_resource_id].processing_job_status == "Stopping"
-    assert emulator.calls["StopProcessingJob"] == 1
-    # The handler acts before the framework's bare "Operation timed out".
-    assert packaged_handler.wait_budget < packaged_handler.total_timeout
-
-
-def test_a_redelivered_create_starts_no_second_job(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    request = event("Create", logical_id, props)
-    first = provider.send(request, finish_after(emulator, 1, "Completed"))
-    second = provider.send(request)
-    assert first.status == second.status == "SUCCESS"
-    assert first.physical_resource_id == second.physical_resource_id
-    assert len(emulator.jobs) == 1
-    assert emulator.calls["CreateProcessingJob"] == 1
-
-
-def test_a_create_never_reuses_the_name_of_an_earlier_deployment(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    first = provider.send(event("Create", logical_id, props), finish_after(emulator, 1, "Completed"))
-    provider.send(event("Delete", logical_id, props, physical_resource_id=first.physical_resource_id))
-    second = provider.send(event("Create", logical_id, props), finish_after(emulator, 1, "Completed"))
-    assert second.status == "SUCCESS", second.reason
-    assert second.physical_resource_id != first.physical_resource_id
-    assert len(emulator.jobs) == 2
-
-
-def test_delete_stops_a_running_job(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    created = provider.handler.on_event(event("Create", logical_id, props))
-    name = created["PhysicalResourceId"]
-    assert emulator.running() == [name]
-    response = provider.send(event("Delete", logical_id, props, physical_resource_id=name))
-    assert response.status == "SUCCESS"
-    assert emulator.jobs[name].processing_job_status == "Stopped"
-
-
-def test_delete_of_a_completed_job_only_describes_it(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    name = provider.send(
-        event("Create", logical_id, props), finish_after(emulator, 1, "Completed")
-    ).physical_resource_id
-    emulator.calls.clear()
-    response = provider.send(event("Delete", logical_id, props, physical_resource_id=name))
-    assert response.status == "SUCCESS"
-    assert dict(emulator.calls) == {"DescribeProcessingJob": 1}
-    assert emulator.jobs[name].processing_job_status == "Completed"
-
-
-def test_delete_of_a_job_that_no_longer_exists_succeeds(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    missing = props["JobNamePrefix"] + "-0123456789"
-    response = provider.send(event("Delete", logical_id, props, physical_resource_id=missing))
-    assert response.status == "SUCCESS"
-
-
-def test_delete_with_a_physical_id_cloudformation_invented_still_stops_the_job_the_resource_started(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    name = provider.handler.on_event(event("Create", logical_id, props))["PhysicalResourceId"]
-    invented = f"TestStack-{logical_id}-1A2B3C4D5E6F"
-    response = provider.send(event("Delete", logical_id, props, physical_resource_id=invented))
-    assert response.status == "SUCCESS"
-    assert emulator.jobs[name].processing_job_status == "Stopped"
-
-
 def test_delete_after_a_failed_create_calls_nothing(
     provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
 ) -> None:
@@ -179,40 +47,6 @@ def test_delete_after_a_failed_create_calls_nothing(
     response = provider.send(event("Delete", logical_id, props, physical_resource_id=CREATE_FAILED_MARKER))
     assert response.status == "SUCCESS"
     assert sum(emulator.calls.values()) == 0
-
-
-def test_update_that_changes_the_request_runs_a_new_job_and_the_old_ones_delete_stops_it_if_running(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    old = provider.handler.on_event(event("Create", logical_id, props))["PhysicalResourceId"]  # still running
-    changed = copy.deepcopy(props)
-    changed["Request"]["AppSpecification"]["ContainerArguments"] = ["--epochs", "3"]
-    update = event("Update", logical_id, changed, physical_resource_id=old, old_properties=props)
-    response = provider.send(update, finish_after(emulator, 2, "Completed"))
-    assert response.status == "SUCCESS", response.reason
-    new = response.physical_resource_id
-    assert new != old
-    assert emulator.jobs[new].app_specification["ContainerArguments"] == ["--epochs", "3"]
-    assert emulator.jobs[old].processing_job_status == "InProgress"  # CloudFormation deletes it after the update
-    provider.send(event("Delete", logical_id, props, physical_resource_id=old))
-    assert emulator.jobs[old].processing_job_status == "Stopped"
-    assert emulator.jobs[new].processing_job_status == "Completed"
-
-
-def test_update_that_leaves_the_request_unchanged_starts_nothing(
-    provider: Provider, emulator: SageMakerEmulator, job: tuple[str, dict[str, Any]]
-) -> None:
-    logical_id, props = job
-    name = provider.send(
-        event("Create", logical_id, props), finish_after(emulator, 1, "Completed")
-    ).physical_resource_id
-    new_provider = {**props, "ServiceToken": props["ServiceToken"] + "-v2"}
-    response = provider.send(event("Update", logical_id, new_provider, physical_resource_id=name, old_properties=props))
-    assert response.status == "SUCCESS"
-    assert response.physical_resource_id == name
-    assert response.data["ProcessingJobStatus"] == "Completed"
-    assert emulator.calls["CreateProcessingJob"] == 1
 
 
 def test_update_that_only_changes_tags_retags_the_job(
@@ -269,9 +103,3 @@ def test_is_complete_logs_one_json_line_per_decision(
     actions = [line["action"] for line in lines]
     assert actions == ["event", "created", "waiting", "waiting", "completed"]
     assert all("job" in line for line in lines[1:])
-
-
-def test_the_fake_clock_keeps_a_simulated_hour_fast(clock: FakeClock) -> None:
-    start = clock()
-    clock.advance(3600)
-    assert clock() - start == 3600

@@ -1,68 +1,73 @@
-"""Every request the construct produces, as the handler sends it, conforms to botocore's SageMaker model."""
+"""Every request the construct produces, exactly as the handler sends it, conforms to botocore's SageMaker model.
+
+Each stack is deployed through the lifecycle harness; the CreateProcessingJob parameters are read off the handler's
+own boto3 client as it sends them (an observer on its event hooks; nothing is replaced), then validated against
+the model: shapes, required members, enums, lengths, ranges and patterns.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cfn import delivered_properties, job_resources
-from conftest import PackagedHandler
-from model import input_shape, validate
+from cfn import Provider
+from emulator import Outcome, SageMakerEmulator
+from harness import DeployedStack
+from model import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _requests(template: dict, handler: PackagedHandler) -> list[tuple[str, dict]]:
-    out = []
-    for logical_id in job_resources(template):
-        props = delivered_properties(template, logical_id, outputs=_fake_outputs(template))
-        request = handler.module.logic.coerce(input_shape(), props["Request"])
-        request.setdefault("ProcessingJobName", handler.module.logic.job_name(props["JobNamePrefix"], "request-1"))
-        request["Tags"] = [*request.get("Tags", []), {"Key": handler.module.logic.REQUEST_TAG, "Value": "request-1"}]
-        out.append((logical_id, request))
-    return out
+@pytest.fixture
+def sent(packaged_handler, provider: Provider, emulator: SageMakerEmulator) -> Iterator[list[dict[str, Any]]]:
+    """The CreateProcessingJob parameters the handler's client sends, in order."""
+    requests: list[dict[str, Any]] = []
+
+    def observe(params: dict[str, Any], **_: Any) -> None:
+        requests.append(json.loads(json.dumps(params, default=str)))
+
+    events = packaged_handler.module.sagemaker().meta.events
+    events.register("provide-client-params.sagemaker.CreateProcessingJob", observe, unique_id="request-model")
+    emulator.plan(Outcome("Completed", after_describes=1))
+    yield requests
+    events.unregister("provide-client-params.sagemaker.CreateProcessingJob", unique_id="request-model")
 
 
-def _fake_outputs(template: dict) -> dict[str, dict[str, str]]:
-    """Attributes of processing jobs earlier in the deployment (a chained job reads another's output URI)."""
-    return {
-        logical_id: _AnyAttribute(f"s3://{logical_id.lower()}-output/prefix/") for logical_id in job_resources(template)
-    }
+def _deploy_and_validate(provider: Provider, template: dict[str, Any], sent: list[dict[str, Any]], jobs: int) -> None:
+    outcome = DeployedStack(provider, template).deploy()
+    assert outcome.status == "CREATE_COMPLETE", outcome.reason
+    assert len(sent) == jobs
+    for request in sent:
+        assert validate(request) == [], request["ProcessingJobName"]
 
 
-class _AnyAttribute(dict):  # type: ignore[type-arg]
-    def __init__(self, value: str) -> None:
-        super().__init__()
-        self.value = value
-
-    def __missing__(self, key: str) -> str:
-        return self.value
+@pytest.mark.parametrize("stack,jobs", [("minimal", 1), ("full", 1), ("pipeline", 2)])
+def test_requests_of_test_stacks_conform_to_the_service_model(synthesized, provider, sent, stack, jobs) -> None:
+    _deploy_and_validate(provider, synthesized.templates[stack], sent, jobs)
 
 
-@pytest.mark.parametrize("stack", ["minimal", "full", "pipeline"])
-def test_requests_of_test_stacks_conform_to_the_service_model(synthesized, packaged_handler, stack: str) -> None:
-    requests = _requests(synthesized.templates[stack], packaged_handler)
-    assert requests
-    for logical_id, request in requests:
-        assert validate(request) == [], logical_id
-
-
-def test_request_of_the_example_app_conforms_to_the_service_model(packaged_handler, tmp_path: Path) -> None:
+def test_requests_of_the_example_app_conform_to_the_service_model(provider, sent, tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, str(ROOT / "examples" / "app.py")],
         check=True,
-        env={**__import__("os").environ, "CDK_OUTDIR": str(tmp_path)},
+        env={**os.environ, "CDK_OUTDIR": str(tmp_path)},
         cwd=ROOT,
     )
     template = json.loads((tmp_path / "ChurnPipeline.template.json").read_text())
-    requests = _requests(template, packaged_handler)
-    assert len(requests) == 2
-    for logical_id, request in requests:
-        assert validate(request) == [], logical_id
+    _deploy_and_validate(provider, template, sent, 2)
+
+
+def test_the_handler_adds_its_tags_within_the_models_fifty(synthesized, provider, sent) -> None:
+    _deploy_and_validate(provider, synthesized.templates["full"], sent, 1)
+    keys = [t["Key"] for t in sent[0]["Tags"]]
+    assert keys == ["owner", "team", "cdk-processing:request-id", "cdk-processing:request-digest"]
 
 
 def test_the_validator_rejects_what_the_model_forbids() -> None:
@@ -73,6 +78,7 @@ def test_the_validator_rejects_what_the_model_forbids() -> None:
             "ClusterConfig": {"InstanceCount": 101, "InstanceType": "ml.nope", "VolumeSizeInGB": "30"}
         },
         "RoleArn": "arn:aws:iam::123456789012:role/r",
+        "Tags": [{"Key": "k", "Value": "two\nlines"}],
         "Unknown": 1,
     }
     errors = "\n".join(validate(bad))
@@ -81,4 +87,5 @@ def test_the_validator_rejects_what_the_model_forbids() -> None:
     assert "InstanceCount: 101 outside 1..100" in errors
     assert "InstanceType: 'ml.nope' is not one of" in errors
     assert "VolumeSizeInGB: expected an integer" in errors
+    assert "Tags[0].Value: 'two\\nlines' does not match" in errors
     assert "unknown member Unknown" in errors

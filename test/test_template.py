@@ -201,23 +201,22 @@ def test_created_role_has_exactly_the_statements_its_job_needs(synthesized) -> N
                 "Resource": "*",
                 "Condition": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/ProcessingJobs"}},
             },
-            {"Action": ["s3:GetObject*", "s3:GetBucket*", "s3:List*"], "Resource": [bucket_arn, bucket_arn + "/raw/*"]},
+            {"Action": "s3:GetObject", "Resource": bucket_arn + "/raw/*"},
             {
-                "Action": [
-                    "s3:PutObject",
-                    "s3:PutObjectLegalHold",
-                    "s3:PutObjectRetention",
-                    "s3:PutObjectTagging",
-                    "s3:PutObjectVersionTagging",
-                    "s3:Abort*",
-                ],
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": ["raw/", "raw/*"]}},
+            },
+            {
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
                 "Resource": bucket_arn + "/train/*",
             },
             {
-                "Action": ["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                "Resource": bucket_arn + "/train/*",
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": ["train/", "train/*"]}},
             },
-            {"Action": ["s3:GetBucketLocation", "s3:ListBucket"], "Resource": bucket_arn},
+            {"Action": "s3:GetBucketLocation", "Resource": bucket_arn},
         ]
     }
     actual = {_normalise(s) for s in _statements(template, "PrepRoleDefaultPolicy")}
@@ -257,14 +256,17 @@ def test_passed_in_role_is_used_as_is_and_granted_the_same(synthesized) -> None:
     ]
     assert len(policies) == 1
     actions = str(policies[0]["Properties"]["PolicyDocument"])
-    assert "s3:GetObject*" in actions and "s3:PutObject" in actions and "logs:PutLogEvents" in actions
+    assert "s3:GetObject" in actions and "s3:PutObject" in actions and "logs:PutLogEvents" in actions
 
 
 def test_chained_input_reads_exactly_the_producers_prefix(synthesized) -> None:
     template = synthesized.templates["pipeline"]
-    statements = [s for s in _statements(template, "ExistingPolicy") if "s3:GetObject*" in s["Action"]]
-    assert len(statements) == 1
-    assert statements[0]["Resource"][1].endswith("/prepared/train/*")
+    reads = [s for s in _statements(template, "ExistingPolicy") if s["Action"] == "s3:GetObject"]
+    assert [s["Resource"] for s in reads] == [reads[0]["Resource"]]
+    assert reads[0]["Resource"].endswith("/prepared/train/*")
+    lists = [s for s in _statements(template, "ExistingPolicy") if s["Action"] == "s3:ListBucket"]
+    prefixes = sorted(p for s in lists for p in s["Condition"]["StringLike"]["s3:prefix"])
+    assert prefixes == ["prepared/train/", "prepared/train/*", "reports/", "reports/*"]
 
 
 def test_security_group_allows_traffic_between_the_instances_of_a_multi_instance_job(synthesized) -> None:

@@ -317,6 +317,31 @@ def test_too_many_tags_fail_when_the_app_is_synthesized() -> None:
         app.synth()
 
 
+def test_a_tag_with_a_line_break_fails_when_the_app_is_synthesized() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Tags")
+    cdk.Tags.of(make_job(stack)).add("note", "two\nlines")
+    with pytest.raises(RuntimeError, match="tags: 'note'='two\\\\nlines'"):
+        app.synth()
+
+
+def test_a_tag_whose_value_is_a_token_synthesizes() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Tags")
+    job = make_job(stack)
+    cdk.Tags.of(job).add("bucket", s3.Bucket(stack, "B").bucket_name)
+    cdk.Tags.of(job).add("owner", "équipe data")  # letters of any alphabet, and spaces
+    template = app.synth().get_stack_by_name("Tags").template
+    [resource] = [r for r in template["Resources"].values() if r["Type"] == "Custom::SageMakerProcessingJob"]
+    tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Request"]["Tags"]}
+    assert tags["bucket"] == {"Ref": next(k for k in template["Resources"] if k.startswith("B"))}
+    assert tags["owner"] == "équipe data"
+
+
+def test_instance_types_with_hyphenated_families_are_accepted() -> None:
+    assert InstanceType.of("ml.m7i-flex.large").name == "ml.m7i-flex.large"
+
+
 def test_unresolved_tokens_are_accepted_and_left_for_cloudformation() -> None:
     stack = new_stack()
     count = cdk.CfnParameter(stack, "Count", type="Number").value_as_number

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Aws, Fn
 from aws_cdk import aws_iam as iam
@@ -67,38 +68,46 @@ class S3Location:
         return self.key_prefix + ("*" if self.key_prefix.endswith(("/", "*")) else "*")
 
     def grant_read(self, grantee: iam.IGrantable) -> None:
-        """Read (List on the bucket, Get on the prefix's objects) and the bucket key's decrypt, if any."""
-        if self.bucket is not None:
-            self.bucket.grant_read(grantee, self._objects_pattern)
-        else:
+        """GetObject on the prefix, ListBucket limited to the prefix, and decrypt with the bucket's key, if any."""
+        if self.bucket is None:
             self._grant_token(grantee, ["s3:GetObject", "s3:GetBucketLocation", "s3:ListBucket"])
+            return
+        self._add(grantee, ["s3:GetObject"], [self.bucket.arn_for_objects(self._objects_pattern)])
+        self._grant_bucket(grantee)
+        if self.bucket.encryption_key is not None:
+            self.bucket.encryption_key.grant_decrypt(grantee)
 
     def grant_write(self, grantee: iam.IGrantable) -> None:
-        """Put on the prefix's objects (with multipart upload) and the bucket key's encrypt, if any."""
-        if self.bucket is not None:
-            self.bucket.grant_put(grantee, self._objects_pattern)
-            grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                    resources=[self.bucket.arn_for_objects(self._objects_pattern)],
-                )
-            )
-            grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["s3:GetBucketLocation", "s3:ListBucket"], resources=[self.bucket.bucket_arn]
-                )
-            )
-        else:
+        """PutObject and multipart uploads on the prefix, and the bucket key's encrypt, if any; never a delete."""
+        if self.bucket is None:
             self._grant_token(
                 grantee,
-                [
-                    "s3:PutObject",
-                    "s3:AbortMultipartUpload",
-                    "s3:ListMultipartUploadParts",
-                    "s3:GetBucketLocation",
-                    "s3:ListBucket",
-                ],
+                ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:GetBucketLocation"],
             )
+            return
+        self._add(
+            grantee,
+            ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            [self.bucket.arn_for_objects(self._objects_pattern)],
+        )
+        self._grant_bucket(grantee)
+        if self.bucket.encryption_key is not None:
+            # Multipart uploads with SSE-KMS need Decrypt as well as GenerateDataKey.
+            self.bucket.encryption_key.grant_encrypt_decrypt(grantee)
+
+    def _grant_bucket(self, grantee: iam.IGrantable) -> None:
+        assert self.bucket is not None
+        self._add(grantee, ["s3:GetBucketLocation"], [self.bucket.bucket_arn])
+        condition = None
+        if self.key_prefix and not is_unresolved(self.key_prefix):
+            condition = {"StringLike": {"s3:prefix": [self.key_prefix, self._objects_pattern]}}
+        self._add(grantee, ["s3:ListBucket"], [self.bucket.bucket_arn], condition)
+
+    @staticmethod
+    def _add(grantee: iam.IGrantable, actions: list[str], resources: list[str], conditions: Any = None) -> None:
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
+        )
 
     def _grant_token(self, grantee: iam.IGrantable, actions: list[str]) -> None:
         # The bucket of a URI known only at deploy time is s3://<bucket>/...: the third '/'-separated part.

@@ -21,7 +21,7 @@ class InstanceType:
     Use a constant (``InstanceType.M5_XLARGE``) or ``InstanceType.of("ml.c7i.4xlarge")`` for any other type.
     """
 
-    PATTERN = r"ml\.[a-z0-9]+\.[a-z0-9]+"
+    PATTERN = r"ml\.[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+"
 
     T3_MEDIUM: InstanceType
     T3_LARGE: InstanceType
@@ -68,7 +68,7 @@ class InstanceType:
         """Whether the type has local NVMe instance storage (then no volume KMS key can be given)."""
         if is_unresolved(self._name):
             return False
-        family = self._name.split(".")[1]
+        family = self._name.split(".")[1].split("-")[0]
         return family in _LOCAL_STORAGE_FAMILIES or _D_FAMILY.fullmatch(family) is not None
 
     def __str__(self) -> str:

@@ -54,7 +54,8 @@ MAX_OUTPUTS = 10
 MAX_TAGS = 47
 _NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 _ENTITY_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}"
-_TAG_PATTERN = r"[\w\s.:/=+\-@]*"
+# SageMaker's [\p{L}\p{Z}\p{N}_.:/=+\-@]*: letters, digits, spaces (no tabs or line breaks) and _.:/=+-@.
+_TAG_PATTERN = r"(?:[^\W_]|[ _.:/=+\-@])*"
 
 
 @dataclass(frozen=True)
@@ -591,6 +592,8 @@ class _TagValidation:
                 "(SageMaker takes 50, three are the library's)"
             )
         for key, value in tags.items():
+            if Token.is_unresolved(key) or Token.is_unresolved(value):
+                continue  # resolved by CloudFormation, checked by SageMaker
             if not (1 <= len(key) <= 128 and re.fullmatch(_TAG_PATTERN, key)) or not (
                 len(value) <= 256 and re.fullmatch(_TAG_PATTERN, value)
             ):
