@@ -137,3 +137,15 @@ def many_jobs_template() -> dict[str, Any]:
             outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{i}/")],
         )
     return dict(app.synth().get_stack_by_name("Fifty").template)
+
+
+@pytest.fixture(scope="session")
+def example_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """examples/app.py, synthesized once by running it as the cdk CLI would (CDK_OUTDIR)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    outdir = tmp_path_factory.mktemp("example")
+    env = {**os.environ, "CDK_OUTDIR": str(outdir)}
+    subprocess.run([sys.executable, str(root / "examples" / "app.py")], check=True, env=env, cwd=root)
+    return dict(json.loads((outdir / "ChurnPipeline.template.json").read_text()))

@@ -18,7 +18,7 @@ def input_shape(operation: str = "CreateProcessingJob") -> Any:
     return _MODEL.operation_model(operation).input_shape
 
 
-def _python_pattern(pattern: str) -> str:
+def python_pattern(pattern: str) -> str:
     # Java's Unicode classes, which Python's re lacks (letters, separators and numbers), and Java's way of writing
     # the supplementary planes as a range of UTF-16 surrogate pairs.
     pattern = pattern.replace(r"\uD800\uDC00-\uDBFF\uDFFF", r"\U00010000-\U0010FFFF")
@@ -70,7 +70,7 @@ def validate(value: Any, shape: Any | None = None, path: str = "") -> list[str]:
         if shape.enum and value not in shape.enum:
             errors.append(f"{where}: {value!r} is not one of {shape.enum}")
         pattern = meta.get("pattern")
-        if pattern and re.fullmatch(_python_pattern(pattern), value) is None:
+        if pattern and re.fullmatch(python_pattern(pattern), value) is None:
             errors.append(f"{where}: {value!r} does not match {pattern}")
     elif kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):

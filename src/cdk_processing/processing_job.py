@@ -250,9 +250,10 @@ class ProcessingJob(Construct):
             properties={"Request": request, "JobNamePrefix": self._name_prefix},
             service_timeout=SERVICE_TIMEOUT,
         )
-        # The job must not start before its role can read its inputs, nor before the handler may start it.
-        self._resource.node.add_dependency(self.role)
+        # The job must not start before its role can read its inputs, nor before the handler may start it. (The role
+        # itself is implied by the request's GetAtt of its ARN.)
         self._resource.node.add_dependency(provider.handler_role)
+        self._depend_on_role_policies()
 
         # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
         self._tag_collector = sagemaker.CfnProcessingJob(
@@ -342,6 +343,11 @@ class ProcessingJob(Construct):
                 f"connections: the processing job {self.node.path} is not in a VPC; give it a vpc to use connections"
             )
         return ec2.Connections(security_groups=self._security_groups)
+
+    def _depend_on_role_policies(self) -> None:
+        for child in self.role.node.children:
+            if isinstance(child, iam.Policy):
+                self._resource.node.add_dependency(child)
 
     # -----------------------------------------------------------------------------------------------------------
     # Rendering
