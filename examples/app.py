@@ -6,6 +6,8 @@ Synthesizes with no AWS credentials: ``npx cdk synth`` (or ``make synth``).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
@@ -14,12 +16,15 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_processing import (
+    Code,
     ContainerImage,
     InstanceType,
     ProcessingInput,
     ProcessingJob,
     ProcessingOutput,
 )
+
+HERE = Path(__file__).resolve().parent
 
 
 class ChurnPipelineStack(cdk.Stack):
@@ -45,7 +50,9 @@ class ChurnPipelineStack(cdk.Stack):
             self,
             "Preprocess",
             image=image,
-            entrypoint=["python3", "/app/preprocess.py"],
+            # The folder is put in S3 and mounted at /opt/ml/processing/input/code; its requirements.txt is
+            # installed before preprocess.py runs. The job runs again exactly when these files change.
+            code=Code.from_asset(str(HERE / "preprocess"), entry_point="preprocess.py"),
             arguments=["--train-ratio", "0.8"],
             environment={"LOG_LEVEL": "INFO"},
             instance_type=InstanceType.M5_XLARGE,
@@ -65,7 +72,7 @@ class ChurnPipelineStack(cdk.Stack):
             self,
             "Evaluate",
             image=image,
-            entrypoint=["python3", "/app/evaluate.py"],
+            code=Code.from_asset(str(HERE / "evaluate" / "evaluate.py")),
             instance_type=InstanceType.M5_LARGE,
             volume_encryption_key=key,
             output_encryption_key=key,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,6 +93,8 @@ def resolve(value: Any, template: dict[str, Any], outputs: dict[str, dict[str, s
         if function == "Fn::Split":
             separator, text = argument
             return str(resolve(text, template, outputs)).split(separator)
+        if function == "Fn::Sub" and isinstance(argument, str):
+            return re.sub(r"\$\{([^}!]+)\}", lambda m: str(resolve({"Ref": m[1]}, template, outputs)), argument)
         if function.startswith("Fn::"):
             raise NotImplementedError(f"{function} is not resolved by the test harness")
     return {k: resolve(v, template, outputs) for k, v in value.items()}

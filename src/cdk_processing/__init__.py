@@ -1,6 +1,7 @@
 """cdk-processing: Amazon SageMaker Processing Jobs as AWS CDK constructs, run and awaited during ``cdk deploy``."""
 
 from ._validation import ProcessingJobValidationError
+from .assets import Code
 from .image import ContainerImage, ContainerImageConfig
 from .inputs import (
     AthenaOutputCompression,
@@ -14,6 +15,7 @@ from .inputs import (
     S3DataType,
 )
 from .instance_type import InstanceType
+from .job_base import ProcessingJobBase
 from .outputs import ProcessingOutput, S3UploadMode
 from .processing_job import ExperimentConfig, ProcessingJob
 from .provider import ProcessingJobProvider
@@ -21,6 +23,7 @@ from .provider import ProcessingJobProvider
 __all__ = [
     "AthenaOutputCompression",
     "AthenaOutputFormat",
+    "Code",
     "ContainerImage",
     "ContainerImageConfig",
     "DataDistribution",
@@ -29,6 +32,7 @@ __all__ = [
     "InstanceType",
     "ProcessingInput",
     "ProcessingJob",
+    "ProcessingJobBase",
     "ProcessingJobProvider",
     "ProcessingJobValidationError",
     "ProcessingOutput",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_cdk import Arn, ArnComponents, Stack
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -50,6 +53,22 @@ class ContainerImage(ABC):
         :param tag_or_digest: an image tag, or a digest ``sha256:...``. Default: ``latest``.
         """
         return _EcrRepositoryImage(repository, tag_or_digest)
+
+    @staticmethod
+    def from_asset(
+        directory: str,
+        *,
+        file: str | None = None,
+        build_args: Mapping[str, str] | None = None,
+        platform: ecr_assets.Platform | None = None,
+    ) -> ContainerImage:
+        """An image built from a local Dockerfile by the CDK toolchain during ``cdk deploy`` and pushed to the CDK
+        assets repository; synth needs no Docker. The job's role is granted pull on that repository.
+
+        :param file: the Dockerfile's path in ``directory``. Default: ``Dockerfile``.
+        :param platform: Default: linux/amd64, what SageMaker processing instances run.
+        """
+        return _AssetImage(directory, file, build_args, platform)
 
     @abstractmethod
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ContainerImageConfig:
@@ -100,3 +119,32 @@ class _EcrRepositoryImage(ContainerImage):
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ContainerImageConfig:
         self._repository.grant_pull(grantee)
         return ContainerImageConfig(image_uri=self._repository.repository_uri_for_tag_or_digest(self._tag_or_digest))
+
+
+class _AssetImage(ContainerImage):
+    def __init__(
+        self,
+        directory: str,
+        file: str | None,
+        build_args: Mapping[str, str] | None,
+        platform: ecr_assets.Platform | None,
+    ) -> None:
+        dockerfile = Path(directory) / (file or "Dockerfile")
+        if not dockerfile.is_file():
+            raise fail("image", str(dockerfile), "must be a Dockerfile in the asset's directory")
+        self._directory = directory
+        self._file = file
+        self._build_args = dict(build_args or {})
+        self._platform = platform or ecr_assets.Platform.LINUX_AMD64
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> ContainerImageConfig:
+        asset = ecr_assets.DockerImageAsset(
+            scope,
+            "ImageAsset",
+            directory=self._directory,
+            file=self._file,
+            build_args=self._build_args or None,
+            platform=self._platform,
+        )
+        asset.repository.grant_pull(grantee)
+        return ContainerImageConfig(image_uri=asset.image_uri)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Arn, ArnComponents, ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from ._s3 import S3Location
+from .assets import Staged, job_defaults, stage
 
 if TYPE_CHECKING:
     from .processing_job import ProcessingJob
@@ -108,6 +110,13 @@ class ProcessingInput(ABC):
         if local_path is not None:
             check_local_path(f"inputs[{name}].local_path", local_path)
         self.app_managed = app_managed
+        self.staged: Staged | None = None
+        """For an input from local files, where they were put, once bound."""
+
+    @property
+    def waits_for(self) -> IDependable | None:
+        """What the job must wait for before it starts (the upload of local files), once bound."""
+        return self.staged.dependable if self.staged is not None else None
 
     @staticmethod
     def from_bucket(
@@ -153,6 +162,23 @@ class ProcessingInput(ABC):
         """
         location = S3Location.from_uri(f"inputs[{name}].s3_uri", s3_uri)
         return _S3Input(name, location, local_path, data_type, input_mode, distribution, compression, app_managed)
+
+    @staticmethod
+    def from_asset(
+        name: str,
+        path: str,
+        *,
+        local_path: str | None = None,
+        exclude: Sequence[str] | None = None,
+    ) -> ProcessingInput:
+        """Small local data: a file (uploaded as a CDK asset; in the container it is named ``<hash><ext>``) or a
+        folder (put, with its file names, under the job's prefix in the job's ``output_bucket``).
+
+        The job runs again exactly when the files change.
+
+        :param exclude: glob patterns of files in a folder to leave out. Default: none.
+        """
+        return _AssetInput(name, path, local_path, exclude)
 
     @staticmethod
     def from_output(
@@ -312,6 +338,30 @@ class _S3Input(ProcessingInput):
         if self.app_managed:
             member["AppManaged"] = True
         return member
+
+
+class _AssetInput(_S3Input):
+    def __init__(self, name: str, path: str, local_path: str | None, exclude: Sequence[str] | None) -> None:
+        super().__init__(
+            name,
+            S3Location(bucket=None, key_prefix=""),
+            local_path,
+            S3DataType.S3_PREFIX,
+            InputMode.FILE,
+            DataDistribution.FULLY_REPLICATED,
+            S3Compression.NONE,
+            False,
+        )
+        self._path = path
+        self._exclude = exclude
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
+        prefix = f"{job_defaults(scope)[1]}inputs/{self.name}/"
+        self.staged = stage(
+            scope, f"Input{self.name}Files", self._path, f"inputs[{self.name}].path", prefix, self._exclude
+        )
+        self._location = self.staged.location
+        return super().bind(scope, grantee)
 
 
 class _DatasetDefinition(ABC):

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from ._s3 import S3Location
 from ._validation import check_local_path, check_pattern, fail, is_unresolved
+from .assets import job_defaults
 from .inputs import _check_enum, _check_name
 
 DEFAULT_OUTPUT_ROOT = "/opt/ml/processing/output/"
@@ -47,8 +48,13 @@ class ProcessingOutput(ABC):
         return None
 
     @property
+    def is_s3(self) -> bool:
+        """Whether the output goes to S3 (so that the job offers its URI with ``output_uri``)."""
+        return False
+
+    @property
     def s3_uri(self) -> str | None:
-        """The S3 URI the output is uploaded to, if it goes to S3."""
+        """The S3 URI the output is uploaded to, once known (a default location is known once bound)."""
         return None
 
     @property
@@ -59,8 +65,8 @@ class ProcessingOutput(ABC):
     @staticmethod
     def to_bucket(
         name: str,
-        bucket: s3.IBucket,
-        key_prefix: str,
+        bucket: s3.IBucket | None = None,
+        key_prefix: str | None = None,
         *,
         local_path: str | None = None,
         upload_mode: S3UploadMode = S3UploadMode.END_OF_JOB,
@@ -68,11 +74,13 @@ class ProcessingOutput(ABC):
     ) -> ProcessingOutput:
         """Upload what the job writes under ``local_path`` to ``key_prefix`` of ``bucket``.
 
+        :param bucket: Default: the job's ``output_bucket`` (by default, one bucket per stack created by the library).
+        :param key_prefix: Default: ``cdk-processing/<job's name prefix>/<name>/``, one per job and output.
         :param local_path: Default: ``/opt/ml/processing/output/<name>``.
         :param upload_mode: Default: ``S3UploadMode.END_OF_JOB``.
         :param app_managed: the application uploads the data itself. Default: SageMaker uploads it.
         """
-        location = S3Location.from_bucket(f"outputs[{name}]", bucket, key_prefix)
+        location = None if bucket is None and key_prefix is None else _location(name, bucket, key_prefix)
         return _S3Output(name, location, local_path, upload_mode, app_managed)
 
     @staticmethod
@@ -105,11 +113,17 @@ class ProcessingOutput(ABC):
         """Grant ``grantee`` the writes this output needs and return its ``ProcessingOutput`` request member."""
 
 
+def _location(name: str, bucket: s3.IBucket | None, key_prefix: str | None) -> S3Location | None:
+    if bucket is None:
+        raise fail(f"outputs[{name}].bucket", None, "must be given with key_prefix (or leave both out for the default)")
+    return S3Location.from_bucket(f"outputs[{name}]", bucket, key_prefix)
+
+
 class _S3Output(ProcessingOutput):
     def __init__(
         self,
         name: str,
-        location: S3Location,
+        location: S3Location | None,
         local_path: str | None,
         upload_mode: S3UploadMode,
         app_managed: bool,
@@ -130,15 +144,24 @@ class _S3Output(ProcessingOutput):
         return self._local_path
 
     @property
+    def is_s3(self) -> bool:
+        return True
+
+    @property
     def s3_uri(self) -> str | None:
-        return (self._bound or self._location).uri
+        location = self._bound or self._location
+        return location.uri if location is not None else None
 
     @property
     def s3_location(self) -> S3Location | None:
         return self._bound
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
-        self._bound = self._location.bind(scope, f"Output{self.name}Bucket")
+        location = self._location
+        if location is None:  # no destination given: the job's bucket, under a prefix of its own
+            bucket, prefix = job_defaults(scope)
+            location = S3Location(bucket=bucket, key_prefix=f"{prefix}{self.name}/")
+        self._bound = location.bind(scope, f"Output{self.name}Bucket")
         self._bound.grant_write(grantee)
         member: dict[str, Any] = {
             "OutputName": self.name,

@@ -9,6 +9,7 @@ from typing import Any
 
 import jsii
 from aws_cdk import (
+    Annotations,
     ArnFormat,
     Aspects,
     CustomResource,
@@ -23,8 +24,9 @@ from aws_cdk import (
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct, IValidation
+from constructs import Construct, IDependable, IValidation
 
 from ._naming import job_name_prefix, role_path
 from ._validation import (
@@ -39,9 +41,11 @@ from ._validation import (
     fail,
     is_unresolved,
 )
+from .assets import CODE_PATH, Code, default_bucket
 from .image import ContainerImage
 from .inputs import ProcessingInput
 from .instance_type import InstanceType
+from .job_base import ImportedProcessingJob, ProcessingJobBase
 from .outputs import ProcessingOutput
 from .provider import MAX_RUNTIME_LIMIT, SERVICE_TIMEOUT, ProcessingJobProvider
 
@@ -72,7 +76,7 @@ class ExperimentConfig:
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
-class ProcessingJob(Construct):
+class ProcessingJob(ProcessingJobBase):
     """A SageMaker processing job, started and awaited by CloudFormation.
 
     The deployment succeeds when the job completed and fails with the job's FailureReason and ExitMessage when it
@@ -115,6 +119,9 @@ class ProcessingJob(Construct):
         experiment_config: ExperimentConfig | None = None,
         role: iam.IRole | None = None,
         processing_job_name: str | None = None,
+        code: Code | None = None,
+        command: Sequence[str] | None = None,
+        output_bucket: s3.IBucket | None = None,
     ) -> None:
         """
         :param image: the container image the job runs.
@@ -143,6 +150,12 @@ class ProcessingJob(Construct):
             keys and network need. Default: a role is created with exactly those grants.
         :param processing_job_name: a fixed job name (unique in the account and region, forever: a change to the job
             then needs a new name). Default: a name derived from the stack and this construct, new for each run.
+        :param code: the job's own script or folder (``Code.from_asset``), mounted at
+            ``/opt/ml/processing/input/code`` and run as ``command + [script] + arguments``; not with ``entrypoint``.
+            Default: the image runs its own code.
+        :param command: what runs the code. Default: ``["python3"]``.
+        :param output_bucket: where outputs given no bucket, local input data and code go. Default: one bucket per
+            stack, created on first use (encrypted, private, retained on delete).
         """
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -178,6 +191,8 @@ class ProcessingJob(Construct):
         self._outputs: list[ProcessingOutput] = []
         self._input_members: list[dict[str, Any]] = []
         self._output_members: list[dict[str, Any]] = []
+        self._output_bucket = output_bucket
+        self._waits_for: list[IDependable] = []
 
         image_config = image.bind(self, self)
         self._grant_logs()
@@ -201,6 +216,13 @@ class ProcessingJob(Construct):
             volume_encryption_key.grant_encrypt_decrypt(self)
             _grant_create_grant(volume_encryption_key, self.role)
             cluster_config["VolumeKmsKeyId"] = volume_encryption_key.key_arn
+
+        if code is not None:
+            if entrypoint is not None:
+                raise fail("entrypoint", list(entrypoint), "cannot be combined with code, which runs with command")
+            entrypoint = self._add_code(code, list(command or ["python3"]), enable_network_isolation)
+        elif command is not None:
+            raise fail("command", list(command), "runs code: give code=Code.from_asset(...), or use entrypoint")
 
         app_specification: dict[str, Any] = {"ImageUri": image_config.image_uri}
         if entrypoint is not None:
@@ -250,10 +272,12 @@ class ProcessingJob(Construct):
             properties={"Request": request, "JobNamePrefix": self._name_prefix},
             service_timeout=SERVICE_TIMEOUT,
         )
-        # The job must not start before its role can read its inputs, nor before the handler may start it. (The role
-        # itself is implied by the request's GetAtt of its ARN.)
+        # The job must not start before its role can read its inputs, nor before the handler may start it (the role
+        # itself is implied by the request's GetAtt of its ARN), nor before its local files are in S3.
         self._resource.node.add_dependency(provider.handler_role)
         self._depend_on_role_policies()
+        for dependable in self._waits_for:
+            self._resource.node.add_dependency(dependable)
 
         # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
         self._tag_collector = sagemaker.CfnProcessingJob(
@@ -287,6 +311,19 @@ class ProcessingJob(Construct):
     # Public members
     # -----------------------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def from_processing_job_name(scope: Construct, id: str, processing_job_name: str) -> ProcessingJobBase:
+        """A processing job created elsewhere, for its ARN, events (``on_state_change``) and metrics."""
+        check_length("processing_job_name", processing_job_name, 1, 63)
+        check_pattern(
+            "processing_job_name", processing_job_name, _NAME_PATTERN, "letters and digits with hyphens between them"
+        )
+        return ImportedProcessingJob(scope, id, processing_job_name)
+
+    def _name_pattern(self) -> list[Any]:
+        # Every run of a job with a generated name shares its prefix; a fixed name is matched as it is.
+        return [self._fixed_name] if self._fixed_name else [{"prefix": f"{self._name_prefix}-"}]
+
     def add_input(self, processing_input: ProcessingInput) -> None:
         """Add an input (at most 10 in all, names unique) and grant the role its reads."""
         if len(self._inputs) >= MAX_INPUTS:
@@ -295,6 +332,8 @@ class ProcessingJob(Construct):
         self._check_local_path(processing_input.local_path)
         self._inputs.append(processing_input)
         self._input_members.append(processing_input.bind(self, self))
+        if processing_input.waits_for is not None:
+            self._wait_for(processing_input.waits_for)
 
     def add_output(self, processing_output: ProcessingOutput) -> None:
         """Add an output (at most 10 in all, names unique) and grant the role its writes."""
@@ -304,6 +343,43 @@ class ProcessingJob(Construct):
         self._check_local_path(processing_output.local_path)
         self._outputs.append(processing_output)
         self._output_members.append(processing_output.bind(self, self))
+
+    @property
+    def output_bucket(self) -> s3.IBucket:
+        """The bucket of outputs given no bucket: ``output_bucket``, or the stack's bucket (created on first use)."""
+        if self._output_bucket is None:
+            self._output_bucket = default_bucket(self)
+        return self._output_bucket
+
+    @property
+    def default_prefix(self) -> str:
+        """The key prefix under which this job's outputs (given no prefix) and local files go: one per job."""
+        return f"cdk-processing/{self._name_prefix}/"
+
+    def _wait_for(self, dependable: IDependable) -> None:
+        resource: CustomResource | None = getattr(self, "_resource", None)
+        if resource is None:  # still in the constructor: added once the resource exists
+            self._waits_for.append(dependable)
+        else:
+            resource.node.add_dependency(dependable)
+
+    def _add_code(self, code: Code, command: list[str], network_isolation: bool) -> list[str]:
+        check_count("command", command, 99, 1)
+        code_input = ProcessingInput.from_asset("code", code.path, local_path=CODE_PATH, exclude=code.exclude)
+        self.add_input(code_input)
+        staged = code_input.staged
+        assert staged is not None
+        script = f"{CODE_PATH}/{staged.file_name or code.entry_point}"
+        if not code.has_requirements:
+            return [*command, script]
+        if network_isolation:
+            Annotations.of(self).add_warning_v2(
+                "cdk-processing:requirementsWithoutNetwork",
+                f"{code.path}/requirements.txt is installed with pip when the job starts, which needs network access, "
+                "but enable_network_isolation is on: the install will fail. Bake the packages into the image instead.",
+            )
+        install = f'pip install --quiet --requirement {CODE_PATH}/requirements.txt && exec "$@"'
+        return ["/bin/sh", "-c", install, "sh", *command, script]
 
     @property
     def inputs(self) -> list[ProcessingInput]:
@@ -321,9 +397,9 @@ class ProcessingJob(Construct):
         Whatever consumes it (another job's input, a model's data) is deployed after this job.
         """
         for output in self._outputs:
-            if output.name == output_name and output.s3_uri is not None:
+            if output.name == output_name and output.is_s3:
                 return self._resource.get_att_string(f"OutputS3Uri.{output_name}")
-        names = [o.name for o in self._outputs if o.s3_uri is not None]
+        names = [o.name for o in self._outputs if o.is_s3]
         raise fail("output_name", output_name, f"must name one of this job's S3 outputs: {names}")
 
     @property

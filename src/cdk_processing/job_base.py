@@ -1,0 +1,113 @@
+"""What every processing job offers, created here or imported: its name and ARN, events and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import Duration, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from constructs import Construct
+
+METRICS_NAMESPACE = "/aws/sagemaker/ProcessingJobs"
+STATE_CHANGE = "SageMaker Processing Job State Change"
+
+
+class ProcessingJobBase(Construct):
+    """A processing job: ``ProcessingJob`` (created and awaited by the stack) or ``from_processing_job_name``."""
+
+    processing_job_name: str
+    """The job's name (for a created job, a token that resolves once the job completed)."""
+    processing_job_arn: str
+    """The job's ARN."""
+
+    def _name_pattern(self) -> list[Any]:
+        """How EventBridge matches this job's name in an event: exactly, or by the prefix of its generated names."""
+        return [self.processing_job_name]
+
+    def on_state_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+        statuses: list[str] | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this job's "SageMaker Processing Job State Change" events.
+
+        The rule is in place before the job starts, and matches every run of the job (each run has its own name).
+
+        :param target: Default: no target; add one with ``rule.add_target()``.
+        :param statuses: only these ``ProcessingJobStatus`` values, e.g. ``["Failed", "Stopped"]``. Default: all.
+        """
+        detail: dict[str, Any] = {"ProcessingJobName": self._name_pattern()}
+        if statuses:
+            detail["ProcessingJobStatus"] = list(statuses)
+        rule = events.Rule(
+            self,
+            id,
+            description=description or f"State changes of the SageMaker processing job {self.node.path}",
+            rule_name=rule_name,
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[STATE_CHANGE],
+                detail=detail,
+            ),
+        )
+        if target is not None:
+            rule.add_target(target)
+        return rule
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        host: str = "algo-1",
+        statistic: str = "Average",
+        period: Duration | None = None,
+        dimensions_map: Mapping[str, str] | None = None,
+    ) -> cloudwatch.Metric:
+        """A metric SageMaker publishes for the job's instances in ``/aws/sagemaker/ProcessingJobs``.
+
+        :param host: the instance, ``algo-1`` to ``algo-<instance_count>``. Default: ``algo-1``.
+        :param period: Default: 5 minutes.
+        """
+        return cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map=dict(dimensions_map or {"Host": f"{self.processing_job_name}/{host}"}),
+            statistic=statistic,
+            period=period or Duration.minutes(5),
+            region=Stack.of(self).region,
+        )
+
+    def metric_cpu_utilization(self, *, host: str = "algo-1", period: Duration | None = None) -> cloudwatch.Metric:
+        """CPU utilization of one instance of the job, in percent of one core (up to 100 x cores)."""
+        return self.metric("CPUUtilization", host=host, period=period)
+
+    def metric_memory_utilization(self, *, host: str = "algo-1", period: Duration | None = None) -> cloudwatch.Metric:
+        """Memory utilization of one instance of the job, in percent."""
+        return self.metric("MemoryUtilization", host=host, period=period)
+
+    def metric_disk_utilization(self, *, host: str = "algo-1", period: Duration | None = None) -> cloudwatch.Metric:
+        """Disk utilization of one instance of the job's storage volume, in percent."""
+        return self.metric("DiskUtilization", host=host, period=period)
+
+
+class ImportedProcessingJob(ProcessingJobBase):
+    """A processing job created elsewhere, known by its name."""
+
+    def __init__(self, scope: Construct, id: str, processing_job_name: str) -> None:
+        super().__init__(scope, id)
+        self.processing_job_name = processing_job_name
+        stack = Stack.of(self)
+        self.processing_job_arn = stack.format_arn(
+            service="sagemaker",
+            resource="processing-job",
+            # SageMaker ARNs carry the name in lowercase.
+            resource_name=processing_job_name
+            if Token.is_unresolved(processing_job_name)
+            else processing_job_name.lower(),
+        )
