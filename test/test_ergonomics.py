@@ -1,0 +1,248 @@
+"""Code, local data, default outputs, asset images, events, metrics and imports, on the synthesized template."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sns as sns
+
+from cdk_processing import (
+    Code,
+    ContainerImage,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingJobValidationError,
+    ProcessingOutput,
+)
+from cfn import job_resources, resolve
+
+IMAGE = ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/sklearn:1.2")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("files")
+    (root / "script.py").write_text("print('hello')\n")
+    folder = root / "project"
+    folder.mkdir()
+    (folder / "main.py").write_text("import helper\n")
+    (folder / "helper.py").write_text("X = 1\n")
+    (folder / "requirements.txt").write_text("pandas==2.2.3\n")
+    plain = root / "plain"
+    plain.mkdir()
+    (plain / "run.py").write_text("print(1)\n")
+    (root / "data.csv").write_text("a,b\n1,2\n")
+    docker = root / "image"
+    docker.mkdir()
+    (docker / "Dockerfile").write_text("FROM python:3.12-slim\n")
+    return {"script": root / "script.py", "folder": folder, "plain": plain, "data": root / "data.csv", "docker": docker}
+
+
+def _synth(build: Any) -> tuple[cdk.Stack, dict[str, Any], Any]:
+    app = cdk.App(context={"aws:cdk:enable-path-metadata": True})
+    stack = cdk.Stack(app, "Ergo")
+    built = build(stack)
+    return stack, dict(app.synth().get_stack_by_name("Ergo").template), built
+
+
+def _request(template: dict[str, Any], path: str) -> dict[str, Any]:
+    for resource in job_resources(template).values():
+        if resource["Metadata"]["aws:cdk:path"].startswith(path + "/"):
+            return dict(resolve(resource["Properties"]["Request"], template))
+    raise AssertionError(path)
+
+
+@pytest.fixture(scope="module")
+def ergo(files: dict[str, Path]) -> tuple[cdk.Stack, dict[str, Any], dict[str, ProcessingJob]]:
+    def build(stack: cdk.Stack) -> dict[str, ProcessingJob]:
+        script = ProcessingJob(
+            stack,
+            "Script",
+            image=IMAGE,
+            code=Code.from_asset(str(files["script"])),
+            arguments=["--n", "3"],
+            outputs=[ProcessingOutput.to_bucket("result")],
+        )
+        folder = ProcessingJob(
+            stack,
+            "Folder",
+            image=IMAGE,
+            command=["python3", "-u"],
+            code=Code.from_asset(str(files["folder"]), entry_point="main.py"),
+            inputs=[ProcessingInput.from_asset("lookup", str(files["data"]))],
+            outputs=[ProcessingOutput.to_bucket("result")],
+        )
+        plain = ProcessingJob(
+            stack,
+            "Plain",
+            image=ContainerImage.from_asset(str(files["docker"])),
+            code=Code.from_asset(str(files["plain"]), entry_point="run.py"),
+            inputs=[ProcessingInput.from_output("upstream", script, "result")],
+        )
+        script.on_state_change("Failures", target=targets.SnsTopic(sns.Topic(stack, "Alerts")), statuses=["Failed"])
+        imported = ProcessingJob.from_processing_job_name(stack, "Nightly", "Nightly-Features")
+        imported.on_state_change("NightlyEvents")
+        return {"script": script, "folder": folder, "plain": plain, "imported": imported}
+
+    return _synth(build)
+
+
+def test_a_single_script_is_an_asset_run_with_the_command_then_the_arguments(ergo) -> None:
+    _, template, _ = ergo
+    request = _request(template, "Ergo/Script")
+    code = request["ProcessingInputs"][0]
+    assert code["InputName"] == "code" and code["S3Input"]["LocalPath"] == "/opt/ml/processing/input/code"
+    key = code["S3Input"]["S3Uri"].rsplit("/", 1)[1]
+    assert key.endswith(".py")
+    assert request["AppSpecification"]["ContainerEntrypoint"] == ["python3", f"/opt/ml/processing/input/code/{key}"]
+    assert request["AppSpecification"]["ContainerArguments"] == ["--n", "3"]
+
+
+def test_a_folder_is_unpacked_with_its_names_and_its_requirements_installed_first(ergo) -> None:
+    _, template, _ = ergo
+    request = _request(template, "Ergo/Folder")
+    assert request["AppSpecification"]["ContainerEntrypoint"] == [
+        "/bin/sh",
+        "-c",
+        'pip install --quiet --requirement /opt/ml/processing/input/code/requirements.txt && exec "$@"',
+        "sh",
+        "python3",
+        "-u",
+        "/opt/ml/processing/input/code/main.py",
+    ]
+    deployments = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "Custom::CDKBucketDeployment" and r["Metadata"]["aws:cdk:path"].startswith("Ergo/Folder/")
+    ]
+    assert len(deployments) == 1
+    assert deployments[0]["Properties"]["Prune"] is False and deployments[0]["Properties"]["RetainOnDelete"] is True
+    prefix = deployments[0]["Properties"]["DestinationBucketKeyPrefix"]
+    assert request["ProcessingInputs"][0]["S3Input"]["S3Uri"].endswith("/" + prefix)
+    job = next(r for r in job_resources(template).values() if r["Metadata"]["aws:cdk:path"].startswith("Ergo/Folder/"))
+    assert any(d.startswith("FolderInputcodeFiles") for d in job["DependsOn"])  # the files are in S3 first
+
+
+def test_code_changes_change_the_request_and_unchanged_code_does_not(files: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "code"
+    folder.mkdir()
+    (folder / "main.py").write_text("print(1)\n")
+
+    def request() -> dict[str, Any]:
+        def build(stack: cdk.Stack) -> None:
+            ProcessingJob(stack, "Job", image=IMAGE, code=Code.from_asset(str(folder), entry_point="main.py"))
+
+        _, template, _ = _synth(build)
+        return _request(template, "Ergo/Job")
+
+    first, same = request(), request()
+    (folder / "main.py").write_text("print(2)\n")
+    changed = request()
+    assert first == same
+    assert first["ProcessingInputs"] != changed["ProcessingInputs"]
+
+
+def test_local_data_is_an_input_the_role_may_read(ergo) -> None:
+    _, template, _ = ergo
+    lookup = _request(template, "Ergo/Folder")["ProcessingInputs"][1]
+    assert lookup["InputName"] == "lookup" and lookup["S3Input"]["S3Uri"].endswith(".csv")
+    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("FolderRoleDefaultPolicy")])
+    assert ".csv" in policy and "s3:GetObject" in policy
+
+
+def test_outputs_given_no_destination_share_one_bucket_at_a_prefix_per_job_and_output(ergo) -> None:
+    stack, template, jobs = ergo
+    buckets = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"]
+    assert len(buckets) == 1 and template["Resources"][buckets[0]]["DeletionPolicy"] == "Retain"
+    script = _request(template, "Ergo/Script")["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    folder = _request(template, "Ergo/Folder")["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    assert script.endswith(f"/cdk-processing/{jobs['script']._name_prefix}/result/")
+    assert folder.endswith(f"/cdk-processing/{jobs['folder']._name_prefix}/result/")
+    assert stack.resolve(jobs["script"].output_uri("result"))["Fn::GetAtt"][1] == "OutputS3Uri.result"
+
+
+def test_an_asset_image_is_built_by_the_toolchain_and_pulled_with_a_grant(ergo) -> None:
+    _, template, _ = ergo
+    image = _request(template, "Ergo/Plain")["AppSpecification"]["ImageUri"]
+    assert "cdk-hnb659fds-container-assets" in image
+    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("PlainRoleDefaultPolicy")])
+    assert "ecr:BatchGetImage" in policy and "cdk-hnb659fds-container-assets" in policy
+
+
+def test_state_change_rule_matches_every_run_of_the_job_by_its_name_prefix(ergo) -> None:
+    _, template, jobs = ergo
+    rules = {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::Events::Rule"}
+    script = next(p for k, p in rules.items() if k.startswith("ScriptFailures"))
+    assert script["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Processing Job State Change"],
+        "detail": {
+            "ProcessingJobName": [{"prefix": jobs["script"]._name_prefix + "-"}],
+            "ProcessingJobStatus": ["Failed"],
+        },
+    }
+    assert script["Targets"][0]["Arn"] == {"Ref": next(k for k in template["Resources"] if k.startswith("Alerts"))}
+    nightly = next(p for k, p in rules.items() if k.startswith("NightlyNightlyEvents"))
+    assert nightly["EventPattern"]["detail"] == {"ProcessingJobName": ["Nightly-Features"]}
+
+
+def test_metrics_are_in_the_processing_jobs_namespace_per_host(ergo) -> None:
+    stack, _, jobs = ergo
+    metric = jobs["script"].metric_cpu_utilization(host="algo-2")
+    assert metric.namespace == "/aws/sagemaker/ProcessingJobs" and metric.metric_name == "CPUUtilization"
+    host = stack.resolve(metric.dimensions["Host"])
+    assert host == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [host["Fn::Join"][1][0]["Fn::GetAtt"][0], "ProcessingJobName"]}, "/algo-2"]]
+    }
+    assert jobs["script"].metric_memory_utilization().metric_name == "MemoryUtilization"
+    assert jobs["script"].metric_disk_utilization().metric_name == "DiskUtilization"
+
+
+def test_an_imported_job_has_its_arn(ergo) -> None:
+    stack, _, jobs = ergo
+    arn = resolve(stack.resolve(jobs["imported"].processing_job_arn), {"Resources": {}})
+    assert arn == "arn:aws:sagemaker:us-east-1:123456789012:processing-job/nightly-features"
+
+
+def test_requirements_with_network_isolation_warn_at_synth(files: dict[str, Path]) -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Isolated")
+    ProcessingJob(
+        stack,
+        "Job",
+        image=IMAGE,
+        enable_network_isolation=True,
+        code=Code.from_asset(str(files["folder"]), entry_point="main.py"),
+    )
+    messages = [m.entry.data for m in app.synth().get_stack_by_name("Isolated").messages]
+    assert any("requirements.txt is installed with pip" in str(m) for m in messages)
+
+
+@pytest.mark.parametrize(
+    "build,fragment",
+    [
+        (lambda f: Code.from_asset(str(f["folder"])), "code.entry_point is None: must name the file to run"),
+        (lambda f: Code.from_asset(str(f["folder"]), entry_point="nope.py"), "code.entry_point is 'nope.py'"),
+        (lambda f: Code.from_asset(str(f["script"]), entry_point="other.py"), "must be left out for a single file"),
+        (lambda f: Code.from_asset("/no/such/path"), "code is '/no/such/path': must be an existing file or folder"),
+        (lambda f: ContainerImage.from_asset(str(f["folder"])), "must be a Dockerfile"),
+        (
+            lambda f: ProcessingJob(
+                cdk.Stack(cdk.App(), "S"), "J", image=IMAGE, code=Code.from_asset(str(f["script"])), entrypoint=["x"]
+            ),
+            "entrypoint is ['x']: cannot be combined with code",
+        ),
+        (lambda f: ProcessingJob(cdk.Stack(cdk.App(), "S"), "J", image=IMAGE, command=["python3"]), "command is"),
+        (lambda f: ProcessingOutput.to_bucket("o", key_prefix="x/"), "outputs[o].bucket is None"),
+        (lambda f: ProcessingJob.from_processing_job_name(cdk.Stack(cdk.App(), "S"), "I", "bad_name"), "bad_name"),
+    ],
+)
+def test_fails_at_synth_with_a_clear_message(files: dict[str, Path], build: Any, fragment: str) -> None:
+    with pytest.raises(ProcessingJobValidationError) as raised:
+        build(files)
+    assert fragment in str(raised.value)
