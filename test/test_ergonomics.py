@@ -192,13 +192,13 @@ def test_state_change_rule_matches_every_run_of_the_job_by_its_name_prefix(ergo)
 
 
 def test_metrics_are_in_the_processing_jobs_namespace_per_host(ergo) -> None:
-    stack, _, jobs = ergo
+    stack, template, jobs = ergo
     metric = jobs["script"].metric_cpu_utilization(host="algo-2")
     assert metric.namespace == "/aws/sagemaker/ProcessingJobs" and metric.metric_name == "CPUUtilization"
-    host = stack.resolve(metric.dimensions["Host"])
-    assert host == {
-        "Fn::Join": ["", [{"Fn::GetAtt": [host["Fn::Join"][1][0]["Fn::GetAtt"][0], "ProcessingJobName"]}, "/algo-2"]]
-    }
+    paths = {k: r["Metadata"]["aws:cdk:path"] for k, r in job_resources(template).items()}
+    job = next(k for k, path in paths.items() if path.startswith("Ergo/Script/"))
+    name = {"Fn::GetAtt": [job, "ProcessingJobName"]}
+    assert stack.resolve(metric.dimensions["Host"]) == {"Fn::Join": ["", [name, "/algo-2"]]}
     assert jobs["script"].metric_memory_utilization().metric_name == "MemoryUtilization"
     assert jobs["script"].metric_disk_utilization().metric_name == "DiskUtilization"
 
