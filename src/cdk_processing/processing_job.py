@@ -326,10 +326,7 @@ class ProcessingJob(ProcessingJobBase):
 
     def add_input(self, processing_input: ProcessingInput) -> None:
         """Add an input (at most 10 in all, names unique) and grant the role its reads."""
-        if len(self._inputs) >= MAX_INPUTS:
-            raise fail("inputs", f"{len(self._inputs) + 1} items", f"a job takes at most {MAX_INPUTS} inputs")
-        check_unique("inputs[].name", [i.name for i in self._inputs] + [processing_input.name])
-        self._check_local_path(processing_input.local_path)
+        self._admit("inputs", [i.name for i in self._inputs], processing_input.name, processing_input.local_path)
         self._inputs.append(processing_input)
         self._input_members.append(processing_input.bind(self, self))
         if processing_input.waits_for is not None:
@@ -337,10 +334,7 @@ class ProcessingJob(ProcessingJobBase):
 
     def add_output(self, processing_output: ProcessingOutput) -> None:
         """Add an output (at most 10 in all, names unique) and grant the role its writes."""
-        if len(self._outputs) >= MAX_OUTPUTS:
-            raise fail("outputs", f"{len(self._outputs) + 1} items", f"a job takes at most {MAX_OUTPUTS} outputs")
-        check_unique("outputs[].name", [o.name for o in self._outputs] + [processing_output.name])
-        self._check_local_path(processing_output.local_path)
+        self._admit("outputs", [o.name for o in self._outputs], processing_output.name, processing_output.local_path)
         self._outputs.append(processing_output)
         self._output_members.append(processing_output.bind(self, self))
 
@@ -451,6 +445,14 @@ class ProcessingJob(ProcessingJobBase):
     def _render_tags(self) -> list[dict[str, str]] | None:
         tags = self._tags()
         return [{"Key": k, "Value": v} for k, v in sorted(tags.items())] or None
+
+    def _admit(self, kind: str, names: list[str], name: str, local_path: str | None) -> None:
+        """One more input or output: within SageMaker's 10, under a name and a local path of its own."""
+        limit = MAX_INPUTS if kind == "inputs" else MAX_OUTPUTS
+        if len(names) >= limit:
+            raise fail(kind, f"{len(names) + 1} items", f"a job takes at most {limit} {kind}")
+        check_unique(f"{kind}[].name", [*names, name])
+        self._check_local_path(local_path)
 
     def _check_local_path(self, path: str | None) -> None:
         paths = [i.local_path for i in self._inputs] + [o.local_path for o in self._outputs]
