@@ -74,7 +74,7 @@ def test_02_a_create_event_delivered_twice_still_makes_one_job(
     retried = provider.send(request)  # Lambda's retry of the same asynchronous invocation
     assert first.status == retried.status == "SUCCESS"
     assert first.physical_resource_id == retried.physical_resource_id
-    assert len(emulator.jobs) == 1 and emulator.calls["CreateProcessingJob"] == 1
+    assert len(emulator.jobs) == 1  # the retry's CreateProcessingJob was refused (name in use) and the job adopted
 
 
 def test_03_a_failed_job_fails_the_deploy_with_its_reason_within_4096_bytes_and_rolls_back(

@@ -28,6 +28,8 @@ WAIT_BUDGET_SECONDS = float(os.environ.get("WAIT_BUDGET_SECONDS", "3000"))
 # How long a Delete waits for a stopped job to reach Stopped (so that its role and security group outlive it), and
 # how long a Create retries SageMaker's refusal to assume a role IAM has not yet propagated.
 DELETE_WAIT_SECONDS = 900.0
+# A job just submitted is not described before this: SageMaker takes minutes to provision instances.
+FIRST_POLL_AFTER_SECONDS = 20.0
 ROLE_PROPAGATION_SECONDS = 90.0
 
 _client: Any = None
@@ -83,7 +85,12 @@ def _create(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     request = _request(props)
     name = request.pop("ProcessingJobName", None) or logic.job_name(props["JobNamePrefix"], event["RequestId"])
     _start(name, request, event["RequestId"], logic.request_digest(props["Request"]))
-    return {"PhysicalResourceId": name}
+    return _started(name)
+
+
+def _started(name: str) -> dict[str, Any]:
+    # The submission time lets is_complete skip the waiter's immediate first poll: no job completes that fast.
+    return {"PhysicalResourceId": name, "Data": {"SubmittedAt": str(clock())}}
 
 
 def _update(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +130,7 @@ def _update(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     # The old job stays until CloudFormation deletes it after the update; any other job of this resource (left by
     # an update that failed) is stopped.
     _stop_others(props, keep={current, name})
-    return {"PhysicalResourceId": name}
+    return _started(name)
 
 
 def _delete(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
@@ -149,23 +156,23 @@ def _owned(name: str, props: dict[str, Any]) -> bool:
 
 
 def _start(name: str, request: dict[str, Any], request_id: str, digest: str, replaces: str | None = None) -> None:
+    """Create the job; a job of that name that this same CloudFormation request created (a redelivered event) is
+    adopted instead. No Describe beforehand: SageMaker's refusal of a name in use says it all."""
+    tags = [
+        *request.pop("Tags", []),
+        {"Key": logic.REQUEST_TAG, "Value": request_id},
+        {"Key": logic.DIGEST_TAG, "Value": digest},
+    ]
+    if replaces:
+        tags.append({"Key": logic.REPLACES_TAG, "Value": replaces})
+    try:
+        _create_job(name, request, tags)
+        log("created", job=name)
+        return
+    except ClientError as error:
+        if not _already_exists(error):
+            raise logic.JobFailedError(f"CreateProcessingJob {name} failed: {_message(error)}") from error
     existing = _describe(name)
-    if existing is None:
-        tags = [
-            *request.pop("Tags", []),
-            {"Key": logic.REQUEST_TAG, "Value": request_id},
-            {"Key": logic.DIGEST_TAG, "Value": digest},
-        ]
-        if replaces:
-            tags.append({"Key": logic.REPLACES_TAG, "Value": replaces})
-        try:
-            _create_job(name, request, tags)
-            log("created", job=name)
-            return
-        except ClientError as error:
-            if not _already_exists(error):
-                raise logic.JobFailedError(f"CreateProcessingJob {name} failed: {_message(error)}") from error
-            existing = _describe(name)
     if existing is None or not _created_by(existing, request_id):
         raise logic.JobFailedError(
             f"a processing job named {name} already exists and this deployment did not create it: SageMaker job names "
@@ -282,6 +289,10 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if event["RequestType"] == "Delete":
         return _stopped(event)
     name = event["PhysicalResourceId"]
+    submitted = (event.get("Data") or {}).get("SubmittedAt")
+    if submitted is not None and clock() - float(submitted) < FIRST_POLL_AFTER_SECONDS:
+        log("waiting", job=name, status="Submitted")
+        return {"IsComplete": False}
     description = _describe(name)
     if description is None:
         raise logic.JobFailedError(
