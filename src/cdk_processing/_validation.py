@@ -18,15 +18,23 @@ class ProcessingJobValidationError(ValueError):
 
 
 def is_unresolved(value: Any) -> bool:
-    """True when ``value`` (a string, number, list or mapping) holds an unresolved CDK token."""
-    if value is None:
+    """True when ``value`` (a string, number, list or mapping) holds an unresolved CDK token.
+
+    Plain strings and integers are told apart in Python: an encoded token string always contains ``Token[`` and a
+    number token is a float, so only those ask jsii (each question is a round trip to Node.js).
+    """
+    if value is None or isinstance(value, bool):
         return False
-    if isinstance(value, (str, int, float)):
-        return Token.is_unresolved(value)
+    if isinstance(value, str):
+        return "Token[" in value and bool(Token.is_unresolved(value))
+    if isinstance(value, int):
+        return False
+    if isinstance(value, float):
+        return bool(Token.is_unresolved(value))
     if isinstance(value, dict):
         return any(is_unresolved(k) or is_unresolved(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return Token.is_unresolved(value) or any(is_unresolved(v) for v in value)
+        return any(is_unresolved(v) for v in value)  # a list token is a list of one token string
     return bool(Token.is_unresolved(value))
 
 

@@ -19,7 +19,6 @@ from aws_cdk import (
     Size,
     SizeRoundingBehavior,
     Stack,
-    Token,
 )
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -294,22 +293,40 @@ class ProcessingJob(ProcessingJobBase):
         """The job's name. Depends on the job having completed."""
         self.processing_job_arn: str = self._resource.get_att_string("ProcessingJobArn")
         """The job's ARN."""
-        self.processing_job_status: str = self._resource.get_att_string("ProcessingJobStatus")
-        """``Completed`` once the deployment got past this resource."""
-        self.exit_message: str = self._resource.get_att_string("ExitMessage")
-        """The job's exit message, if its container wrote one."""
-        self.failure_reason: str = self._resource.get_att_string("FailureReason")
-        """Empty for a completed job."""
-        self.creation_time: str = self._resource.get_att_string("CreationTime")
-        """ISO 8601."""
-        self.processing_start_time: str = self._resource.get_att_string("ProcessingStartTime")
-        """ISO 8601."""
-        self.processing_end_time: str = self._resource.get_att_string("ProcessingEndTime")
-        """ISO 8601."""
 
     # -----------------------------------------------------------------------------------------------------------
     # Public members
     # -----------------------------------------------------------------------------------------------------------
+
+    @property
+    def processing_job_status(self) -> str:
+        """``Completed`` once the deployment got past this resource."""
+        return self._resource.get_att_string("ProcessingJobStatus")
+
+    @property
+    def exit_message(self) -> str:
+        """The job's exit message, if its container wrote one."""
+        return self._resource.get_att_string("ExitMessage")
+
+    @property
+    def failure_reason(self) -> str:
+        """Empty for a completed job."""
+        return self._resource.get_att_string("FailureReason")
+
+    @property
+    def creation_time(self) -> str:
+        """When SageMaker created the job, ISO 8601."""
+        return self._resource.get_att_string("CreationTime")
+
+    @property
+    def processing_start_time(self) -> str:
+        """When the job started running, ISO 8601."""
+        return self._resource.get_att_string("ProcessingStartTime")
+
+    @property
+    def processing_end_time(self) -> str:
+        """When the job ended, ISO 8601."""
+        return self._resource.get_att_string("ProcessingEndTime")
 
     @staticmethod
     def from_processing_job_name(scope: Construct, id: str, processing_job_name: str) -> ProcessingJobBase:
@@ -432,6 +449,13 @@ class ProcessingJob(ProcessingJobBase):
         return config
 
     def _tags(self) -> dict[str, str]:
+        """The job's tags, once every aspect is in place (computed once, at synth: aspects run before rendering)."""
+        cached: dict[str, str] | None = getattr(self, "_tags_cache", None)
+        if cached is None:
+            cached = self._tags_cache = self._collect_tags()
+        return cached
+
+    def _collect_tags(self) -> dict[str, str]:
         stack = Stack.of(self)
         collector = self._tag_collector
         for key, value in stack.tags.tag_values().items():
@@ -630,7 +654,7 @@ class ProcessingJob(ProcessingJobBase):
             check_count(prop, values, 100, 1)
             for value in values:
                 check_length(f"{prop}[]", value, 0, 256)
-        if environment is not None and not Token.is_unresolved(environment):
+        if environment is not None and not is_unresolved(environment):
             check_count("environment", environment, 100)
             for key, value in environment.items():
                 check_length(f"environment key {key!r}", key, 1, 256)
@@ -676,7 +700,7 @@ class _TagValidation:
                 "(SageMaker takes 50, three are the library's)"
             )
         for key, value in tags.items():
-            if Token.is_unresolved(key) or Token.is_unresolved(value):
+            if is_unresolved(key) or is_unresolved(value):
                 continue  # resolved by CloudFormation, checked by SageMaker
             if not (1 <= len(key) <= 128 and re.fullmatch(_TAG_PATTERN, key)) or not (
                 len(value) <= 256 and re.fullmatch(_TAG_PATTERN, value)
