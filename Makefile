@@ -1,6 +1,7 @@
 # Two commands from a fresh machine (Python 3.10+, Node 18+, npm):
 #   make synth   installs everything, then synthesizes examples/app.py into cdk.out/ with the pinned cdk CLI
 #   make test    installs everything, then runs ruff, mypy and the whole test suite
+#   make bench   the benchmarks of bench/ (about two minutes), printed as markdown
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install synth test lint clean
+.PHONY: install synth test lint bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -27,12 +28,15 @@ synth: install
 	@echo "synthesized: $$(ls cdk.out/*.template.json)"
 
 lint: install
-	$(PY) -m ruff check src test examples
-	$(PY) -m ruff format --check src test examples
+	$(PY) -m ruff check src test examples bench
+	$(PY) -m ruff format --check src test examples bench
 	$(PY) -m mypy
 
 test: lint
 	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,101 @@
+"""What the benchmark scripts share: the environment, the subjects compared, synthesis and markdown helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+TEST_DIR = ROOT / "test"
+HANDLER_DIR = ROOT / "src" / "cdk_processing" / "handler"
+STACK_NAME = "Bench"
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk import aws_s3 as s3  # noqa: E402
+
+from baselines import aws_custom_resource, cfn_processing_job, provider_baseline  # noqa: E402
+from cdk_processing import ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput  # noqa: E402
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"
+
+AddJobs = Callable[[cdk.Stack, int], None]
+
+
+def library_add_jobs(stack: cdk.Stack, n: int) -> None:
+    """This library, in its only completion mode today ("wait"): ``n`` jobs on one shared bucket, all defaults
+    (``ml.m5.xlarge``, 30 GiB, 45 minutes), as the baselines build them."""
+    bucket = s3.Bucket(stack, "Data")
+    for i in range(n):
+        ProcessingJob(
+            stack,
+            f"Job{i}",
+            image=ContainerImage.from_registry(IMAGE),
+            inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{i}/")],
+            outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{i}/")],
+        )
+
+
+LIBRARY = "cdk-processing (wait)"
+PROVIDER = "Provider + isComplete (hand-rolled)"
+AWS_CUSTOM_RESOURCE = "AwsCustomResource"
+CFN = "CfnProcessingJob"
+
+# Every subject of the comparison, by the name the tables show. A new completion mode of the library (issue 5) is
+# one more entry here.
+SUBJECTS: dict[str, AddJobs] = {
+    LIBRARY: library_add_jobs,
+    PROVIDER: provider_baseline.add_jobs,
+    AWS_CUSTOM_RESOURCE: aws_custom_resource.add_jobs,
+    CFN: cfn_processing_job.add_jobs,
+}
+
+
+def synth(add_jobs: AddJobs, n: int, outdir: str | None = None) -> dict[str, Any]:
+    """Synthesize a stack of ``n`` jobs (into ``outdir``, or a directory removed afterwards); its template."""
+    if outdir is None:
+        with tempfile.TemporaryDirectory(prefix="bench-cdk.out-") as scratch:
+            return synth(add_jobs, n, scratch)
+    app = cdk.App(outdir=outdir)
+    stack = cdk.Stack(app, STACK_NAME)
+    add_jobs(stack, n)
+    return dict(app.synth().get_stack_by_name(STACK_NAME).template)
+
+
+def template_bytes(template: dict[str, Any]) -> int:
+    """The template's size as compact JSON (no indentation, no spaces)."""
+    return len(json.dumps(template, separators=(",", ":")).encode())
+
+
+def use_test_harness() -> None:
+    """Make ``test/`` (the lifecycle harness: cfn, emulator, harness) importable, writing nothing into it."""
+    sys.dont_write_bytecode = True
+    if str(TEST_DIR) not in sys.path:
+        sys.path.insert(0, str(TEST_DIR))
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A markdown table; numbers right-aligned."""
+
+    def numeric(cell: Any) -> bool:
+        return isinstance(cell, (int, float)) or (
+            isinstance(cell, str) and cell.replace(",", "").replace(".", "").isdigit()
+        )
+
+    align = ["---:" if rows and all(numeric(r[i]) for r in rows) else "---" for i in range(len(headers))]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
