@@ -109,7 +109,7 @@ def test_a_folder_is_unpacked_with_its_names_and_its_requirements_installed_firs
     assert request["AppSpecification"]["ContainerEntrypoint"] == [
         "/bin/sh",
         "-c",
-        'pip install --quiet --requirement /opt/ml/processing/input/code/requirements.txt && exec "$@"',
+        'python3 -m pip install --quiet --requirement /opt/ml/processing/input/code/requirements.txt && exec "$@"',
         "sh",
         "python3",
         "-u",
@@ -161,8 +161,8 @@ def test_outputs_given_no_destination_share_one_bucket_at_a_prefix_per_job_and_o
     assert len(buckets) == 1 and template["Resources"][buckets[0]]["DeletionPolicy"] == "Retain"
     script = _request(template, "Ergo/Script")["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
     folder = _request(template, "Ergo/Folder")["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
-    assert script.endswith(f"/cdk-processing/{jobs['script']._name_prefix}/result/")
-    assert folder.endswith(f"/cdk-processing/{jobs['folder']._name_prefix}/result/")
+    assert script.endswith(f"/cdk-processing/{jobs['script']._name_prefix}/outputs/result/")
+    assert folder.endswith(f"/cdk-processing/{jobs['folder']._name_prefix}/outputs/result/")
     assert stack.resolve(jobs["script"].output_uri("result"))["Fn::GetAtt"][1] == "OutputS3Uri.result"
 
 

@@ -204,8 +204,10 @@ def test_09_an_update_that_changes_the_request_runs_a_new_job_and_cleanup_stops_
     assert new != old
     assert emulator.jobs[new].app_specification["ContainerArguments"] == ["--fold", "2"]
     assert emulator.jobs[old].processing_job_status == "Stopped"
-    # The evaluation's input is the same URI, so it did not run again.
-    assert emulator.calls["CreateProcessingJob"] == 3
+    # The evaluation reads the preprocessing output: its upstream ran again, so it ran again too.
+    evaluate = logical_of(pipeline, "Pipeline/Evaluate")
+    assert [r.status for r in outcome.responses[evaluate]] == ["SUCCESS", "SUCCESS"]  # its update, then cleanup
+    assert emulator.calls["CreateProcessingJob"] == 4
 
 
 def test_10_an_update_that_leaves_the_request_unchanged_runs_nothing(
@@ -249,25 +251,50 @@ def test_11_the_rollback_of_a_failed_update_ends_consistent_with_no_job_running(
     assert emulator.calls["CreateProcessingJob"] == 3  # the failed update's job only: the rollback re-ran nothing
 
 
-def test_11c_the_rollback_of_an_update_that_replaced_a_job_and_failed_later_returns_to_the_old_job(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
-) -> None:
+def _replace_then_fail_elsewhere(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], changed: dict[str, Any]
+) -> tuple[dict[str, str], Any, DeployedStack]:
+    """Deploy, then an update that replaces the preprocessing job (it completes) and fails on the evaluation."""
     emulator.plan(Outcome("Completed", after_describes=1))
     stack = DeployedStack(provider, pipeline)
     assert stack.deploy().ok
     before = dict(stack.physical)
-    prep = logical_of(pipeline, "Pipeline/Prep")
     emulator.plan(Outcome("Failed", after_describes=1, failure_reason="bad"), prefix_of(pipeline, "Pipeline/Evaluate"))
-    changed = with_arguments(with_arguments(pipeline, "Pipeline/Prep", ["--v2"]), "Pipeline/Evaluate", ["--v2"])
-
-    outcome = stack.update(changed)
-
+    outcome = stack.update(with_arguments(changed, "Pipeline/Evaluate", ["--v2"]))
     assert outcome.status == "UPDATE_ROLLBACK_COMPLETE"
-    replaced_by = outcome.responses[prep][0].physical_resource_id
-    assert replaced_by != before[prep]  # the preprocessing update succeeded with a new job ...
-    assert outcome.responses[prep][1].physical_resource_id == before[prep]  # ... and the rollback returned to the old
+    return before, outcome, stack
+
+
+def test_11c_the_rollback_of_a_replacement_that_wrote_elsewhere_returns_to_the_old_job(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    changed = copy.deepcopy(pipeline)
+    request = changed["Resources"][logical_of(pipeline, "Pipeline/Prep")]["Properties"]["Request"]
+    output = request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]
+    output["S3Uri"] = {"Fn::Join": ["", [*output["S3Uri"]["Fn::Join"][1][:-1], "/prepared/v2/train/"]]}
+    before, outcome, stack = _replace_then_fail_elsewhere(provider, emulator, pipeline, changed)
+
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    assert outcome.responses[prep][0].physical_resource_id != before[prep]  # the update replaced the job ...
+    assert outcome.responses[prep][1].physical_resource_id == before[prep]  # ... and the rollback returned to it
     assert stack.physical == before
-    assert emulator.calls["CreateProcessingJob"] == 4  # two jobs deployed, two updated: the rollback re-ran nothing
+    assert emulator.calls["CreateProcessingJob"] == 4  # two deployed, two updated: the rollback re-ran nothing
+    assert emulator.running() == []
+
+
+def test_11d_the_rollback_of_a_replacement_that_wrote_over_the_old_outputs_runs_the_old_request_again(
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+) -> None:
+    changed = with_arguments(pipeline, "Pipeline/Prep", ["--v2"])  # same output location as before
+    before, outcome, stack = _replace_then_fail_elsewhere(provider, emulator, pipeline, changed)
+
+    prep = logical_of(pipeline, "Pipeline/Prep")
+    rerun = outcome.responses[prep][1]
+    replacing = outcome.responses[prep][0].physical_resource_id
+    assert rerun.status == "SUCCESS" and rerun.physical_resource_id not in (before[prep], replacing)
+    job = emulator.jobs[rerun.physical_resource_id]
+    assert job.app_specification == emulator.jobs[before[prep]].app_specification  # the old request, run again
+    assert stack.physical[prep] == rerun.physical_resource_id
     assert emulator.running() == []
 
 

@@ -34,7 +34,10 @@ def is_unresolved(value: Any) -> bool:
     if isinstance(value, dict):
         return any(is_unresolved(k) or is_unresolved(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return any(is_unresolved(v) for v in value)  # a list token is a list of one token string
+        # A list token is a list of one "#{Token[...]}" string, which is a token only as a list's element.
+        if len(value) == 1 and isinstance(value[0], str) and value[0].startswith("#{Token["):
+            return True
+        return any(is_unresolved(v) for v in value)
     return bool(Token.is_unresolved(value))
 
 

@@ -3,6 +3,7 @@ the library keeps them and default outputs in."""
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,13 @@ class Code:
         self.path = str(local)
         self.entry_point = entry_point
         self.exclude = list(exclude or [])
-        self.has_requirements = local.is_dir() and (local / "requirements.txt").is_file()
+        if entry_point and _excluded(entry_point, self.exclude):
+            raise fail("code.entry_point", entry_point, f"is left out by exclude {self.exclude}")
+        self.has_requirements = (
+            local.is_dir()
+            and (local / "requirements.txt").is_file()
+            and not _excluded("requirements.txt", self.exclude)
+        )
 
     @staticmethod
     def from_asset(path: str, *, entry_point: str | None = None, exclude: Sequence[str] | None = None) -> Code:
@@ -115,3 +122,7 @@ class Code:
         :param exclude: glob patterns of files in the folder to leave out. Default: none.
         """
         return Code(path, entry_point, exclude)
+
+
+def _excluded(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)

@@ -199,9 +199,7 @@ class ProcessingInput(ABC):
         location = next(o.s3_location for o in job.outputs if o.name == output_name)
         assert location is not None
         chained = S3Location(bucket=location.bucket, key_prefix=location.key_prefix, uri_string=uri)
-        return _S3Input(
-            name, chained, local_path, S3DataType.S3_PREFIX, input_mode, distribution, S3Compression.NONE, False
-        )
+        return _ChainedInput(name, chained, local_path, input_mode, distribution, job)
 
     @staticmethod
     def from_athena(
@@ -338,6 +336,30 @@ class _S3Input(ProcessingInput):
         if self.app_managed:
             member["AppManaged"] = True
         return member
+
+
+class _ChainedInput(_S3Input):
+    """Another job's output: read access to its prefix (and its output key), and a re-run whenever that job re-runs."""
+
+    def __init__(
+        self,
+        name: str,
+        location: S3Location,
+        local_path: str | None,
+        input_mode: InputMode,
+        distribution: DataDistribution,
+        upstream: ProcessingJob,
+    ) -> None:
+        super().__init__(
+            name, location, local_path, S3DataType.S3_PREFIX, input_mode, distribution, S3Compression.NONE, False
+        )
+        self.upstream = upstream
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
+        key = self.upstream.output_encryption_key
+        if key is not None:
+            key.grant_decrypt(grantee)
+        return super().bind(scope, grantee)
 
 
 class _AssetInput(_S3Input):

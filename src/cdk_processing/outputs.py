@@ -75,7 +75,7 @@ class ProcessingOutput(ABC):
         """Upload what the job writes under ``local_path`` to ``key_prefix`` of ``bucket``.
 
         :param bucket: Default: the job's ``output_bucket`` (by default, one bucket per stack created by the library).
-        :param key_prefix: Default: ``cdk-processing/<job's name prefix>/<name>/``, one per job and output.
+        :param key_prefix: Default: ``cdk-processing/<job's name prefix>/outputs/<name>/``, one per job and output.
         :param local_path: Default: ``/opt/ml/processing/output/<name>``.
         :param upload_mode: Default: ``S3UploadMode.END_OF_JOB``.
         :param app_managed: the application uploads the data itself. Default: SageMaker uploads it.
@@ -160,7 +160,7 @@ class _S3Output(ProcessingOutput):
         location = self._location
         if location is None:  # no destination given: the job's bucket, under a prefix of its own
             bucket, prefix = job_defaults(scope)
-            location = S3Location(bucket=bucket, key_prefix=f"{prefix}{self.name}/")
+            location = S3Location(bucket=bucket, key_prefix=f"{prefix}outputs/{self.name}/")
         self._bound = location.bind(scope, f"Output{self.name}Bucket")
         self._bound.grant_write(grantee)
         member: dict[str, Any] = {

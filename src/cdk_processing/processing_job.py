@@ -21,6 +21,7 @@ from aws_cdk import (
     Stack,
 )
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -192,6 +193,7 @@ class ProcessingJob(ProcessingJobBase):
         self._output_members: list[dict[str, Any]] = []
         self._output_bucket = output_bucket
         self._waits_for: list[IDependable] = []
+        self._upstream: list[str] = []
 
         image_config = image.bind(self, self)
         self._grant_logs()
@@ -268,7 +270,11 @@ class ProcessingJob(ProcessingJobBase):
             "Resource",
             service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
-            properties={"Request": request, "JobNamePrefix": self._name_prefix},
+            properties={
+                "Request": request,
+                "JobNamePrefix": self._name_prefix,
+                "Upstream": Lazy.any(_Produce(lambda: self._upstream or None)),
+            },
             service_timeout=SERVICE_TIMEOUT,
         )
         # The job must not start before its role can read its inputs, nor before the handler may start it (the role
@@ -348,12 +354,39 @@ class ProcessingJob(ProcessingJobBase):
         self._input_members.append(processing_input.bind(self, self))
         if processing_input.waits_for is not None:
             self._wait_for(processing_input.waits_for)
+        upstream: ProcessingJob | None = getattr(processing_input, "upstream", None)
+        if upstream is not None:
+            # The name of the upstream job's current run: when that job runs again, so does this one.
+            self._upstream.append(upstream.processing_job_name)
 
     def add_output(self, processing_output: ProcessingOutput) -> None:
         """Add an output (at most 10 in all, names unique) and grant the role its writes."""
         self._admit("outputs", [o.name for o in self._outputs], processing_output.name, processing_output.local_path)
         self._outputs.append(processing_output)
         self._output_members.append(processing_output.bind(self, self))
+
+    @property
+    def output_encryption_key(self) -> kms.IKey | None:
+        """The key the job's outputs are encrypted with, if one was given."""
+        return self._output_encryption_key
+
+    def on_state_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+        statuses: list[str] | None = None,
+    ) -> events.Rule:
+        rule = super().on_state_change(
+            id, target=target, description=description, rule_name=rule_name, statuses=statuses
+        )
+        # In place before the job starts, so that no event of the deployment's own run is missed.
+        self._wait_for(rule)
+        return rule
+
+    on_state_change.__doc__ = ProcessingJobBase.on_state_change.__doc__
 
     @property
     def output_bucket(self) -> s3.IBucket:
@@ -375,7 +408,8 @@ class ProcessingJob(ProcessingJobBase):
             resource.node.add_dependency(dependable)
 
     def _add_code(self, code: Code, command: list[str], network_isolation: bool) -> list[str]:
-        check_count("command", command, 99, 1)
+        # SageMaker takes 100 entrypoint items: the command, the script, and the pip wrapper's four.
+        check_count("command", command, 95 if code.has_requirements else 99, 1)
         code_input = ProcessingInput.from_asset("code", code.path, local_path=CODE_PATH, exclude=code.exclude)
         self.add_input(code_input)
         staged = code_input.staged
@@ -389,7 +423,9 @@ class ProcessingJob(ProcessingJobBase):
                 f"{code.path}/requirements.txt is installed with pip when the job starts, which needs network access, "
                 "but enable_network_isolation is on: the install will fail. Bake the packages into the image instead.",
             )
-        install = f'pip install --quiet --requirement {CODE_PATH}/requirements.txt && exec "$@"'
+        # pip of the interpreter that runs the code (a bare pip may belong to another Python, or be missing).
+        pip = f"{command[0]} -m pip" if "python" in command[0] else "pip"
+        install = f'{pip} install --quiet --requirement {CODE_PATH}/requirements.txt && exec "$@"'
         return ["/bin/sh", "-c", install, "sh", *command, script]
 
     @property

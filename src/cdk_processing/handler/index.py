@@ -84,7 +84,7 @@ def _request(props: dict[str, Any]) -> dict[str, Any]:
 def _create(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     request = _request(props)
     name = request.pop("ProcessingJobName", None) or logic.job_name(props["JobNamePrefix"], event["RequestId"])
-    _start(name, request, event["RequestId"], logic.request_digest(props["Request"]))
+    _start(name, request, event["RequestId"], logic.request_digest(props["Request"], props.get("Upstream")))
     return _started(name)
 
 
@@ -97,12 +97,12 @@ def _update(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     current = event["PhysicalResourceId"]
     request = _request(props)
     fixed_name = request.pop("ProcessingJobName", None)
-    digest = logic.request_digest(props["Request"])
-    found = _tags_of(current)
+    digest = logic.request_digest(props["Request"], props.get("Upstream"))
+    found = _job(current)
     # The job CloudFormation knows already runs this request: a new provider version, a change of tags only, or a
     # rollback of a failed update to the request of the job in place. Nothing runs again.
     if found is not None and found[1].get(logic.DIGEST_TAG) == digest and fixed_name in (None, current):
-        arn, current_tags = found
+        arn, current_tags = found[0]["ProcessingJobArn"], found[1]
         wanted = {t["Key"]: t["Value"] for t in request.get("Tags", [])}
         if any(current_tags.get(k) != v for k, v in wanted.items()):
             sagemaker().add_tags(ResourceArn=arn, Tags=request["Tags"])
@@ -111,15 +111,23 @@ def _update(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
         _stop_others(props, keep={current})
         return {"PhysicalResourceId": current}
     # The request of the job the current one replaced: the rollback of an update that replaced this resource and
-    # then failed elsewhere in the stack (or a revert of that change). Return to that job rather than re-run it.
+    # then failed elsewhere in the stack (or a revert of that change). Return to that job rather than re-run it, as
+    # long as the current job did not write over its outputs; otherwise the old request runs again, so that the
+    # data matches the request the stack declares.
     replaced = found[1].get(logic.REPLACES_TAG) if found is not None else None
-    if replaced and fixed_name in (None, replaced):
-        previous = _tags_of(replaced)
-        previous_status = _status(replaced) if previous is not None else None
-        if previous is not None and previous[1].get(logic.DIGEST_TAG) == digest and previous_status not in logic.FAILED:
-            log("returned", job=replaced, replacing=current)
-            _stop_others(props, keep={replaced})
-            return {"PhysicalResourceId": replaced}
+    if found is not None and replaced and fixed_name in (None, replaced):
+        previous = _job(replaced)
+        if (
+            previous is not None
+            and previous[1].get(logic.DIGEST_TAG) == digest
+            and previous[0]["ProcessingJobStatus"] not in logic.FAILED
+        ):
+            overwritten = logic.s3_outputs(found[0]) & logic.s3_outputs(previous[0])
+            if not overwritten:
+                log("returned", job=replaced, replacing=current)
+                _stop_others(props, keep={replaced})
+                return {"PhysicalResourceId": replaced}
+            log("rerun", job=replaced, replacing=current, overwritten=sorted(overwritten))
     name = fixed_name or logic.job_name(props["JobNamePrefix"], event["RequestId"])
     if name == current:
         raise logic.JobFailedError(
@@ -202,13 +210,13 @@ def _created_by(description: dict[str, Any], request_id: str) -> bool:
     return {"Key": logic.REQUEST_TAG, "Value": request_id} in tags
 
 
-def _tags_of(name: str) -> tuple[str, dict[str, str]] | None:
-    """A job's ARN and tags, or None when there is no such job."""
+def _job(name: str) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """A job's description and tags, or None when there is no such job."""
     description = _describe(name)
     if description is None:
         return None
-    arn = description["ProcessingJobArn"]
-    return arn, {t["Key"]: t["Value"] for t in sagemaker().list_tags(ResourceArn=arn).get("Tags", [])}
+    tags = sagemaker().list_tags(ResourceArn=description["ProcessingJobArn"]).get("Tags", [])
+    return description, {t["Key"]: t["Value"] for t in tags}
 
 
 def _status(name: str) -> str | None:
@@ -269,7 +277,9 @@ def _describe(name: str) -> dict[str, Any] | None:
 
 
 def _already_exists(error: ClientError) -> bool:
-    return _code(error) == "ResourceInUse" or "already exist" in _message(error).lower()
+    """SageMaker's refusal of a job name in use (ResourceInUse, or a ValidationException saying so)."""
+    code = _code(error)
+    return code == "ResourceInUse" or (code == "ValidationException" and "already exist" in _message(error).lower())
 
 
 def _code(error: ClientError) -> str:

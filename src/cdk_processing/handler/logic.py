@@ -61,12 +61,15 @@ def coerce(shape: Any, value: Any) -> Any:
     return value
 
 
-def request_digest(request: dict[str, Any]) -> str:
-    """What the job runs with, as a digest: the request as delivered, less its tags and name.
+def request_digest(request: dict[str, Any], upstream: Any = None) -> str:
+    """What the job runs with, as a digest: the request as delivered, less its tags and name, and the runs of the
+    jobs whose outputs it reads (``upstream``: their names).
 
     Two requests with the same digest run the same job; a change of tags alone re-tags the job instead.
     """
     essential = {k: v for k, v in request.items() if k not in ("Tags", "ProcessingJobName")}
+    if upstream:
+        essential = {"Request": essential, "Upstream": upstream}
     return hashlib.sha256(json.dumps(essential, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
@@ -195,6 +198,12 @@ ATTRIBUTES = (
     "ProcessingStartTime",
     "ProcessingEndTime",
 )
+
+
+def s3_outputs(description: dict[str, Any]) -> set[str]:
+    """The S3 URIs a job writes its outputs to."""
+    outputs = (description.get("ProcessingOutputConfig") or {}).get("Outputs", [])
+    return {o["S3Output"]["S3Uri"].rstrip("/") for o in outputs if o.get("S3Output")}
 
 
 def attributes(description: dict[str, Any]) -> dict[str, str]:
