@@ -43,11 +43,16 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"script": root / "script.py", "folder": folder, "plain": plain, "data": root / "data.csv", "docker": docker}
 
 
+ASSEMBLY: dict[str, str] = {}
+
+
 def _synth(build: Any) -> tuple[cdk.Stack, dict[str, Any], Any]:
     app = cdk.App(context={"aws:cdk:enable-path-metadata": True})
     stack = cdk.Stack(app, "Ergo")
     built = build(stack)
-    return stack, dict(app.synth().get_stack_by_name("Ergo").template), built
+    assembly = app.synth()
+    ASSEMBLY["directory"] = assembly.directory
+    return stack, dict(assembly.get_stack_by_name("Ergo").template), built
 
 
 def _request(template: dict[str, Any], path: str) -> dict[str, Any]:
@@ -89,7 +94,9 @@ def ergo(files: dict[str, Path]) -> tuple[cdk.Stack, dict[str, Any], dict[str, P
         imported.on_state_change("NightlyEvents")
         return {"script": script, "folder": folder, "plain": plain, "imported": imported}
 
-    return _synth(build)
+    synthesized = _synth(build)
+    ASSEMBLY["ergo"] = ASSEMBLY["directory"]
+    return synthesized
 
 
 def test_a_single_script_is_an_asset_run_with_the_command_then_the_arguments(ergo) -> None:
@@ -118,7 +125,8 @@ def test_a_folder_is_unpacked_with_its_names_and_its_requirements_installed_firs
     deployments = [
         r
         for r in template["Resources"].values()
-        if r["Type"] == "Custom::CDKBucketDeployment" and r["Metadata"]["aws:cdk:path"].startswith("Ergo/Folder/")
+        if r["Type"] == "Custom::CDKBucketDeployment"
+        and r["Metadata"]["aws:cdk:path"].startswith("Ergo/Folder/InputcodeFiles/")
     ]
     assert len(deployments) == 1
     assert deployments[0]["Properties"]["Prune"] is False and deployments[0]["Properties"]["RetainOnDelete"] is True
@@ -147,12 +155,26 @@ def test_code_changes_change_the_request_and_unchanged_code_does_not(files: dict
     assert first["ProcessingInputs"] != changed["ProcessingInputs"]
 
 
-def test_local_data_is_an_input_the_role_may_read(ergo) -> None:
+def test_local_data_keeps_its_file_name_and_is_an_input_the_role_may_read(ergo) -> None:
     _, template, _ = ergo
     lookup = _request(template, "Ergo/Folder")["ProcessingInputs"][1]
-    assert lookup["InputName"] == "lookup" and lookup["S3Input"]["S3Uri"].endswith(".csv")
+    assert lookup["InputName"] == "lookup"
+    [deployment] = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "Custom::CDKBucketDeployment"
+        and r["Metadata"]["aws:cdk:path"].startswith("Ergo/Folder/InputlookupFiles/")
+    ]
+    assert lookup["S3Input"]["S3Uri"].endswith("/" + deployment["DestinationBucketKeyPrefix"])
+    # What the deployment unpacks there: the file alone, under its own name.
+    assembly = Path(ASSEMBLY["ergo"])
+    assets = json.loads((assembly / "Ergo.assets.json").read_text())["files"]
+    staged = [assembly / a["source"]["path"] for a in assets.values()]
+    assert [sorted(p.name for p in d.iterdir()) for d in staged if d.is_dir() and (d / "data.csv").exists()] == [
+        ["data.csv"]
+    ]
     policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("FolderRoleDefaultPolicy")])
-    assert ".csv" in policy and "s3:GetObject" in policy
+    assert "inputs/lookup/" in policy and "s3:GetObject" in policy
 
 
 def test_outputs_given_no_destination_share_one_bucket_at_a_prefix_per_job_and_output(ergo) -> None:
@@ -246,3 +268,50 @@ def test_fails_at_synth_with_a_clear_message(files: dict[str, Path], build: Any,
     with pytest.raises(ProcessingJobValidationError) as raised:
         build(files)
     assert fragment in str(raised.value)
+
+
+def test_the_state_change_rule_is_in_place_before_the_job_starts(ergo) -> None:
+    _, template, _ = ergo
+    rule = next(k for k in template["Resources"] if k.startswith("ScriptFailures"))
+    job = next(
+        k for k, r in job_resources(template).items() if r["Metadata"]["aws:cdk:path"].startswith("Ergo/Script/")
+    )
+    assert rule in template["Resources"][job]["DependsOn"]
+
+
+def test_a_chained_job_names_its_upstream_run_and_may_decrypt_its_output(files: dict[str, Path]) -> None:
+    from aws_cdk import aws_kms as kms
+
+    def build(stack: cdk.Stack) -> None:
+        key = kms.Key(stack, "Key")
+        first = ProcessingJob(
+            stack, "First", image=IMAGE, output_encryption_key=key, outputs=[ProcessingOutput.to_bucket("o")]
+        )
+        ProcessingJob(stack, "Second", image=IMAGE, inputs=[ProcessingInput.from_output("i", first, "o")])
+
+    _, template, _ = _synth(build)
+    jobs = {r["Metadata"]["aws:cdk:path"].split("/")[1]: (k, r) for k, r in job_resources(template).items()}
+    first_id, _ = jobs["First"]
+    # When the upstream job runs again (a new name), the property changes and so this job runs again too.
+    assert jobs["Second"][1]["Properties"]["Upstream"] == [{"Fn::GetAtt": [first_id, "ProcessingJobName"]}]
+    assert "Upstream" not in jobs["First"][1]["Properties"]
+    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("SecondRoleDefaultPolicy")])
+    assert "kms:Decrypt" in policy
+
+
+def test_an_excluded_requirements_file_is_not_installed(files: dict[str, Path]) -> None:
+    code = Code.from_asset(str(files["folder"]), entry_point="main.py", exclude=["requirements.txt"])
+    assert code.has_requirements is False
+    with pytest.raises(ProcessingJobValidationError, match="is left out by exclude"):
+        Code.from_asset(str(files["folder"]), entry_point="main.py", exclude=["*.py"])
+
+
+def test_a_command_leaves_room_for_the_pip_wrapper_within_100_entrypoint_items(files: dict[str, Path]) -> None:
+    with pytest.raises(ProcessingJobValidationError, match="command is '96 items': must hold 1 to 95 items"):
+        ProcessingJob(
+            cdk.Stack(cdk.App(), "S"),
+            "J",
+            image=IMAGE,
+            command=["python3"] * 96,
+            code=Code.from_asset(str(files["folder"]), entry_point="main.py"),
+        )

@@ -388,3 +388,14 @@ def test_instance_type_constants_are_all_in_the_service_model() -> None:
 )
 def test_instance_types_know_whether_they_have_local_storage(name: str, local: bool) -> None:
     assert InstanceType.of(name).has_local_storage is local
+
+
+def test_list_tokens_are_recognised_as_unresolved() -> None:
+    from cdk_processing._validation import is_unresolved
+
+    stack = new_stack()
+    assert is_unresolved(cdk.Fn.split(",", cdk.CfnParameter(stack, "Csv").value_as_string))
+    assert is_unresolved(cdk.Fn.get_azs())
+    assert not is_unresolved(["#{not a token}", "a"])
+    assert is_unresolved(cdk.Aws.REGION) and not is_unresolved("us-east-1")
+    assert is_unresolved(cdk.CfnParameter(stack, "N", type="Number").value_as_number) and not is_unresolved(3)

@@ -58,17 +58,28 @@ class Staged:
     dependable: IDependable | None
 
 
-def stage(scope: Construct, id: str, path: str, prop: str, key_prefix: str, exclude: Sequence[str] | None) -> Staged:
-    """Put ``path`` in S3: a file as a CDK asset (uploaded by the CLI; named ``<hash><ext>``), a folder unpacked
-    under ``key_prefix/<hash>/`` of the default bucket with its file names kept. The content hash is in the S3 URI,
-    so the job's request (and so the job) changes exactly when the files do."""
+def stage(
+    scope: Construct,
+    id: str,
+    path: str,
+    prop: str,
+    key_prefix: str,
+    exclude: Sequence[str] | None,
+    keep_file_name: bool = True,
+) -> Staged:
+    """Put ``path`` in S3: a folder, or a file with its name kept, unpacked under ``key_prefix/<hash>/`` of the
+    job's bucket; or, with ``keep_file_name=False``, a file as a plain CDK asset (uploaded by the CLI, named
+    ``<hash><ext>``, no deployment function needed). The content hash is in the S3 URI, so the job's request (and so
+    the job) changes exactly when the files do."""
     local = Path(path)
     if not local.exists():
         raise fail(prop, path, "must be an existing file or folder")
-    if local.is_file():
+    if local.is_file() and not keep_file_name:
         asset = s3_assets.Asset(scope, id, path=str(local))
         location = S3Location(bucket=asset.bucket, key_prefix=asset.s3_object_key)
         return Staged(location, f"{asset.asset_hash}{local.suffix}", None)
+    if local.is_file():  # the file alone, from its folder
+        exclude, local = ["*", f"!{local.name}"], local.parent
     fingerprint = FileSystem.fingerprint(str(local), exclude=list(exclude or []))
     bucket, _ = job_defaults(scope)
     prefix = f"{key_prefix}{fingerprint[:16]}/"

@@ -171,8 +171,8 @@ class ProcessingInput(ABC):
         local_path: str | None = None,
         exclude: Sequence[str] | None = None,
     ) -> ProcessingInput:
-        """Small local data: a file (uploaded as a CDK asset; in the container it is named ``<hash><ext>``) or a
-        folder (put, with its file names, under the job's prefix in the job's ``output_bucket``).
+        """Small local data, a file or a folder, put with its file names under the job's prefix in the job's
+        ``output_bucket`` (by a CDK ``BucketDeployment``) and downloaded to ``local_path``.
 
         The job runs again exactly when the files change.
 
@@ -363,7 +363,9 @@ class _ChainedInput(_S3Input):
 
 
 class _AssetInput(_S3Input):
-    def __init__(self, name: str, path: str, local_path: str | None, exclude: Sequence[str] | None) -> None:
+    def __init__(
+        self, name: str, path: str, local_path: str | None, exclude: Sequence[str] | None, keep_file_name: bool = True
+    ) -> None:
         super().__init__(
             name,
             S3Location(bucket=None, key_prefix=""),
@@ -376,11 +378,13 @@ class _AssetInput(_S3Input):
         )
         self._path = path
         self._exclude = exclude
+        self._keep_file_name = keep_file_name
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
         prefix = f"{job_defaults(scope)[1]}inputs/{self.name}/"
+        prop = f"inputs[{self.name}].path"
         self.staged = stage(
-            scope, f"Input{self.name}Files", self._path, f"inputs[{self.name}].path", prefix, self._exclude
+            scope, f"Input{self.name}Files", self._path, prop, prefix, self._exclude, self._keep_file_name
         )
         self._location = self.staged.location
         return super().bind(scope, grantee)

@@ -43,7 +43,7 @@ from ._validation import (
 )
 from .assets import CODE_PATH, Code, default_bucket
 from .image import ContainerImage
-from .inputs import ProcessingInput
+from .inputs import ProcessingInput, _AssetInput
 from .instance_type import InstanceType
 from .job_base import ImportedProcessingJob, ProcessingJobBase
 from .outputs import ProcessingOutput
@@ -410,7 +410,9 @@ class ProcessingJob(ProcessingJobBase):
     def _add_code(self, code: Code, command: list[str], network_isolation: bool) -> list[str]:
         # SageMaker takes 100 entrypoint items: the command, the script, and the pip wrapper's four.
         check_count("command", command, 95 if code.has_requirements else 99, 1)
-        code_input = ProcessingInput.from_asset("code", code.path, local_path=CODE_PATH, exclude=code.exclude)
+        # A single script goes as a plain asset (its name does not matter: the entrypoint names it); a folder keeps
+        # its file names, which its own imports rely on.
+        code_input = _AssetInput("code", code.path, CODE_PATH, code.exclude, keep_file_name=False)
         self.add_input(code_input)
         staged = code_input.staged
         assert staged is not None
