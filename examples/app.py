@@ -10,7 +10,6 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -18,6 +17,7 @@ from constructs import Construct
 from cdk_processing import (
     Code,
     ContainerImage,
+    Framework,
     InstanceType,
     ProcessingInput,
     ProcessingJob,
@@ -43,8 +43,8 @@ class ChurnPipelineStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
-        repository = ecr.Repository.from_repository_name(self, "Images", "churn-processing")
-        image = ContainerImage.from_ecr_repository(repository, "1.4.0")
+        # The SageMaker scikit-learn image of the stack's region (a CloudFormation mapping: the stack has no region).
+        image = ContainerImage.from_framework(Framework.SKLEARN, "1.2-1")
 
         preprocess = ProcessingJob(
             self,

@@ -93,6 +93,9 @@ def resolve(value: Any, template: dict[str, Any], outputs: dict[str, dict[str, s
         if function == "Fn::Split":
             separator, text = argument
             return str(resolve(text, template, outputs)).split(separator)
+        if function == "Fn::FindInMap":
+            name, top, second = (resolve(a, template, outputs) for a in argument)
+            return template["Mappings"][name][top][second]
         if function == "Fn::Sub" and isinstance(argument, str):
             return re.sub(r"\$\{([^}!]+)\}", lambda m: str(resolve({"Ref": m[1]}, template, outputs)), argument)
         if function.startswith("Fn::"):

@@ -315,3 +315,58 @@ def test_a_command_leaves_room_for_the_pip_wrapper_within_100_entrypoint_items(f
             command=["python3"] * 96,
             code=Code.from_asset(str(files["folder"]), entry_point="main.py"),
         )
+
+
+def test_framework_images_resolve_per_region_or_through_a_mapping() -> None:
+    from cdk_processing import Framework
+    from cdk_processing.image import framework_images
+
+    app = cdk.App()
+    agnostic = cdk.Stack(app, "Agnostic")
+    ProcessingJob(agnostic, "J", image=ContainerImage.from_framework(Framework.SKLEARN, "1.2-1"))
+    pinned = cdk.Stack(app, "Pinned", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    ProcessingJob(pinned, "J", image=ContainerImage.from_framework(Framework.PYTORCH, "2.6.0", gpu=True))
+    assembly = app.synth()
+    facts = framework_images()["frameworks"]
+
+    template = assembly.get_stack_by_name("Agnostic").template
+    [mapping] = template["Mappings"].values()
+    assert mapping == {r: {"account": a} for r, a in facts["sklearn"]["versions"]["1.2-1"]["registries"].items()}
+    [job] = job_resources(template).values()
+    uri = resolve(job["Properties"]["Request"]["AppSpecification"]["ImageUri"], {**template, "Resources": {}})
+    assert (
+        uri == f"{mapping['us-east-1']['account']}.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
+
+    template = assembly.get_stack_by_name("Pinned").template
+    [job] = job_resources(template).values()
+    account = facts["pytorch"]["versions"]["2.6.0"]["registries"]["eu-west-1"]
+    uri = resolve(job["Properties"]["Request"]["AppSpecification"]["ImageUri"], {"Resources": {}})
+    assert uri == f"{account}.dkr.ecr.eu-west-1.amazonaws.com/pytorch-training:2.6.0-gpu-py312"
+    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("JRoleDefaultPolicy")])
+    assert f"ecr:eu-west-1:{account}:repository/pytorch-training" in policy
+    assert "sagemaker" in framework_images()["source"]  # where the account facts come from
+
+
+@pytest.mark.parametrize(
+    "build,fragment",
+    [
+        (lambda F: ContainerImage.from_framework(F.SKLEARN, "9.9"), "sklearn version is '9.9': must be one of ["),
+        (lambda F: ContainerImage.from_framework(F.SKLEARN, "1.2-1", gpu=True), "only PyTorch has GPU"),
+        (lambda F: ContainerImage.from_framework(F.PYTORCH, "2.6.0", py_version="py27"), "must be one of ['py312']"),
+        (
+            lambda F: ProcessingJob(
+                cdk.Stack(cdk.App(), "Mars", env=cdk.Environment(region="mars-north-1")),
+                "J",
+                image=ContainerImage.from_framework(F.XGBOOST, "1.7-1"),
+            ),
+            "image is 'xgboost 1.7-1 in mars-north-1': has no image in that region; known regions: ['af-south-1'",
+        ),
+    ],
+)
+def test_unknown_framework_versions_and_regions_fail_at_synth(build: Any, fragment: str) -> None:
+    from cdk_processing import Framework
+
+    with pytest.raises(ProcessingJobValidationError) as raised:
+        build(Framework)
+    assert fragment in str(raised.value)

@@ -2,7 +2,7 @@
 
 from ._validation import ProcessingJobValidationError
 from .assets import Code
-from .image import ContainerImage, ContainerImageConfig
+from .image import ContainerImage, ContainerImageConfig, Framework
 from .inputs import (
     AthenaOutputCompression,
     AthenaOutputFormat,
@@ -28,6 +28,7 @@ __all__ = [
     "ContainerImageConfig",
     "DataDistribution",
     "ExperimentConfig",
+    "Framework",
     "InputMode",
     "InstanceType",
     "ProcessingInput",

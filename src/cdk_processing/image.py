@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import enum
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import Arn, ArnComponents, Stack
+from aws_cdk import Arn, ArnComponents, Aws, CfnMapping, Stack, Token
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
@@ -29,6 +32,23 @@ class ContainerImageConfig:
 
     image_uri: str
     """The ``AppSpecification.ImageUri``."""
+
+
+class Framework(enum.Enum):
+    """The SageMaker framework images ``ContainerImage.from_framework`` knows."""
+
+    SKLEARN = "sklearn"
+    XGBOOST = "xgboost"
+    PYTORCH = "pytorch"
+    SPARK = "spark"
+
+
+_FRAMEWORK_DATA = Path(__file__).parent / "data" / "framework_images.json"
+
+
+def framework_images() -> dict[str, Any]:
+    """The framework image facts, as the SDK release in ``source`` has them."""
+    return dict(json.loads(_FRAMEWORK_DATA.read_text()))
 
 
 class ContainerImage(ABC):
@@ -69,6 +89,28 @@ class ContainerImage(ABC):
         :param platform: Default: linux/amd64, what SageMaker processing instances run.
         """
         return _AssetImage(directory, file, build_args, platform)
+
+    @staticmethod
+    def from_framework(
+        framework: Framework,
+        version: str,
+        *,
+        py_version: str | None = None,
+        gpu: bool = False,
+    ) -> ContainerImage:
+        """A SageMaker framework image (scikit-learn, XGBoost, PyTorch, Spark processing) in the stack's region.
+
+        The account that hosts the image in each region comes from the SageMaker Python SDK's image URI config
+        (``data/framework_images.json`` names the SDK release). For a stack with a region, the URI is resolved at
+        synth and an unknown region fails there; for an environment-agnostic stack it is a CloudFormation mapping
+        over the known regions. An unknown version fails at synth with the known ones listed.
+
+        :param version: e.g. ``"1.2-1"`` for scikit-learn, ``"1.7-1"`` for XGBoost, ``"2.6.0"`` for PyTorch, ``"3.5"``
+            for Spark.
+        :param py_version: PyTorch and Spark only. Default: PyTorch's newest for that version; Spark's default tag.
+        :param gpu: PyTorch only: the GPU build. Default: CPU.
+        """
+        return _FrameworkImage(framework, version, py_version, gpu)
 
     @abstractmethod
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ContainerImageConfig:
@@ -148,3 +190,75 @@ class _AssetImage(ContainerImage):
         )
         asset.repository.grant_pull(grantee)
         return ContainerImageConfig(image_uri=asset.image_uri)
+
+
+class _FrameworkImage(ContainerImage):
+    def __init__(self, framework: Framework, version: str, py_version: str | None, gpu: bool) -> None:
+        if not isinstance(framework, Framework):
+            choices = ", ".join(f"Framework.{f.name}" for f in Framework)
+            raise fail("framework", framework, f"must be one of {choices}")
+        config = framework_images()["frameworks"][framework.value]
+        versions = config["versions"]
+        if version not in versions:
+            raise fail(f"{framework.value} version", version, f"must be one of {sorted(versions)}")
+        self._framework = framework
+        self._version = version
+        self._config = versions[version]
+        known_py = self._config["py_versions"]
+        if py_version is not None and framework in (Framework.PYTORCH, Framework.SPARK) and py_version not in known_py:
+            raise fail(f"{framework.value} {version} py_version", py_version, f"must be one of {known_py}")
+        if py_version is not None and framework not in (Framework.PYTORCH, Framework.SPARK):
+            raise fail("py_version", py_version, "is chosen by the image for scikit-learn and XGBoost: leave it out")
+        if gpu and framework is not Framework.PYTORCH:
+            raise fail("gpu", gpu, f"only PyTorch has GPU processing images, not {framework.value}")
+        self._py_version = py_version
+        self._gpu = gpu
+
+    @property
+    def tag(self) -> str:
+        """The image tag, as the SDK's processors build it."""
+        version = self._version
+        if self._framework is Framework.SKLEARN:
+            return f"{version}-cpu-py3"
+        if self._framework is Framework.XGBOOST:
+            return version
+        if self._framework is Framework.PYTORCH:
+            py_version = self._py_version or self._config["py_versions"][-1]
+            return f"{version}-{'gpu' if self._gpu else 'cpu'}-{py_version}"
+        # Spark: "<version>-cpu" by default, "<version>-cpu-<py>-v1" with a Python version (the SDK's
+        # SparkProcessor passes container version "v1" with it).
+        return f"{version}-cpu-{self._py_version}-v1" if self._py_version else f"{version}-cpu"
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> ContainerImageConfig:
+        stack = Stack.of(scope)
+        registries: dict[str, str] = self._config["registries"]
+        repository = self._config["repository"]
+        if not Token.is_unresolved(stack.region):
+            if stack.region not in registries:
+                raise fail(
+                    "image",
+                    f"{self._framework.value} {self._version} in {stack.region}",
+                    f"has no image in that region; known regions: {sorted(registries)}",
+                )
+            account: str = registries[stack.region]
+        else:
+            version_id = re.sub(r"[^0-9]", "", self._version)
+            mapping_id = f"CdkProcessing{self._framework.value.capitalize()}Images{version_id}"
+            mapping = stack.node.try_find_child(mapping_id)
+            if not isinstance(mapping, CfnMapping):
+                mapping = CfnMapping(stack, mapping_id, mapping={r: {"account": a} for r, a in registries.items()})
+            account = mapping.find_in_map(Aws.REGION, "account")
+        repository_arn = f"arn:{Aws.PARTITION}:ecr:{stack.region}:{account}:repository/{repository}"
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                resources=[repository_arn],
+            )
+        )
+        # GetAuthorizationToken supports no resource-level permissions (Service Authorization Reference,
+        # "Actions defined by Amazon Elastic Container Registry").
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        )
+        uri = f"{account}.dkr.ecr.{stack.region}.{Aws.URL_SUFFIX}/{repository}:{self.tag}"
+        return ContainerImageConfig(image_uri=uri)
