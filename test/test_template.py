@@ -338,3 +338,14 @@ def test_a_fixed_job_name_is_allowed_by_exactly_that_name(synthesized) -> None:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_no_role_of_the_library_carries_an_aws_managed_policy(synthesized) -> None:
+    for stack in ("minimal", "full", "pipeline"):
+        roles = {
+            k: r["Properties"]
+            for k, r in synthesized.templates[stack]["Resources"].items()
+            if r["Type"] == "AWS::IAM::Role"
+        }
+        assert len(roles) >= 5
+        assert {k: p.get("ManagedPolicyArns") for k, p in roles.items() if p.get("ManagedPolicyArns")} == {}

@@ -100,6 +100,14 @@ class ProcessingJobProvider(Construct):
                 environment={"WAIT_BUDGET_SECONDS": str(int(WAIT_BUDGET.to_seconds()))},
                 description=f"cdk-processing: {handler} of the SageMaker processing job custom resource",
             )
+        # The framework's own functions get roles of ours, so that they write only to their log group rather than
+        # carry the AWSLambdaBasicExecutionRole managed policy (logs on every log group); the Provider grants them
+        # the invocations and the state machine start they need.
+        provider_logs = logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.ONE_MONTH)
+        framework_roles = {}
+        for name in ("FrameworkOnEventRole", "FrameworkCompleteAndTimeoutRole"):
+            framework_roles[name] = iam.Role(self, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+            provider_logs.grant_write(framework_roles[name])
         self.provider = cr.Provider(
             self,
             "Provider",
@@ -107,7 +115,9 @@ class ProcessingJobProvider(Construct):
             is_complete_handler=functions["IsComplete"],
             query_interval=QUERY_INTERVAL,
             total_timeout=TOTAL_TIMEOUT,
-            log_group=logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.ONE_MONTH),
+            log_group=provider_logs,
+            framework_on_event_role=framework_roles["FrameworkOnEventRole"],
+            framework_complete_and_timeout_role=framework_roles["FrameworkCompleteAndTimeoutRole"],
         )
         self.service_token = self.provider.service_token
         depend_on_policies_only(self)
