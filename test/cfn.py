@@ -37,9 +37,15 @@ def _fake_id(logical_id: str, length: int = 17) -> str:
     return hashlib.sha256(logical_id.encode()).hexdigest()[:length]
 
 
+# Where a WaitConditionHandle's pre-signed URL points: a test sets it to its local HTTP server.
+WAIT_HANDLE_BASE = "https://cloudformation-waitcondition-us-east-1.s3.amazonaws.com"
+
+
 def physical_id(template: dict[str, Any], logical_id: str) -> str:
     """A well-formed physical id for a resource (what ``Ref`` returns)."""
     kind = template["Resources"][logical_id]["Type"]
+    if kind == "AWS::CloudFormation::WaitConditionHandle":
+        return f"{WAIT_HANDLE_BASE}/{STACK_ID.replace(':', '%3A')}/{logical_id}?X-Amz-Signature=fake"
     fake = _fake_id(logical_id)
     return {
         "AWS::EC2::Subnet": f"subnet-{fake}",

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 
 from cdk_processing import (
     AthenaOutputFormat,
+    Completion,
     ContainerImage,
     InputMode,
     InstanceType,
@@ -73,8 +74,28 @@ CASES: list[tuple[str, Case, list[str]]] = [
     ),
     (
         "max_runtime beyond the wait",
-        lambda s: make_job(s, max_runtime=cdk.Duration.hours(2)),
-        ["max_runtime is '7200 s'", "between 1 s and 2700 s", "one hour"],
+        lambda s: make_job(s, max_runtime=cdk.Duration.hours(2), completion=Completion.wait()),
+        ["max_runtime is '7200 s'", "between 1 s and 2700 s with Completion.wait()", "one hour", "wait_long()"],
+    ),
+    (
+        "max_runtime beyond any wait",
+        lambda s: make_job(s, max_runtime=cdk.Duration.hours(13)),
+        ["max_runtime is '46800 s'", "at most 42300 s", "Completion.start_only()"],
+    ),
+    (
+        "max_runtime beyond the long wait",
+        lambda s: make_job(s, max_runtime=cdk.Duration.hours(12), completion=Completion.wait_long()),
+        ["max_runtime is '43200 s'", "between 1 s and 42300 s with Completion.wait_long()", "start_only()"],
+    ),
+    (
+        "max_runtime beyond SageMaker",
+        lambda s: make_job(s, max_runtime=cdk.Duration.days(10), completion=Completion.start_only()),
+        ["max_runtime is '864000 s'", "777600"],
+    ),
+    (
+        "long wait timeout",
+        lambda s: Completion.wait_long(cdk.Duration.hours(13)),
+        ["completion timeout is '46800 s'", "43200 s"],
     ),
     ("max_runtime zero", lambda s: make_job(s, max_runtime=cdk.Duration.seconds(0)), ["max_runtime is '0 s'"]),
     (
@@ -311,9 +332,9 @@ def test_too_many_tags_fail_when_the_app_is_synthesized() -> None:
     app = cdk.App()
     stack = cdk.Stack(app, "Tags")
     job = make_job(stack)
-    for i in range(48):
+    for i in range(47):
         cdk.Tags.of(job).add(f"k{i}", "v")
-    with pytest.raises(RuntimeError, match="tags: the job has 48 tags: at most 47"):
+    with pytest.raises(RuntimeError, match="tags: the job has 47 tags: at most 46"):
         app.synth()
 
 

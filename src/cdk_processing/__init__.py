@@ -2,6 +2,7 @@
 
 from ._validation import ProcessingJobValidationError
 from .assets import Code
+from .completion import Completion
 from .image import ContainerImage, ContainerImageConfig, Framework
 from .inputs import (
     AthenaOutputCompression,
@@ -24,6 +25,7 @@ __all__ = [
     "AthenaOutputCompression",
     "AthenaOutputFormat",
     "Code",
+    "Completion",
     "ContainerImage",
     "ContainerImageConfig",
     "DataDistribution",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,21 +14,29 @@ from aws_cdk import (
     Annotations,
     ArnFormat,
     Aspects,
+    CfnResource,
+    CfnWaitCondition,
+    CfnWaitConditionHandle,
     CustomResource,
     Duration,
+    Fn,
+    IAspect,
     IStableAnyProducer,
     Lazy,
+    Names,
     Size,
     SizeRoundingBehavior,
     Stack,
+    Token,
 )
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct, IDependable, IValidation
+from constructs import Construct, IConstruct, IDependable, IValidation
 
 from ._naming import job_name_prefix, role_path
 from ._validation import (
@@ -42,20 +52,21 @@ from ._validation import (
     is_unresolved,
 )
 from .assets import CODE_PATH, Code, default_bucket
+from .completion import LONG_WAIT_MARGIN, Completion
 from .image import ContainerImage
 from .inputs import ProcessingInput, _AssetInput
 from .instance_type import InstanceType
 from .job_base import ImportedProcessingJob, ProcessingJobBase
 from .outputs import ProcessingOutput
-from .provider import MAX_RUNTIME_LIMIT, SERVICE_TIMEOUT, ProcessingJobProvider
+from .provider import SERVICE_TIMEOUT, ProcessingJobProvider
 
 RESOURCE_TYPE = "Custom::SageMakerProcessingJob"
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 MAX_INPUTS = 10
 MAX_OUTPUTS = 10
-# SageMaker accepts 50 tags; the handler adds up to three of its own (cdk-processing:request-id, :request-digest
-# and :replaces) to recognise its jobs.
-MAX_TAGS = 47
+# SageMaker accepts 50 tags; the handler adds up to four of its own (cdk-processing:request-id, :request-digest,
+# :replaces and :wait-handle) to recognise its jobs.
+MAX_TAGS = 46
 _NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 _ENTITY_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}"
 # SageMaker's [\p{L}\p{Z}\p{N}_.:/=+\-@]*: letters, digits, spaces (no tabs or line breaks) and _.:/=+-@.
@@ -122,6 +133,7 @@ class ProcessingJob(ProcessingJobBase):
         code: Code | None = None,
         command: Sequence[str] | None = None,
         output_bucket: s3.IBucket | None = None,
+        completion: Completion | None = None,
     ) -> None:
         """
         :param image: the container image the job runs.
@@ -130,8 +142,9 @@ class ProcessingJob(ProcessingJobBase):
         :param volume_size: the ML storage volume attached to each instance, 1 to 16384 GiB. Default: 30 GiB.
         :param volume_encryption_key: encrypts the storage volumes (not allowed with instance types that have local
             instance storage). Default: SageMaker's AWS managed key.
-        :param max_runtime: the longest the job may run, 1 s up to what a deployment can wait for (45 minutes).
-            Default: 45 minutes.
+        :param max_runtime: the longest the job may run: up to 45 minutes with ``Completion.wait()``, 11 h 45 min
+            with ``wait_long()``, 9 days with ``start_only()``. Default: 45 minutes (``wait_long``: 11 h 45 min,
+            ``start_only``: 1 day).
         :param entrypoint: the container's entrypoint. Default: the image's ENTRYPOINT.
         :param arguments: arguments for the entrypoint. Default: none.
         :param environment: environment variables (at most 100; keys ``[a-zA-Z_][a-zA-Z0-9_]*``, keys and values up
@@ -156,6 +169,9 @@ class ProcessingJob(ProcessingJobBase):
         :param command: what runs the code. Default: ``["python3"]``.
         :param output_bucket: where outputs given no bucket, local input data and code go. Default: one bucket per
             stack, created on first use (encrypted, private, retained on delete).
+        :param completion: how the deployment waits for the job (``Completion.wait()``, ``.wait_long()``,
+            ``.start_only()``). Default: waits in the custom resource when ``max_runtime`` is at most 45 minutes,
+            on a WaitCondition when it is at most 11 h 45 min; a longer ``max_runtime`` needs ``start_only()``.
         """
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -174,7 +190,10 @@ class ProcessingJob(ProcessingJobBase):
         )
         instance_type = instance_type or InstanceType.M5_XLARGE
         volume_size = volume_size or Size.gibibytes(30)
-        max_runtime = max_runtime or MAX_RUNTIME_LIMIT
+        completion = completion or Completion.for_max_runtime(max_runtime)
+        max_runtime = max_runtime or completion.default_max_runtime
+        completion.check(max_runtime)
+        self.completion = completion
         self.instance_count = instance_count
 
         self.role: iam.IRole = role or iam.Role(
@@ -274,6 +293,7 @@ class ProcessingJob(ProcessingJobBase):
                 "Request": request,
                 "JobNamePrefix": self._name_prefix,
                 "Upstream": Lazy.any(_Produce(lambda: self._upstream or None)),
+                "Completion": None if completion.kind == Completion.WAIT else completion.kind,
             },
             service_timeout=SERVICE_TIMEOUT,
         )
@@ -283,6 +303,9 @@ class ProcessingJob(ProcessingJobBase):
         self._depend_on_role_policies()
         for dependable in self._waits_for:
             self._resource.node.add_dependency(dependable)
+        self._wait_condition: CfnWaitCondition | None = None
+        if completion.kind == Completion.LONG:
+            self._add_long_wait(provider, completion, max_runtime, request)
 
         # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
         self._tag_collector = sagemaker.CfnProcessingJob(
@@ -447,7 +470,14 @@ class ProcessingJob(ProcessingJobBase):
         """
         for output in self._outputs:
             if output.name == output_name and output.is_s3:
-                return self._resource.get_att_string(f"OutputS3Uri.{output_name}")
+                uri = self._resource.get_att_string(f"OutputS3Uri.{output_name}")
+                if self._wait_condition is None:
+                    return uri
+                # With the long wait, the output is there once the WaitCondition is: the URI followed by the empty
+                # text before the "{" that starts the condition's data, so that a consumer depends on both.
+                data = Token.as_string(self._wait_condition.attr_data)
+                after = Fn.select(0, Fn.split("{", data))
+                return Fn.join("", [uri, after])
         names = [o.name for o in self._outputs if o.is_s3]
         raise fail("output_name", output_name, f"must name one of this job's S3 outputs: {names}")
 
@@ -468,6 +498,35 @@ class ProcessingJob(ProcessingJobBase):
                 f"connections: the processing job {self.node.path} is not in a VPC; give it a vpc to use connections"
             )
         return ec2.Connections(security_groups=self._security_groups)
+
+    def _add_long_wait(
+        self, provider: ProcessingJobProvider, completion: Completion, max_runtime: Duration, request: dict[str, Any]
+    ) -> None:
+        """A WaitCondition that the job's terminal state change event signals, through the stack's signal function.
+
+        The handle and the condition get new logical ids whenever the job runs again (their ids carry a digest of
+        the request), since a WaitCondition only waits when it is created.
+        """
+        timeout = completion.timeout or max_runtime.plus(LONG_WAIT_MARGIN)
+        handle = CfnWaitConditionHandle(self, "WaitHandle")
+        condition = CfnWaitCondition(
+            self, "WaitCondition", handle=handle.ref, count=1, timeout=str(int(timeout.to_seconds()))
+        )
+        resource = self._resource.node.default_child
+        assert isinstance(resource, CfnResource)
+        condition.node.add_dependency(self._resource)
+        resource.add_property_override("SignalHandle", handle.ref)
+        rule = self.on_state_change("CompletionEvents", statuses=["Completed", "Failed", "Stopped"])
+        rule.add_target(
+            targets.LambdaFunction(
+                provider.signal_function,
+                event=events.RuleTargetInput.from_object(
+                    {"detail": events.EventField.from_path("$.detail"), "handle": handle.ref}
+                ),
+            )
+        )
+        self._wait_condition = condition
+        Aspects.of(self).add(_RunIds(self, [handle, condition], request))
 
     def _depend_on_role_policies(self) -> None:
         for child in self.role.node.children:
@@ -676,16 +735,6 @@ class ProcessingJob(ProcessingJobBase):
                 "cannot be used with an instance type that has local instance storage (SageMaker encrypts that "
                 "storage itself); drop the key or choose a type without local storage, such as ml.m5.xlarge",
             )
-        if max_runtime is not None and not max_runtime.is_unresolved():
-            seconds = max_runtime.to_seconds()
-            limit = int(MAX_RUNTIME_LIMIT.to_seconds())
-            if not 1 <= seconds <= limit:
-                raise fail(
-                    "max_runtime",
-                    f"{seconds:g} s",
-                    f"must be between 1 s and {limit} s: a deployment waits at most one hour for a custom resource, "
-                    "less the time SageMaker takes to start the job (SageMaker itself allows up to 777600 s)",
-                )
         for prop, values in (("entrypoint", entrypoint), ("arguments", arguments)):
             if values is None or is_unresolved(values):
                 continue
@@ -722,6 +771,28 @@ class ProcessingJob(ProcessingJobBase):
         check_count("security_groups", security_groups, 5, 1)
 
 
+@jsii.implements(IAspect)
+class _RunIds:
+    """Gives the long wait's handle and condition logical ids that change with the job's request (tags aside)."""
+
+    def __init__(self, job: ProcessingJob, resources: list[CfnResource], request: dict[str, Any]) -> None:
+        self._job = job
+        self._resources = resources
+        self._request = request
+        self._done = False
+
+    def visit(self, node: IConstruct) -> None:
+        if self._done or node is not self._job:
+            return
+        self._done = True
+        stack = Stack.of(self._job)
+        essential = {k: v for k, v in self._request.items() if k != "Tags"}
+        resolved = stack.resolve({"Request": essential, "Upstream": list(self._job._upstream)})
+        digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:8]
+        for resource in self._resources:
+            resource.override_logical_id(f"{Names.unique_id(resource)}{digest}")
+
+
 @jsii.implements(IValidation)
 class _TagValidation:
     """Checks the job's tags once every Tags.of() call has been made."""
@@ -735,7 +806,7 @@ class _TagValidation:
         if len(tags) > MAX_TAGS:
             errors.append(
                 f"tags: the job has {len(tags)} tags: at most {MAX_TAGS} are allowed "
-                "(SageMaker takes 50, three are the library's)"
+                "(SageMaker takes 50, four are the library's)"
             )
         for key, value in tags.items():
             if is_unresolved(key) or is_unresolved(value):

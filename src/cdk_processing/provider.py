@@ -78,6 +78,8 @@ class ProcessingJobProvider(Construct):
             )
         )
         code = lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"])
+        self._code = code
+        self._signal_function: lambda_.Function | None = None
         functions = {}
         for name, handler, timeout in (
             # OnEvent may retry CreateProcessingJob for 90 s while a new role propagates, besides boto3's retries.
@@ -121,6 +123,40 @@ class ProcessingJobProvider(Construct):
         )
         self.service_token = self.provider.service_token
         depend_on_policies_only(self)
+
+    @property
+    def signal_function(self) -> lambda_.Function:
+        """The function that signals long waits from jobs' state change events; created on first use."""
+        if self._signal_function is None:
+            stack = Stack.of(self)
+            role = iam.Role(self, "SignalRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["sagemaker:ListTags", "sagemaker:DescribeProcessingJob"],
+                    resources=[
+                        stack.format_arn(
+                            service="sagemaker", resource="processing-job", resource_name=stack_part(stack) + "-*"
+                        )
+                    ],
+                )
+            )
+            log_group = logs.LogGroup(self, "SignalLogs", retention=logs.RetentionDays.ONE_MONTH)
+            log_group.grant_write(role)
+            self._signal_function = lambda_.Function(
+                self,
+                "Signal",
+                runtime=lambda_.Runtime.PYTHON_3_13,
+                architecture=lambda_.Architecture.ARM_64,
+                handler="index.on_state_change",
+                code=self._code,
+                role=role,
+                timeout=Duration.minutes(1),
+                memory_size=256,
+                log_group=log_group,
+                description="cdk-processing: signals the WaitCondition of a long processing job when it ends",
+            )
+            depend_on_policies_only(self)
+        return self._signal_function
 
     def allow_job_name(self, name: str | None) -> None:
         """Let the handler start, describe, tag and stop the job named ``name`` (``None``: this stack's prefix)."""

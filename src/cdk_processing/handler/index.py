@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,7 +85,8 @@ def _request(props: dict[str, Any]) -> dict[str, Any]:
 def _create(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     request = _request(props)
     name = request.pop("ProcessingJobName", None) or logic.job_name(props["JobNamePrefix"], event["RequestId"])
-    _start(name, request, event["RequestId"], logic.request_digest(props["Request"], props.get("Upstream")))
+    digest = logic.request_digest(props["Request"], props.get("Upstream"))
+    _start(name, request, event["RequestId"], digest, signal_handle=props.get("SignalHandle"))
     return _started(name)
 
 
@@ -134,7 +136,7 @@ def _update(event: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
             f"processing_job_name {name!r} is fixed and SageMaker never reuses a job name, so the changed job cannot "
             "run under it: give a new processing_job_name, or leave it out to have one generated per change"
         )
-    _start(name, request, event["RequestId"], digest, replaces=current)
+    _start(name, request, event["RequestId"], digest, replaces=current, signal_handle=props.get("SignalHandle"))
     # The old job stays until CloudFormation deletes it after the update; any other job of this resource (left by
     # an update that failed) is stopped.
     _stop_others(props, keep={current, name})
@@ -163,7 +165,14 @@ def _owned(name: str, props: dict[str, Any]) -> bool:
     return logic.owns_name(name, props.get("JobNamePrefix"), props.get("Request", {}).get("ProcessingJobName"))
 
 
-def _start(name: str, request: dict[str, Any], request_id: str, digest: str, replaces: str | None = None) -> None:
+def _start(
+    name: str,
+    request: dict[str, Any],
+    request_id: str,
+    digest: str,
+    replaces: str | None = None,
+    signal_handle: str | None = None,
+) -> None:
     """Create the job; a job of that name that this same CloudFormation request created (a redelivered event) is
     adopted instead. No Describe beforehand: SageMaker's refusal of a name in use says it all."""
     tags = [
@@ -173,6 +182,8 @@ def _start(name: str, request: dict[str, Any], request_id: str, digest: str, rep
     ]
     if replaces:
         tags.append({"Key": logic.REPLACES_TAG, "Value": replaces})
+    if signal_handle:
+        tags.append({"Key": logic.HANDLE_TAG, "Value": logic.handle_digest(signal_handle)})
     try:
         _create_job(name, request, tags)
         log("created", job=name)
@@ -300,7 +311,8 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return _stopped(event)
     name = event["PhysicalResourceId"]
     submitted = (event.get("Data") or {}).get("SubmittedAt")
-    if submitted is not None and clock() - float(submitted) < FIRST_POLL_AFTER_SECONDS:
+    waits = event["ResourceProperties"].get("Completion") not in ("start", "long")
+    if waits and submitted is not None and clock() - float(submitted) < FIRST_POLL_AFTER_SECONDS:
         log("waiting", job=name, status="Submitted")
         return {"IsComplete": False}
     description = _describe(name)
@@ -311,6 +323,10 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     region = sagemaker().meta.region_name
     decision = logic.decide(description, clock(), WAIT_BUDGET_SECONDS, region)
     status = description["ProcessingJobStatus"]
+    if decision.outcome in ("wait", "timeout") and event["ResourceProperties"].get("Completion") in ("start", "long"):
+        # The deployment does not wait here: the job runs on (a WaitCondition may wait for it elsewhere).
+        log("started", job=name, status=status)
+        return {"IsComplete": True, "Data": logic.attributes(description)}
     if decision.outcome == "wait":
         log("waiting", job=name, status=status)
         return {"IsComplete": False}
@@ -347,3 +363,34 @@ def _stopped(event: dict[str, Any]) -> dict[str, Any]:
     if stopping:
         log("still_stopping", level="WARNING", jobs=stopping, waited=clock() - requested)
     return {"IsComplete": True}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# on_state_change: the long wait's signal
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def on_state_change(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """A job's terminal state change (EventBridge) signals the WaitCondition of the run that started it.
+
+    The rule's input is ``{"detail": <the event's detail>, "handle": <the WaitCondition handle's URL>}``. Only the
+    job tagged with this handle's digest signals it (an earlier run's job never does); the signal's UniqueId is the
+    job name, so a duplicated event signals once.
+    """
+    detail = event["detail"]
+    handle = event["handle"]
+    name = detail["ProcessingJobName"]
+    status = detail["ProcessingJobStatus"]
+    if status not in ("Completed", "Failed", "Stopped"):
+        return {"signalled": False}
+    arn = detail.get("ProcessingJobArn") or _describe(name)["ProcessingJobArn"]  # type: ignore[index]
+    tags = {t["Key"]: t["Value"] for t in sagemaker().list_tags(ResourceArn=arn).get("Tags", [])}
+    if tags.get(logic.HANDLE_TAG) != logic.handle_digest(handle):
+        log("not_this_run", job=name, status=status)
+        return {"signalled": False}
+    region = sagemaker().meta.region_name
+    body = logic.wait_signal({**detail, "ProcessingJobName": name}, region)
+    request = urllib.request.Request(handle, data=json.dumps(body).encode(), method="PUT", headers={"Content-Type": ""})
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the pre-signed handle URL
+        log("signalled", job=name, status=body["Status"], http=response.status)
+    return {"signalled": True}

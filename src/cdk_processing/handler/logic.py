@@ -26,6 +26,8 @@ REQUEST_TAG = "cdk-processing:request-id"
 DIGEST_TAG = "cdk-processing:request-digest"
 # ... and, on a job that replaced another in an update, that job's name (a rollback returns to it).
 REPLACES_TAG = "cdk-processing:replaces"
+# ... and, in the long wait, a digest of the WaitCondition handle its run signals.
+HANDLE_TAG = "cdk-processing:wait-handle"
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 
 
@@ -237,3 +239,17 @@ def _epoch(value: Any) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)
+
+
+def handle_digest(handle_url: str) -> str:
+    """A WaitCondition handle (a pre-signed URL, too long for a tag and not to be shown) as a tag value."""
+    return hashlib.sha256(handle_url.encode()).hexdigest()[:32]
+
+
+def wait_signal(detail: dict[str, Any], region: str) -> dict[str, str]:
+    """The WaitCondition signal for a job's terminal state change event: SUCCESS for Completed, else FAILURE with
+    the same reason text a waiting custom resource gives. UniqueId is the job name: a duplicate signals once."""
+    name = detail["ProcessingJobName"]
+    if detail["ProcessingJobStatus"] == "Completed":
+        return {"Status": "SUCCESS", "UniqueId": name, "Reason": f"processing job {name} completed", "Data": name}
+    return {"Status": "FAILURE", "UniqueId": name, "Reason": failure_reason(detail, region), "Data": name}

@@ -1,0 +1,115 @@
+"""How a deployment waits for a processing job: in the custom resource, on a wait condition, or not at all."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+
+from ._validation import fail
+from .provider import MAX_RUNTIME_LIMIT
+
+# CloudFormation's WaitCondition waits at most 12 hours; the long wait keeps 15 minutes of it for SageMaker to start
+# the job (instances, image) and for the state change event to arrive.
+WAIT_CONDITION_LIMIT = Duration.hours(12)
+LONG_WAIT_MARGIN = Duration.minutes(15)
+LONG_MAX_RUNTIME = Duration.seconds(WAIT_CONDITION_LIMIT.to_seconds() - LONG_WAIT_MARGIN.to_seconds())
+SAGEMAKER_MAX_RUNTIME = Duration.seconds(777600)
+SAGEMAKER_DEFAULT_RUNTIME = Duration.days(1)
+
+
+class Completion:
+    """How the deployment waits for the job. Default: chosen from ``max_runtime`` (see ``for_max_runtime``).
+
+    - ``Completion.wait()``: the custom resource waits (``max_runtime`` up to 45 minutes);
+    - ``Completion.wait_long(timeout)``: the custom resource starts the job, a CloudFormation WaitCondition holds the
+      deployment until the job's state change event signals it (``max_runtime`` up to 11 h 45 min);
+    - ``Completion.start_only()``: the job starts and the deployment goes on (``max_runtime`` up to 9 days).
+    """
+
+    WAIT = "wait"
+    LONG = "long"
+    START = "start"
+
+    def __init__(self, kind: str, timeout: Duration | None = None) -> None:
+        self.kind = kind
+        self.timeout = timeout
+
+    @staticmethod
+    def wait() -> Completion:
+        """The custom resource waits for the job: up to 45 minutes of ``max_runtime``."""
+        return Completion(Completion.WAIT)
+
+    @staticmethod
+    def wait_long(timeout: Duration | None = None) -> Completion:
+        """A WaitCondition holds the deployment until the job ends, up to 12 hours.
+
+        :param timeout: how long the deployment waits. Default: ``max_runtime`` plus 15 minutes.
+        """
+        if timeout is not None and not timeout.is_unresolved():
+            seconds = timeout.to_seconds()
+            if not 60 <= seconds <= WAIT_CONDITION_LIMIT.to_seconds():
+                raise fail("completion timeout", f"{seconds:g} s", "must be between 60 s and 43200 s (12 hours)")
+        return Completion(Completion.LONG, timeout)
+
+    @staticmethod
+    def start_only() -> Completion:
+        """The job is started and the deployment does not wait for it."""
+        return Completion(Completion.START)
+
+    @staticmethod
+    def for_max_runtime(max_runtime: Duration | None) -> Completion:
+        """The default: wait in the custom resource when the job fits its budget, else the long wait."""
+        if max_runtime is None or max_runtime.is_unresolved():
+            return Completion.wait()
+        seconds = max_runtime.to_seconds()
+        if seconds <= MAX_RUNTIME_LIMIT.to_seconds():
+            return Completion.wait()
+        if seconds <= LONG_MAX_RUNTIME.to_seconds():
+            return Completion.wait_long()
+        raise fail(
+            "max_runtime",
+            f"{seconds:g} s",
+            f"no deployment can wait that long (a WaitCondition waits 12 hours at most): give at most "
+            f"{int(LONG_MAX_RUNTIME.to_seconds())} s, or completion=Completion.start_only() so that the deployment "
+            "starts the job and does not wait for it",
+        )
+
+    @property
+    def max_runtime_limit(self) -> Duration:
+        return {
+            Completion.WAIT: MAX_RUNTIME_LIMIT,
+            Completion.LONG: LONG_MAX_RUNTIME,
+            Completion.START: SAGEMAKER_MAX_RUNTIME,
+        }[self.kind]
+
+    @property
+    def default_max_runtime(self) -> Duration:
+        return {
+            Completion.WAIT: MAX_RUNTIME_LIMIT,
+            Completion.LONG: LONG_MAX_RUNTIME,
+            Completion.START: SAGEMAKER_DEFAULT_RUNTIME,
+        }[self.kind]
+
+    def check(self, max_runtime: Duration) -> None:
+        """``max_runtime`` fits this mode, or a clear error naming the modes."""
+        if max_runtime.is_unresolved():
+            return
+        seconds = max_runtime.to_seconds()
+        limit = int(self.max_runtime_limit.to_seconds())
+        if 1 <= seconds <= limit:
+            if self.timeout is not None and not self.timeout.is_unresolved() and self.timeout.to_seconds() < seconds:
+                raise fail("completion timeout", f"{self.timeout.to_seconds():g} s", "must be at least max_runtime")
+            return
+        hints = {
+            Completion.WAIT: "a deployment waits at most one hour for a custom resource, less the time SageMaker "
+            "takes to start the job: use Completion.wait_long() (up to 12 hours) or Completion.start_only()",
+            Completion.LONG: "a WaitCondition waits 12 hours at most: use Completion.start_only() for longer jobs",
+            Completion.START: "SageMaker allows 777600 s (9 days) at most",
+        }
+        raise fail(
+            "max_runtime", f"{seconds:g} s", f"must be between 1 s and {limit} s with {self}: {hints[self.kind]}"
+        )
+
+    def __str__(self) -> str:
+        return {Completion.WAIT: "Completion.wait()", Completion.LONG: "Completion.wait_long()"}.get(
+            self.kind, "Completion.start_only()"
+        )

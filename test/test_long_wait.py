@@ -1,0 +1,226 @@
+"""The long wait and start-only modes, offline: the custom resource starts the job, EventBridge delivers the job's
+state change through the rule's real input transformer to the packaged signal handler, which PUTs the signal over
+HTTP to a local server standing in for the WaitCondition handle's pre-signed URL."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import aws_cdk as cdk
+import boto3
+import pytest
+
+import cfn
+from cdk_processing import Completion, ContainerImage, ProcessingJob, ProcessingOutput
+from cfn import Provider, resolve
+from emulator import Outcome, SageMakerEmulator
+from harness import DeployedStack
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1"
+
+
+class WaitConditionEndpoint:
+    """A WaitCondition's handle URL: records every signal PUT to it."""
+
+    def __init__(self) -> None:
+        signals: list[tuple[str, dict[str, Any]]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                signals.append((self.path, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.signals = signals
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[WaitConditionEndpoint]:
+    server = WaitConditionEndpoint()
+    saved, cfn.WAIT_HANDLE_BASE = cfn.WAIT_HANDLE_BASE, server.url
+    yield server
+    cfn.WAIT_HANDLE_BASE = saved
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    app = cdk.App(context={"aws:cdk:enable-path-metadata": True})
+    stack = cdk.Stack(app, "Long")
+    image = ContainerImage.from_registry(IMAGE)
+    ProcessingJob(
+        stack, "Train", image=image, max_runtime=cdk.Duration.hours(6), outputs=[ProcessingOutput.to_bucket("m")]
+    )
+    ProcessingJob(stack, "Backfill", image=image, max_runtime=cdk.Duration.days(3), completion=Completion.start_only())
+    return dict(app.synth().get_stack_by_name("Long").template)
+
+
+def _of(template: dict[str, Any], kind: str, path: str) -> tuple[str, dict[str, Any]]:
+    return next(
+        (k, r)
+        for k, r in template["Resources"].items()
+        if r["Type"] == kind and r.get("Metadata", {}).get("aws:cdk:path", "").startswith(path)
+    )
+
+
+class LongWait:
+    """CloudFormation's WaitCondition for the Train job, fed by EventBridge through the rule's input transformer."""
+
+    def __init__(self, template: dict[str, Any], provider: Provider, endpoint: WaitConditionEndpoint) -> None:
+        self.template = template
+        self.provider = provider
+        self.endpoint = endpoint
+        handle_id, _ = _of(template, "AWS::CloudFormation::WaitConditionHandle", "Long/Train/WaitHandle")
+        self.handle = resolve({"Ref": handle_id}, template)
+        _, condition = _of(template, "AWS::CloudFormation::WaitCondition", "Long/Train/WaitCondition")
+        self.timeout = int(condition["Properties"]["Timeout"])
+        _, rule = _of(template, "AWS::Events::Rule", "Long/Train/CompletionEvents")
+        self.transformer = rule["Properties"]["Targets"][0]["InputTransformer"]
+
+    def deliver(self, job_name: str) -> None:
+        """EventBridge: the job's state change event, through the rule's input transformer, to the signal handler."""
+        detail = boto3.client("sagemaker").describe_processing_job(ProcessingJobName=job_name)
+        detail.pop("ResponseMetadata")
+        detail = json.loads(json.dumps(detail, default=lambda v: v.isoformat() if isinstance(v, datetime) else v))
+        assert self.transformer["InputPathsMap"] == {"detail": "$.detail"}
+        text = resolve(self.transformer["InputTemplate"], self.template).replace("<detail>", json.dumps(detail))
+        self.provider.handler.on_state_change(json.loads(text), None)
+
+    def signals(self) -> list[dict[str, Any]]:
+        path = self.handle[len(self.endpoint.url) :]
+        return [body for p, body in self.endpoint.signals if p == path]
+
+    def outcome(self) -> str:
+        """SUCCESS or FAILURE once signalled (one unique id is all Count 1 needs), else TIMEOUT."""
+        unique = {s["UniqueId"]: s for s in self.signals()}
+        return next(iter(unique.values()))["Status"] if unique else "TIMEOUT"
+
+
+@pytest.fixture
+def long_wait(template, provider, endpoint) -> LongWait:
+    endpoint.signals.clear()
+    return LongWait(template, provider, endpoint)
+
+
+def _deploy(provider: Provider, template: dict[str, Any]) -> tuple[DeployedStack, str]:
+    stack = DeployedStack(provider, template)
+    outcome = stack.deploy()
+    assert outcome.status == "CREATE_COMPLETE", outcome.reason
+    train, _ = _of(template, "Custom::SageMakerProcessingJob", "Long/Train/")
+    return stack, stack.physical[train]
+
+
+def test_the_long_wait_renders_a_wait_condition_sized_from_max_runtime(long_wait: LongWait, template) -> None:
+    assert long_wait.timeout == 6 * 3600 + 15 * 60
+    _, train = _of(template, "Custom::SageMakerProcessingJob", "Long/Train/")
+    assert train["Properties"]["Completion"] == "long"
+    _, backfill = _of(template, "Custom::SageMakerProcessingJob", "Long/Backfill/")
+    assert backfill["Properties"]["Completion"] == "start"
+    waits = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudFormation::WaitCondition"]
+    assert len(waits) == 1  # start-only waits for nothing
+
+
+def test_a_job_that_completes_after_five_hours_signals_success_once(
+    long_wait: LongWait, provider: Provider, emulator: SageMakerEmulator, template
+) -> None:
+    emulator.plan(Outcome("Completed", runs_for=5 * 3600))
+    _, name = _deploy(provider, template)
+    assert emulator.jobs[name].processing_job_status == "InProgress"  # the custom resource did not wait
+    provider.clock.advance(5 * 3600)
+    long_wait.deliver(name)
+    long_wait.deliver(name)  # EventBridge delivers at least once: a duplicate
+    assert long_wait.outcome() == "SUCCESS"
+    assert [s["UniqueId"] for s in long_wait.signals()] == [name, name]  # one unique id: signalled once
+
+
+def test_a_failed_job_signals_failure_with_the_same_reason_as_a_short_job(
+    long_wait: LongWait, provider: Provider, emulator: SageMakerEmulator, template
+) -> None:
+    emulator.plan(Outcome("Failed", runs_for=3600, failure_reason="AlgorithmError: OOM", exit_message="killed"))
+    _, name = _deploy(provider, template)
+    provider.clock.advance(3600)
+    long_wait.deliver(name)
+    [signal] = long_wait.signals()
+    assert signal["Status"] == "FAILURE"
+    assert f"processing job {name} failed" in signal["Reason"]
+    assert "FailureReason: AlgorithmError: OOM" in signal["Reason"] and "ExitMessage: killed" in signal["Reason"]
+    assert "#logStream:group=%2Faws%2Fsagemaker%2FProcessingJobs" in signal["Reason"]
+
+
+def test_a_missed_event_ends_in_the_timeout_and_the_rollback_stops_the_job(
+    long_wait: LongWait, provider: Provider, emulator: SageMakerEmulator, template
+) -> None:
+    stack, name = _deploy(provider, template)
+    provider.clock.advance(long_wait.timeout)
+    assert long_wait.outcome() == "TIMEOUT"  # no event came: CloudFormation fails the WaitCondition and rolls back
+    stack.destroy()
+    assert emulator.jobs[name].processing_job_status == "Stopped"
+    assert emulator.running() == []
+
+
+def test_an_event_of_another_run_does_not_signal_this_one(
+    long_wait: LongWait, provider: Provider, emulator: SageMakerEmulator, template
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=2))
+    _, name = _deploy(provider, template)
+    emulator.backend.processing_jobs[name].tags = [
+        t for t in emulator.backend.processing_jobs[name].tags if t["Key"] != "cdk-processing:wait-handle"
+    ]
+    long_wait.deliver(name)
+    assert long_wait.signals() == []
+
+
+def test_start_only_starts_the_job_and_the_deploy_moves_on_and_delete_stops_it(
+    provider: Provider, emulator: SageMakerEmulator, template
+) -> None:
+    stack = DeployedStack(provider, template)
+    assert stack.deploy().status == "CREATE_COMPLETE"
+    backfill, _ = _of(template, "Custom::SageMakerProcessingJob", "Long/Backfill/")
+    name = stack.physical[backfill]
+    assert emulator.jobs[name].processing_job_status == "InProgress"
+    assert emulator.jobs[name].stopping_condition == {"MaxRuntimeInSeconds": 3 * 86400}
+    assert stack.attributes[backfill]["ProcessingJobStatus"] == "InProgress"
+    stack.destroy()
+    assert emulator.running() == []
+
+
+def test_a_changed_request_gets_a_new_wait_condition_and_an_unchanged_one_keeps_it() -> None:
+    def ids(arguments: list[str], tag: str) -> set[str]:
+        app = cdk.App()
+        stack = cdk.Stack(app, "Long")
+        job = ProcessingJob(
+            stack,
+            "Train",
+            image=ContainerImage.from_registry(IMAGE),
+            max_runtime=cdk.Duration.hours(2),
+            arguments=arguments,
+        )
+        cdk.Tags.of(job).add("team", tag)
+        template = app.synth().get_stack_by_name("Long").template
+        return {k for k, r in template["Resources"].items() if r["Type"].startswith("AWS::CloudFormation::Wait")}
+
+    first = ids(["--a"], "x")
+    assert ids(["--a"], "y") == first  # tags aside, the same request: the same (already satisfied) condition
+    assert not ids(["--b"], "x") & first  # a new run: a new handle and condition, which wait again
+    assert len(first) == 2
+
+
+def test_the_long_wait_template_has_no_cfn_lint_errors_or_warnings(template) -> None:
+    from test_cfn_lint import _lint
+
+    assert _lint(template) == []
