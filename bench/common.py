@@ -24,7 +24,13 @@ import aws_cdk as cdk  # noqa: E402
 from aws_cdk import aws_s3 as s3  # noqa: E402
 
 from baselines import aws_custom_resource, cfn_processing_job, provider_baseline  # noqa: E402
-from cdk_processing import ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput  # noqa: E402
+from cdk_processing import (  # noqa: E402
+    Completion,
+    ContainerImage,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingOutput,
+)
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"
 
@@ -45,7 +51,26 @@ def library_add_jobs(stack: cdk.Stack, n: int) -> None:
         )
 
 
+def _library_mode(completion: Any, max_runtime: Any) -> AddJobs:
+    def add_jobs(stack: cdk.Stack, n: int) -> None:
+        bucket = s3.Bucket(stack, "Data")
+        for i in range(n):
+            ProcessingJob(
+                stack,
+                f"Job{i}",
+                image=ContainerImage.from_registry(IMAGE),
+                inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{i}/")],
+                outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{i}/")],
+                completion=completion,
+                max_runtime=max_runtime,
+            )
+
+    return add_jobs
+
+
 LIBRARY = "cdk-processing (wait)"
+LIBRARY_LONG = "cdk-processing (wait_long)"
+LIBRARY_START = "cdk-processing (start_only)"
 PROVIDER = "Provider + isComplete (hand-rolled)"
 AWS_CUSTOM_RESOURCE = "AwsCustomResource"
 CFN = "CfnProcessingJob"
@@ -54,6 +79,8 @@ CFN = "CfnProcessingJob"
 # one more entry here.
 SUBJECTS: dict[str, AddJobs] = {
     LIBRARY: library_add_jobs,
+    LIBRARY_LONG: _library_mode(Completion.wait_long(), cdk.Duration.hours(6)),
+    LIBRARY_START: _library_mode(Completion.start_only(), cdk.Duration.days(1)),
     PROVIDER: provider_baseline.add_jobs,
     AWS_CUSTOM_RESOURCE: aws_custom_resource.add_jobs,
     CFN: cfn_processing_job.add_jobs,
@@ -65,7 +92,8 @@ def synth(add_jobs: AddJobs, n: int, outdir: str | None = None) -> dict[str, Any
     if outdir is None:
         with tempfile.TemporaryDirectory(prefix="bench-cdk.out-") as scratch:
             return synth(add_jobs, n, scratch)
-    app = cdk.App(outdir=outdir)
+    # Count past CloudFormation's 500 resources rather than fail: the tables report where each subject stops.
+    app = cdk.App(outdir=outdir, context={"@aws-cdk/core:stackResourceLimit": 0})
     stack = cdk.Stack(app, STACK_NAME)
     add_jobs(stack, n)
     return dict(app.synth().get_stack_by_name(STACK_NAME).template)

@@ -129,8 +129,7 @@ def test_the_long_wait_renders_a_wait_condition_sized_from_max_runtime(long_wait
     assert long_wait.timeout == 6 * 3600 + 15 * 60
     _, train = _of(template, "Custom::SageMakerProcessingJob", "Long/Train/")
     assert train["Properties"]["Completion"] == "long"
-    _, backfill = _of(template, "Custom::SageMakerProcessingJob", "Long/Backfill/")
-    assert backfill["Properties"]["Completion"] == "start"
+    _of(template, "AWS::SageMaker::ProcessingJob", "Long/Backfill/")  # start-only: the native resource
     waits = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudFormation::WaitCondition"]
     assert len(waits) == 1  # start-only waits for nothing
 
@@ -185,18 +184,32 @@ def test_an_event_of_another_run_does_not_signal_this_one(
     assert long_wait.signals() == []
 
 
-def test_start_only_starts_the_job_and_the_deploy_moves_on_and_delete_stops_it(
-    provider: Provider, emulator: SageMakerEmulator, template
-) -> None:
-    stack = DeployedStack(provider, template)
-    assert stack.deploy().status == "CREATE_COMPLETE"
-    backfill, _ = _of(template, "Custom::SageMakerProcessingJob", "Long/Backfill/")
-    name = stack.physical[backfill]
-    assert emulator.jobs[name].processing_job_status == "InProgress"
-    assert emulator.jobs[name].stopping_condition == {"MaxRuntimeInSeconds": 3 * 86400}
-    assert stack.attributes[backfill]["ProcessingJobStatus"] == "InProgress"
-    stack.destroy()
-    assert emulator.running() == []
+def test_start_only_renders_the_native_resource_from_the_same_request_with_no_lambda() -> None:
+    app = cdk.App(context={"aws:cdk:enable-path-metadata": True})
+    stack = cdk.Stack(app, "Backfills")
+    job = ProcessingJob(
+        stack,
+        "Backfill",
+        image=ContainerImage.from_registry(IMAGE),
+        max_runtime=cdk.Duration.days(3),
+        completion=Completion.start_only(),
+        outputs=[ProcessingOutput.to_bucket("out")],
+    )
+    cdk.Tags.of(job).add("team", "data")
+    template = app.synth().get_stack_by_name("Backfills").template
+    types = [r["Type"] for r in template["Resources"].values()]
+    assert types.count("AWS::SageMaker::ProcessingJob") == 1
+    assert "AWS::Lambda::Function" not in types and "Custom::SageMakerProcessingJob" not in types
+    logical_id, native = _of(template, "AWS::SageMaker::ProcessingJob", "Backfills/Backfill/")
+    properties = native["Properties"]
+    assert properties["StoppingCondition"] == {"MaxRuntimeInSeconds": 3 * 86400}
+    assert properties["Tags"] == [{"Key": "team", "Value": "data"}]
+    assert "ProcessingJobName" not in properties  # CloudFormation names it
+    assert stack.resolve(job.processing_job_status) == {"Fn::GetAtt": [logical_id, "ProcessingJobStatus"]}
+    assert stack.resolve(job.processing_job_arn) == {"Fn::GetAtt": [logical_id, "ProcessingJobArn"]}
+    from test_cfn_lint import _lint
+
+    assert _lint(dict(template)) == []
 
 
 def test_a_changed_request_gets_a_new_wait_condition_and_an_unchanged_one_keeps_it() -> None:

@@ -276,36 +276,44 @@ class ProcessingJob(ProcessingJobBase):
         for processing_output in outputs or []:
             self.add_output(processing_output)
 
-        provider = ProcessingJobProvider.of(self)
-        if processing_job_name is not None:
-            provider.allow_job_name(processing_job_name)
-        if role is not None:
-            provider.allow_pass_role(role)
-        if volume_encryption_key is not None:
-            _grant_create_grant(volume_encryption_key, provider.handler_role)
-
-        self._resource = CustomResource(
-            self,
-            "Resource",
-            service_token=provider.service_token,
-            resource_type=RESOURCE_TYPE,
-            properties={
-                "Request": request,
-                "JobNamePrefix": self._name_prefix,
-                "Upstream": Lazy.any(_Produce(lambda: self._upstream or None)),
-                "Completion": None if completion.kind == Completion.WAIT else completion.kind,
-            },
-            service_timeout=SERVICE_TIMEOUT,
-        )
+        self._native: CfnResource | None = None
+        self._custom: CustomResource | None = None
+        self._resource: Construct
+        if completion.kind == Completion.START:
+            # Nothing waits: the native resource, created by CloudFormation itself, with no Lambda at all.
+            self._native = CfnResource(self, "Resource", type="AWS::SageMaker::ProcessingJob", properties=request)
+            self._resource = self._native
+        else:
+            provider = ProcessingJobProvider.of(self)
+            if processing_job_name is not None:
+                provider.allow_job_name(processing_job_name)
+            if role is not None:
+                provider.allow_pass_role(role)
+            if volume_encryption_key is not None:
+                _grant_create_grant(volume_encryption_key, provider.handler_role)
+            self._custom = CustomResource(
+                self,
+                "Resource",
+                service_token=provider.service_token,
+                resource_type=RESOURCE_TYPE,
+                properties={
+                    "Request": request,
+                    "JobNamePrefix": self._name_prefix,
+                    "Upstream": Lazy.any(_Produce(lambda: self._upstream or None)),
+                    "Completion": None if completion.kind == Completion.WAIT else completion.kind,
+                },
+                service_timeout=SERVICE_TIMEOUT,
+            )
+            self._resource = self._custom
+            self._resource.node.add_dependency(provider.handler_role)
         # The job must not start before its role can read its inputs, nor before the handler may start it (the role
         # itself is implied by the request's GetAtt of its ARN), nor before its local files are in S3.
-        self._resource.node.add_dependency(provider.handler_role)
         self._depend_on_role_policies()
         for dependable in self._waits_for:
             self._resource.node.add_dependency(dependable)
         self._wait_condition: CfnWaitCondition | None = None
         if completion.kind == Completion.LONG:
-            self._add_long_wait(provider, completion, max_runtime, request)
+            self._add_long_wait(ProcessingJobProvider.of(self), completion, max_runtime, request)
 
         # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
         self._tag_collector = sagemaker.CfnProcessingJob(
@@ -318,44 +326,59 @@ class ProcessingJob(ProcessingJobBase):
         self.node.try_remove_child("TagCollector")
         self.node.add_validation(_TagValidation(self))
 
-        self.processing_job_name: str = self._resource.get_att_string("ProcessingJobName")
+        self.processing_job_name: str = self._job_name()
         """The job's name. Depends on the job having completed."""
-        self.processing_job_arn: str = self._resource.get_att_string("ProcessingJobArn")
+        self.processing_job_arn: str = self._att("ProcessingJobArn")
         """The job's ARN."""
 
     # -----------------------------------------------------------------------------------------------------------
     # Public members
     # -----------------------------------------------------------------------------------------------------------
 
+    def _att(self, name: str) -> str:
+        if self._custom is not None:
+            return self._custom.get_att_string(name)
+        assert self._native is not None
+        return Token.as_string(self._native.get_att(name))
+
+    def _job_name(self) -> str:
+        if self._custom is not None:
+            return self._custom.get_att_string("ProcessingJobName")
+        if self._fixed_name:
+            return self._fixed_name
+        # The native resource's Ref is its ARN, ".../processing-job/<name>".
+        assert self._native is not None
+        return Fn.select(1, Fn.split("processing-job/", self._native.ref))
+
     @property
     def processing_job_status(self) -> str:
         """``Completed`` once the deployment got past this resource."""
-        return self._resource.get_att_string("ProcessingJobStatus")
+        return self._att("ProcessingJobStatus")
 
     @property
     def exit_message(self) -> str:
         """The job's exit message, if its container wrote one."""
-        return self._resource.get_att_string("ExitMessage")
+        return self._att("ExitMessage")
 
     @property
     def failure_reason(self) -> str:
         """Empty for a completed job."""
-        return self._resource.get_att_string("FailureReason")
+        return self._att("FailureReason")
 
     @property
     def creation_time(self) -> str:
         """When SageMaker created the job, ISO 8601."""
-        return self._resource.get_att_string("CreationTime")
+        return self._att("CreationTime")
 
     @property
     def processing_start_time(self) -> str:
         """When the job started running, ISO 8601."""
-        return self._resource.get_att_string("ProcessingStartTime")
+        return self._att("ProcessingStartTime")
 
     @property
     def processing_end_time(self) -> str:
         """When the job ended, ISO 8601."""
-        return self._resource.get_att_string("ProcessingEndTime")
+        return self._att("ProcessingEndTime")
 
     @staticmethod
     def from_processing_job_name(scope: Construct, id: str, processing_job_name: str) -> ProcessingJobBase:
@@ -367,8 +390,13 @@ class ProcessingJob(ProcessingJobBase):
         return ImportedProcessingJob(scope, id, processing_job_name)
 
     def _name_pattern(self) -> list[Any]:
-        # Every run of a job with a generated name shares its prefix; a fixed name is matched as it is.
-        return [self._fixed_name] if self._fixed_name else [{"prefix": f"{self._name_prefix}-"}]
+        # Every run of a job with a generated name shares its prefix; a fixed name is matched as it is. A native
+        # (start-only) job's name is CloudFormation's: the rule then follows the job's creation.
+        if self._fixed_name:
+            return [self._fixed_name]
+        if self._custom is None:
+            return [self.processing_job_name]
+        return [{"prefix": f"{self._name_prefix}-"}]
 
     def add_input(self, processing_input: ProcessingInput) -> None:
         """Add an input (at most 10 in all, names unique) and grant the role its reads."""
@@ -405,8 +433,10 @@ class ProcessingJob(ProcessingJobBase):
         rule = super().on_state_change(
             id, target=target, description=description, rule_name=rule_name, statuses=statuses
         )
-        # In place before the job starts, so that no event of the deployment's own run is missed.
-        self._wait_for(rule)
+        # In place before the job starts, so that no event of the deployment's own run is missed (a native job with a
+        # name of CloudFormation's can only be matched once it exists).
+        if self._custom is not None or self._fixed_name:
+            self._wait_for(rule)
         return rule
 
     on_state_change.__doc__ = ProcessingJobBase.on_state_change.__doc__
@@ -424,7 +454,7 @@ class ProcessingJob(ProcessingJobBase):
         return f"cdk-processing/{self._name_prefix}/"
 
     def _wait_for(self, dependable: IDependable) -> None:
-        resource: CustomResource | None = getattr(self, "_resource", None)
+        resource: Construct | None = getattr(self, "_resource", None)
         if resource is None:  # still in the constructor: added once the resource exists
             self._waits_for.append(dependable)
         else:
@@ -470,7 +500,12 @@ class ProcessingJob(ProcessingJobBase):
         """
         for output in self._outputs:
             if output.name == output_name and output.is_s3:
-                uri = self._resource.get_att_string(f"OutputS3Uri.{output_name}")
+                if self._custom is None:
+                    # Start-only: the location is known, and the job started once its resource exists (the empty
+                    # text before "arn:" in its ARN makes a consumer depend on it).
+                    assert output.s3_uri is not None
+                    return Fn.join("", [output.s3_uri, Fn.select(0, Fn.split("arn:", self.processing_job_arn))])
+                uri = self._custom.get_att_string(f"OutputS3Uri.{output_name}")
                 if self._wait_condition is None:
                     return uri
                 # With the long wait, the output is there once the WaitCondition is: the URI followed by the empty
@@ -512,7 +547,8 @@ class ProcessingJob(ProcessingJobBase):
         condition = CfnWaitCondition(
             self, "WaitCondition", handle=handle.ref, count=1, timeout=str(int(timeout.to_seconds()))
         )
-        resource = self._resource.node.default_child
+        assert self._custom is not None
+        resource = self._custom.node.default_child
         assert isinstance(resource, CfnResource)
         condition.node.add_dependency(self._resource)
         resource.add_property_override("SignalHandle", handle.ref)

@@ -311,7 +311,7 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         return _stopped(event)
     name = event["PhysicalResourceId"]
     submitted = (event.get("Data") or {}).get("SubmittedAt")
-    waits = event["ResourceProperties"].get("Completion") not in ("start", "long")
+    waits = event["ResourceProperties"].get("Completion") != "long"
     if waits and submitted is not None and clock() - float(submitted) < FIRST_POLL_AFTER_SECONDS:
         log("waiting", job=name, status="Submitted")
         return {"IsComplete": False}
@@ -323,8 +323,8 @@ def is_complete(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     region = sagemaker().meta.region_name
     decision = logic.decide(description, clock(), WAIT_BUDGET_SECONDS, region)
     status = description["ProcessingJobStatus"]
-    if decision.outcome in ("wait", "timeout") and event["ResourceProperties"].get("Completion") in ("start", "long"):
-        # The deployment does not wait here: the job runs on (a WaitCondition may wait for it elsewhere).
+    if decision.outcome in ("wait", "timeout") and event["ResourceProperties"].get("Completion") == "long":
+        # The deployment does not wait here: the job runs on, and a WaitCondition waits for it.
         log("started", job=name, status=status)
         return {"IsComplete": True, "Data": logic.attributes(description)}
     if decision.outcome == "wait":
