@@ -237,3 +237,11 @@ def test_the_long_wait_template_has_no_cfn_lint_errors_or_warnings(template) -> 
     from test_cfn_lint import _lint
 
     assert _lint(template) == []
+
+
+def test_the_native_resource_stops_its_job_on_delete_per_its_schema() -> None:
+    """Start-only relies on CloudFormation's own handler to stop a running job on delete and rollback."""
+    from test_cfn_lint import _processing_job_schema
+
+    delete = _processing_job_schema()["handlers"]["delete"]["permissions"]
+    assert "sagemaker:StopProcessingJob" in delete
