@@ -37,21 +37,11 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"
 AddJobs = Callable[[cdk.Stack, int], None]
 
 
-def library_add_jobs(stack: cdk.Stack, n: int) -> None:
-    """This library, in its only completion mode today ("wait"): ``n`` jobs on one shared bucket, all defaults
-    (``ml.m5.xlarge``, 30 GiB, 45 minutes), as the baselines build them."""
-    bucket = s3.Bucket(stack, "Data")
-    for i in range(n):
-        ProcessingJob(
-            stack,
-            f"Job{i}",
-            image=ContainerImage.from_registry(IMAGE),
-            inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{i}/")],
-            outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{i}/")],
-        )
+def library_mode(completion: Any = None, max_runtime: Any = None) -> AddJobs:
+    """This library: ``n`` jobs on one shared bucket, as the baselines build them, in a completion mode (default:
+    the one ``max_runtime`` chooses; with neither given, "wait" with all defaults: ``ml.m5.xlarge``, 30 GiB,
+    45 minutes)."""
 
-
-def _library_mode(completion: Any, max_runtime: Any) -> AddJobs:
     def add_jobs(stack: cdk.Stack, n: int) -> None:
         bucket = s3.Bucket(stack, "Data")
         for i in range(n):
@@ -68,6 +58,9 @@ def _library_mode(completion: Any, max_runtime: Any) -> AddJobs:
     return add_jobs
 
 
+library_add_jobs = library_mode()
+
+
 LIBRARY = "cdk-processing (wait)"
 LIBRARY_LONG = "cdk-processing (wait_long)"
 LIBRARY_START = "cdk-processing (start_only)"
@@ -79,8 +72,8 @@ CFN = "CfnProcessingJob"
 # one more entry here.
 SUBJECTS: dict[str, AddJobs] = {
     LIBRARY: library_add_jobs,
-    LIBRARY_LONG: _library_mode(Completion.wait_long(), cdk.Duration.hours(6)),
-    LIBRARY_START: _library_mode(Completion.start_only(), cdk.Duration.days(1)),
+    LIBRARY_LONG: library_mode(Completion.wait_long(), cdk.Duration.hours(6)),
+    LIBRARY_START: library_mode(Completion.start_only(), cdk.Duration.days(1)),
     PROVIDER: provider_baseline.add_jobs,
     AWS_CUSTOM_RESOURCE: aws_custom_resource.add_jobs,
     CFN: cfn_processing_job.add_jobs,
