@@ -127,22 +127,20 @@ class _RegistryImage(ContainerImage):
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ContainerImageConfig:
         match = None if is_unresolved(self._uri) else _ECR_URI.fullmatch(self._uri)
         if match is not None:
-            stack = Stack.of(scope)
-            repository_arn = Arn.format(
-                ArnComponents(
-                    service="ecr",
-                    resource="repository",
-                    resource_name=match["repository"],
-                    account=match["account"],
-                    region=match["region"],
-                ),
-                stack,
-            )
-            repository = ecr.Repository.from_repository_attributes(
-                scope, "ImageRepository", repository_arn=repository_arn, repository_name=match["repository"]
-            )
-            repository.grant_pull(grantee)
+            _grant_pull(scope, grantee, match["account"], match["region"], match["repository"])
         return ContainerImageConfig(image_uri=self._uri)
+
+
+def _grant_pull(scope: Construct, grantee: iam.IGrantable, account: str, region: str, repository: str) -> None:
+    """Pull on exactly one ECR repository, named by account, region and name (any of them may be a token)."""
+    repository_arn = Arn.format(
+        ArnComponents(service="ecr", resource="repository", resource_name=repository, account=account, region=region),
+        Stack.of(scope),
+    )
+    imported = ecr.Repository.from_repository_attributes(
+        scope, "ImageRepository", repository_arn=repository_arn, repository_name=repository
+    )
+    imported.grant_pull(grantee)
 
 
 class _EcrRepositoryImage(ContainerImage):
@@ -248,17 +246,6 @@ class _FrameworkImage(ContainerImage):
             if not isinstance(mapping, CfnMapping):
                 mapping = CfnMapping(stack, mapping_id, mapping={r: {"account": a} for r, a in registries.items()})
             account = mapping.find_in_map(Aws.REGION, "account")
-        repository_arn = f"arn:{Aws.PARTITION}:ecr:{stack.region}:{account}:repository/{repository}"
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-                resources=[repository_arn],
-            )
-        )
-        # GetAuthorizationToken supports no resource-level permissions (Service Authorization Reference,
-        # "Actions defined by Amazon Elastic Container Registry").
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
-        )
+        _grant_pull(scope, grantee, account, stack.region, repository)
         uri = f"{account}.dkr.ecr.{stack.region}.{Aws.URL_SUFFIX}/{repository}:{self.tag}"
         return ContainerImageConfig(image_uri=uri)
