@@ -37,6 +37,16 @@ def with_arguments(template: dict[str, Any], path: str, arguments: list[str]) ->
     return changed
 
 
+def _deployed(
+    provider: Provider, emulator: SageMakerEmulator, template: dict[str, Any]
+) -> tuple[DeployedStack, dict[str, str]]:
+    """The stack created, every job completing at its first Describe; and its physical ids then."""
+    emulator.plan(Outcome("Completed", after_describes=1))
+    stack = DeployedStack(provider, template)
+    assert stack.deploy().ok
+    return stack, dict(stack.physical)
+
+
 @pytest.fixture
 def pipeline(synthesized) -> dict[str, Any]:
     return synthesized.templates["pipeline"]
@@ -188,9 +198,7 @@ def test_08_delete_of_a_job_that_no_longer_exists_succeeds(
 def test_09_an_update_that_changes_the_request_runs_a_new_job_and_cleanup_stops_the_old_one_if_running(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
-    emulator.plan(Outcome("Completed", after_describes=1))
-    stack = DeployedStack(provider, pipeline)
-    assert stack.deploy().ok
+    stack, _ = _deployed(provider, emulator, pipeline)
     prep = logical_of(pipeline, "Pipeline/Prep")
     old = stack.physical[prep]
     # The old job still runs when CloudFormation deletes it (as with a job the deploy does not wait for).
@@ -213,10 +221,7 @@ def test_09_an_update_that_changes_the_request_runs_a_new_job_and_cleanup_stops_
 def test_10_an_update_that_leaves_the_request_unchanged_runs_nothing(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
-    emulator.plan(Outcome("Completed", after_describes=1))
-    stack = DeployedStack(provider, pipeline)
-    assert stack.deploy().ok
-    before = dict(stack.physical)
+    stack, before = _deployed(provider, emulator, pipeline)
     new_provider = copy.deepcopy(pipeline)
     for resource in job_resources(new_provider).values():
         resource["Properties"]["ServiceToken"] = {"Fn::GetAtt": ["NewProviderOnEvent", "Arn"]}
@@ -233,10 +238,7 @@ def test_10_an_update_that_leaves_the_request_unchanged_runs_nothing(
 def test_11_the_rollback_of_a_failed_update_ends_consistent_with_no_job_running(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
-    emulator.plan(Outcome("Completed", after_describes=1))
-    stack = DeployedStack(provider, pipeline)
-    assert stack.deploy().ok
-    before = dict(stack.physical)
+    stack, before = _deployed(provider, emulator, pipeline)
     emulator.plan(Outcome("Failed", after_describes=2, failure_reason="OOM"), name_contains="")
 
     outcome = stack.update(with_arguments(pipeline, "Pipeline/Prep", ["--bad"]))
@@ -255,10 +257,7 @@ def _replace_then_fail_elsewhere(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], changed: dict[str, Any]
 ) -> tuple[dict[str, str], Any, DeployedStack]:
     """Deploy, then an update that replaces the preprocessing job (it completes) and fails on the evaluation."""
-    emulator.plan(Outcome("Completed", after_describes=1))
-    stack = DeployedStack(provider, pipeline)
-    assert stack.deploy().ok
-    before = dict(stack.physical)
+    stack, before = _deployed(provider, emulator, pipeline)
     emulator.plan(Outcome("Failed", after_describes=1, failure_reason="bad"), prefix_of(pipeline, "Pipeline/Evaluate"))
     outcome = stack.update(with_arguments(changed, "Pipeline/Evaluate", ["--v2"]))
     assert outcome.status == "UPDATE_ROLLBACK_COMPLETE"
@@ -301,9 +300,7 @@ def test_11d_the_rollback_of_a_replacement_that_wrote_over_the_old_outputs_runs_
 def test_11b_the_rollback_of_an_update_that_timed_out_stops_the_new_job(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
-    emulator.plan(Outcome("Completed", after_describes=1))
-    stack = DeployedStack(provider, pipeline)
-    assert stack.deploy().ok
+    stack, _ = _deployed(provider, emulator, pipeline)
     prep = logical_of(pipeline, "Pipeline/Prep")
     emulator.plan(Outcome("Completed", runs_for=10**6), name_contains=prefix_of(pipeline, "Pipeline/Prep"))
 
@@ -401,9 +398,7 @@ def test_14_fifty_jobs_run_concurrently_and_all_complete(
 def test_15_destroy_and_redeploy_does_not_collide_with_the_old_jobs_names(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
-    emulator.plan(Outcome("Completed", after_describes=1))
-    stack = DeployedStack(provider, pipeline)
-    assert stack.deploy().ok
+    stack, _ = _deployed(provider, emulator, pipeline)
     first = set(stack.physical.values())
     assert stack.destroy().status == "DELETE_COMPLETE"
     again = DeployedStack(provider, pipeline)
