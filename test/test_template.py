@@ -8,6 +8,8 @@ from aws_cdk.assertions import Match
 
 from cfn import job_resources, resolve
 
+POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+
 PROCESSING_JOB = "Custom::SageMakerProcessingJob"
 
 
@@ -25,7 +27,7 @@ def _request(template: dict[str, Any], construct_path: str) -> dict[str, Any]:
 def _statements(template: dict[str, Any], role_logical_prefix: str) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::IAM::Policy" and logical_id.startswith(role_logical_prefix):
+        if resource["Type"] in POLICY_TYPES and logical_id.startswith(role_logical_prefix):
             statements += resolve(resource["Properties"]["PolicyDocument"]["Statement"], template)
     return statements
 
@@ -146,7 +148,7 @@ def test_job_attributes_are_getatt_tokens(synthesized) -> None:
 def test_the_job_waits_for_its_role_policy_and_the_handler_policy(synthesized) -> None:
     template = synthesized.templates["minimal"]
     depends_on = _job(template, "Minimal/Prep")["DependsOn"]
-    assert any(d.startswith("PrepRoleDefaultPolicy") for d in depends_on)
+    assert any(d.startswith("PrepRoleManagedPolicy") for d in depends_on)
     assert any(d.startswith("CdkProcessingJobProviderHandlerRoleDefaultPolicy") for d in depends_on)
 
 
@@ -219,13 +221,13 @@ def test_created_role_has_exactly_the_statements_its_job_needs(synthesized) -> N
             {"Action": "s3:GetBucketLocation", "Resource": bucket_arn},
         ]
     }
-    actual = {_normalise(s) for s in _statements(template, "PrepRoleDefaultPolicy")}
+    actual = {_normalise(s) for s in _statements(template, "PrepRoleManagedPolicy")}
     assert actual == expected
 
 
 def test_vpc_job_role_gets_network_interface_permissions_and_a_job_without_vpc_does_not(synthesized) -> None:
-    pipeline = _statements(synthesized.templates["pipeline"], "PrepRoleDefaultPolicy")
-    minimal = _statements(synthesized.templates["minimal"], "PrepRoleDefaultPolicy")
+    pipeline = _statements(synthesized.templates["pipeline"], "PrepRoleManagedPolicy")
+    minimal = _statements(synthesized.templates["minimal"], "PrepRoleManagedPolicy")
     create_eni = [s for s in pipeline if s["Action"] == "ec2:CreateNetworkInterface"]
     assert len(create_eni) == 1
     resources = create_eni[0]["Resource"]
@@ -237,8 +239,11 @@ def test_vpc_job_role_gets_network_interface_permissions_and_a_job_without_vpc_d
 def test_kms_keys_are_granted_to_the_role_and_volume_grants_to_the_handler(synthesized) -> None:
     template = synthesized.templates["full"]
     key_arn = resolve({"Fn::GetAtt": ["Key961B73FD", "Arn"]}, template)
-    role = _statements(template, "FeaturesRoleDefaultPolicy")
-    assert any("kms:GenerateDataKey*" in s["Action"] and s["Resource"] == key_arn for s in role)
+    role = _statements(template, "FeaturesRoleManagedPolicy")
+    on_key = [s for s in role if key_arn in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    actions = {a for s in on_key for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    # Explicit actions only (aws-cdk-lib's key grants have kms:GenerateDataKey* and kms:ReEncrypt*).
+    assert actions == {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"}
     handler = _statements(template, "CdkProcessingJobProviderHandlerRoleDefaultPolicy")
     grant = [s for s in handler if "kms:CreateGrant" in s["Action"]]
     assert grant and grant[0]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}

@@ -11,7 +11,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ._policy import KMS_READ, KMS_WRITE, allow, allow_key
 from ._validation import check_length, fail, is_unresolved
+
+OBJECTS_REASON = (
+    "S3 authorizes object actions on object ARNs, and IAM can name the objects under a key prefix only as "
+    "'<prefix>*' (S3 user guide, Policy resources for Amazon S3): the statement reaches that prefix and nothing else"
+)
 
 _S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/(?P<key>.*))?")
 
@@ -27,6 +33,8 @@ class S3Location:
     bucket: s3.IBucket | None
     key_prefix: str
     uri_string: str | None = None
+    # The key names one object (a file asset), granted as exactly that object.
+    single_object: bool = False
 
     @staticmethod
     def from_bucket(prop: str, bucket: s3.IBucket, key_prefix: str | None) -> S3Location:
@@ -63,6 +71,8 @@ class S3Location:
 
     @property
     def _objects_pattern(self) -> str:
+        if self.single_object:
+            return self.key_prefix
         if not self.key_prefix:
             return "*"
         return self.key_prefix + ("*" if self.key_prefix.endswith(("/", "*")) else "*")
@@ -75,7 +85,7 @@ class S3Location:
         self._add(grantee, ["s3:GetObject"], [self.bucket.arn_for_objects(self._objects_pattern)])
         self._grant_bucket(grantee)
         if self.bucket.encryption_key is not None:
-            self.bucket.encryption_key.grant_decrypt(grantee)
+            allow_key(grantee, self.bucket.encryption_key, KMS_READ)
 
     def grant_write(self, grantee: iam.IGrantable) -> None:
         """PutObject and multipart uploads on the prefix, and the bucket key's encrypt, if any; never a delete."""
@@ -92,8 +102,7 @@ class S3Location:
         )
         self._grant_bucket(grantee)
         if self.bucket.encryption_key is not None:
-            # Multipart uploads with SSE-KMS need Decrypt as well as GenerateDataKey.
-            self.bucket.encryption_key.grant_encrypt_decrypt(grantee)
+            allow_key(grantee, self.bucket.encryption_key, KMS_WRITE)
 
     def _grant_bucket(self, grantee: iam.IGrantable) -> None:
         assert self.bucket is not None
@@ -105,15 +114,11 @@ class S3Location:
 
     @staticmethod
     def _add(grantee: iam.IGrantable, actions: list[str], resources: list[str], conditions: Any = None) -> None:
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
-        )
+        allow(grantee, actions, resources, conditions, why=OBJECTS_REASON)
 
     def _grant_token(self, grantee: iam.IGrantable, actions: list[str]) -> None:
         # The bucket of a URI known only at deploy time is s3://<bucket>/...: the third '/'-separated part.
         assert self.uri_string is not None
         bucket_name = Fn.select(2, Fn.split("/", self.uri_string))
         bucket_arn = f"arn:{Aws.PARTITION}:s3:::{bucket_name}"
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=actions, resources=[bucket_arn, bucket_arn + "/*"])
-        )
+        allow(grantee, actions, [bucket_arn, bucket_arn + "/*"], why=OBJECTS_REASON)

@@ -17,6 +17,7 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ._policy import allow
 from ._validation import check_length, fail, is_unresolved
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
@@ -137,10 +138,23 @@ def _grant_pull(scope: Construct, grantee: iam.IGrantable, account: str, region:
         ArnComponents(service="ecr", resource="repository", resource_name=repository, account=account, region=region),
         Stack.of(scope),
     )
-    imported = ecr.Repository.from_repository_attributes(
-        scope, "ImageRepository", repository_arn=repository_arn, repository_name=repository
+    grant_pull(grantee, repository_arn)
+
+
+def grant_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
+    """Pull from one ECR repository: what ``IRepository.grant_pull`` grants, its wildcard explained."""
+    allow(
+        grantee,
+        ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+        [repository_arn],
     )
-    imported.grant_pull(grantee)
+    allow(
+        grantee,
+        ["ecr:GetAuthorizationToken"],
+        ["*"],
+        why="GetAuthorizationToken supports no resource-level permissions (Service Authorization Reference, "
+        "Actions defined by Amazon ECR): the token alone reads nothing, pulls need the repository statement",
+    )
 
 
 class _EcrRepositoryImage(ContainerImage):
@@ -157,7 +171,7 @@ class _EcrRepositoryImage(ContainerImage):
         self._tag_or_digest = tag_or_digest
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ContainerImageConfig:
-        self._repository.grant_pull(grantee)
+        grant_pull(grantee, self._repository.repository_arn)
         return ContainerImageConfig(image_uri=self._repository.repository_uri_for_tag_or_digest(self._tag_or_digest))
 
 
@@ -186,7 +200,7 @@ class _AssetImage(ContainerImage):
             build_args=self._build_args or None,
             platform=self._platform,
         )
-        asset.repository.grant_pull(grantee)
+        grant_pull(grantee, asset.repository.repository_arn)
         return ContainerImageConfig(image_uri=asset.image_uri)
 
 

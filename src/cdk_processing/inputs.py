@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
+from ._policy import KMS_READ, KMS_WRITE, allow, allow_key
 from ._s3 import S3Location
 from .assets import Staged, job_defaults, stage
 
@@ -358,7 +359,7 @@ class _ChainedInput(_S3Input):
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
         key = self.upstream.output_encryption_key
         if key is not None:
-            key.grant_decrypt(grantee)
+            allow_key(grantee, key, KMS_READ)
         return super().bind(scope, grantee)
 
 
@@ -464,36 +465,30 @@ class _AthenaDefinition(_DatasetDefinition):
         output.grant_read(grantee)
         output.grant_write(grantee)
         work_group = self._work_group or "primary"
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "athena:StartQueryExecution",
-                    "athena:GetQueryExecution",
-                    "athena:GetQueryResults",
-                    "athena:StopQueryExecution",
-                    "athena:GetWorkGroup",
-                ],
-                resources=[stack.format_arn(service="athena", resource="workgroup", resource_name=work_group)],
-            )
+        allow(
+            grantee,
+            [
+                "athena:StartQueryExecution",
+                "athena:GetQueryExecution",
+                "athena:GetQueryResults",
+                "athena:StopQueryExecution",
+                "athena:GetWorkGroup",
+            ],
+            [stack.format_arn(service="athena", resource="workgroup", resource_name=work_group)],
         )
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "glue:GetDatabase",
-                    "glue:GetTable",
-                    "glue:GetTables",
-                    "glue:GetPartition",
-                    "glue:GetPartitions",
-                ],
-                resources=[
-                    stack.format_arn(service="glue", resource="catalog"),
-                    stack.format_arn(service="glue", resource="database", resource_name=self._database),
-                    stack.format_arn(service="glue", resource="table", resource_name=f"{self._database}/*"),
-                ],
-            )
+        allow(
+            grantee,
+            ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"],
+            [
+                stack.format_arn(service="glue", resource="catalog"),
+                stack.format_arn(service="glue", resource="database", resource_name=self._database),
+                stack.format_arn(service="glue", resource="table", resource_name=f"{self._database}/*"),
+            ],
+            why="the query names its tables in its text, which the library does not parse: Glue reads are limited "
+            "to the tables of the query's database",
         )
         if self._key is not None:
-            self._key.grant_encrypt_decrypt(grantee)
+            allow_key(grantee, self._key, KMS_WRITE)
         definition: dict[str, Any] = {
             "Catalog": self._catalog,
             "Database": self._database,
@@ -562,37 +557,25 @@ class _RedshiftDefinition(_DatasetDefinition):
                 stack,
             )
 
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["redshift:GetClusterCredentials"],
-                resources=[
-                    redshift_arn("dbuser", f"{self._cluster_id}/{self._db_user}"),
-                    redshift_arn("dbname", f"{self._cluster_id}/{self._database}"),
-                ],
-            )
+        allow(
+            grantee,
+            ["redshift:GetClusterCredentials"],
+            [
+                redshift_arn("dbuser", f"{self._cluster_id}/{self._db_user}"),
+                redshift_arn("dbname", f"{self._cluster_id}/{self._database}"),
+            ],
         )
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["redshift-data:ExecuteStatement"],
-                resources=[redshift_arn("cluster", self._cluster_id)],
-            )
-        )
-        # The Redshift Data API authorises DescribeStatement, GetStatementResult and CancelStatement by the caller
-        # who ran the statement; these actions support no resource-level permissions (Service Authorization
-        # Reference, "Actions defined by Amazon Redshift Data API"), so "*" is the only Resource they accept.
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "redshift-data:DescribeStatement",
-                    "redshift-data:GetStatementResult",
-                    "redshift-data:CancelStatement",
-                ],
-                resources=["*"],
-            )
+        allow(grantee, ["redshift-data:ExecuteStatement"], [redshift_arn("cluster", self._cluster_id)])
+        allow(
+            grantee,
+            ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"],
+            ["*"],
+            why="the Redshift Data API authorizes these by the caller who ran the statement; they support no "
+            "resource-level permissions (Service Authorization Reference, Actions defined by Amazon Redshift Data API)",
         )
         if self._key is not None:
-            self._key.grant_encrypt_decrypt(grantee)
-            self._key.grant_encrypt(self._cluster_role)
+            allow_key(grantee, self._key, KMS_WRITE)
+            allow_key(self._cluster_role, self._key, ("kms:Encrypt", "kms:GenerateDataKey"))
         definition: dict[str, Any] = {
             "ClusterId": self._cluster_id,
             "Database": self._database,

@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ._policy import allow
 from ._s3 import S3Location
 from ._validation import check_local_path, check_pattern, fail, is_unresolved
 from .assets import job_defaults
@@ -197,9 +198,7 @@ class _FeatureStoreOutput(ProcessingOutput):
             # SageMaker ARNs carry the resource name in lowercase.
             resource_name=name if is_unresolved(name) else name.lower(),
         )
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:PutRecord"], resources=[arn])
-        )
+        allow(grantee, ["sagemaker:PutRecord"], [arn])
         return {
             "OutputName": self.name,
             "FeatureStoreOutput": {"FeatureGroupName": self._feature_group_name},

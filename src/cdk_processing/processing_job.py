@@ -39,6 +39,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct, IDependable, IValidation
 
 from ._naming import job_name_prefix, role_path
+from ._policy import KMS_WRITE, ManagedPolicyPrincipal, allow, allow_key
 from ._validation import (
     ProcessingJobValidationError,
     check_count,
@@ -202,6 +203,9 @@ class ProcessingJob(ProcessingJobBase):
             description=f"Runs the SageMaker processing job {self.node.path}",
             path=role_path(stack),
         )
+        # The grants of a role the library creates go to one customer managed policy of its own (NIST 800-53 and
+        # HIPAA rule packs ask for no inline policies); a role passed in gets them as it takes any grant.
+        self._principal: iam.IPrincipal = self.role if role is not None else ManagedPolicyPrincipal(self.role)
 
         self._name_prefix = job_name_prefix(self)
         self._fixed_name = processing_job_name
@@ -232,8 +236,8 @@ class ProcessingJob(ProcessingJobBase):
             "VolumeSizeInGB": _gibibytes(volume_size),
         }
         if volume_encryption_key is not None:
-            volume_encryption_key.grant_encrypt_decrypt(self)
-            _grant_create_grant(volume_encryption_key, self.role)
+            allow_key(self, volume_encryption_key, KMS_WRITE)
+            _grant_create_grant(volume_encryption_key, self)
             cluster_config["VolumeKmsKeyId"] = volume_encryption_key.key_arn
 
         if code is not None:
@@ -251,7 +255,7 @@ class ProcessingJob(ProcessingJobBase):
 
         self._output_encryption_key = output_encryption_key
         if output_encryption_key is not None:
-            output_encryption_key.grant_encrypt_decrypt(self)
+            allow_key(self, output_encryption_key, KMS_WRITE)
 
         request: dict[str, Any] = {
             "AppSpecification": app_specification,
@@ -517,12 +521,13 @@ class ProcessingJob(ProcessingJobBase):
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
-        """The job's role: pass the job to any ``grant_*`` method (``bucket.grant_read(job)``)."""
-        return self.role
+        """The job's role: pass the job to any ``grant_*`` method (``bucket.grant_read(job)``). For a role the library
+        created, the statements go to the role's customer managed policy."""
+        return self._principal
 
     def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
         """Add a statement to the job's role (for a role passed in, as far as the role can be changed)."""
-        self.role.add_to_principal_policy(statement)
+        self._principal.add_to_principal_policy(statement)
 
     @property
     def connections(self) -> ec2.Connections:
@@ -565,7 +570,7 @@ class ProcessingJob(ProcessingJobBase):
 
     def _depend_on_role_policies(self) -> None:
         for child in self.role.node.children:
-            if isinstance(child, iam.Policy):
+            if isinstance(child, (iam.Policy, iam.ManagedPolicy)):
                 self._resource.node.add_dependency(child)
 
     # -----------------------------------------------------------------------------------------------------------
@@ -624,25 +629,27 @@ class ProcessingJob(ProcessingJobBase):
         log_group_arn = stack.format_arn(
             service="logs", resource="log-group", resource_name=LOG_GROUP, arn_format=ArnFormat.COLON_RESOURCE_NAME
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"], resources=[log_group_arn + ":*"]
-            )
+        allow(
+            self,
+            ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+            [log_group_arn + ":*"],
+            why="CloudWatch Logs authorizes these on the log group's ARN with the ':*' suffix (CloudWatch Logs "
+            "permissions reference); the group, /aws/sagemaker/ProcessingJobs, is SageMaker's and shared by every job",
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[f"{log_group_arn}:log-stream:{streams}"],
-            )
+        allow(
+            self,
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [f"{log_group_arn}:log-stream:{streams}"],
+            why="SageMaker names a job's log streams <job name>/algo-<n>-<epoch>; the job name ends in the "
+            "deployment's request id, so the streams are named by this job's name prefix",
         )
-        # PutMetricData supports no resource-level permissions (Service Authorization Reference, "Actions defined
-        # by Amazon CloudWatch"); the condition limits it to the processing jobs' namespace.
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": LOG_GROUP}},
-            )
+        allow(
+            self,
+            ["cloudwatch:PutMetricData"],
+            ["*"],
+            {"StringEquals": {"cloudwatch:namespace": LOG_GROUP}},
+            why="PutMetricData supports no resource-level permissions (Service Authorization Reference, Actions "
+            "defined by Amazon CloudWatch); the condition limits it to the processing jobs' namespace",
         )
 
     def _network(
@@ -702,39 +709,42 @@ class ProcessingJob(ProcessingJobBase):
             return stack.format_arn(service="ec2", resource=resource, resource_name=name)
 
         interfaces = ec2_arn("network-interface", "*")
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["ec2:CreateNetworkInterface"],
-                resources=[
-                    interfaces,
-                    *(ec2_arn("subnet", s) for s in subnet_ids),
-                    *(ec2_arn("security-group", g.security_group_id) for g in self._security_groups),
-                ],
-            )
+        eni_reason = (
+            "SageMaker creates the job's network interfaces when it starts, so their ids are unknown before; "
+            "creation is limited to the job's subnets and security groups"
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                ],
-                resources=[interfaces],
-            )
+        allow(
+            self,
+            ["ec2:CreateNetworkInterface"],
+            [
+                interfaces,
+                *(ec2_arn("subnet", s) for s in subnet_ids),
+                *(ec2_arn("security-group", g.security_group_id) for g in self._security_groups),
+            ],
+            why=eni_reason,
         )
-        # EC2 Describe* actions support no resource-level permissions (Service Authorization Reference, "Actions
-        # defined by Amazon EC2"); SageMaker needs them to place the job's network interfaces.
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],
-            )
+        allow(
+            self,
+            [
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+            ],
+            [interfaces],
+            why=eni_reason,
+        )
+        allow(
+            self,
+            [
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+            ],
+            ["*"],
+            why="EC2 Describe* actions support no resource-level permissions (Service Authorization Reference, "
+            "Actions defined by Amazon EC2); SageMaker needs them to place the job's network interfaces",
         )
 
     # -----------------------------------------------------------------------------------------------------------
@@ -887,10 +897,4 @@ def _gibibytes(size: Size) -> Any:
 
 def _grant_create_grant(key: kms.IKey, grantee: iam.IGrantable) -> None:
     """SageMaker attaches encrypted volumes through a KMS grant made for it (kms:GrantIsForAWSResource)."""
-    grantee.grant_principal.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["kms:CreateGrant", "kms:DescribeKey"],
-            resources=[key.key_arn],
-            conditions={"Bool": {"kms:GrantIsForAWSResource": True}},
-        )
-    )
+    allow(grantee, ["kms:CreateGrant", "kms:DescribeKey"], [key.key_arn], {"Bool": {"kms:GrantIsForAWSResource": True}})

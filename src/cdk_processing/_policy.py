@@ -1,0 +1,205 @@
+"""Every permission the library grants goes through ``allow``: explicit actions, named resources, and, where a
+resource cannot be named without a wildcard, the AWS-documented reason why, next to the statement.
+
+That reason also becomes the acknowledgement of the finding rule packs report for the wildcard (cdk-nag's
+``AwsSolutions-IAM5``, which asks for "a suppression with evidence"), placed through aws-cdk-lib's
+``Validations.of(...).acknowledge`` on the construct holding the policy, for exactly that resource string: a wildcard
+anyone else adds to the same policy is still reported. The library does not depend on cdk-nag.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import jsii
+from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import IConstruct, IValidation
+
+# The rule ids of the compliance packs (cdk-nag: NIST 800-53 rev 4 and 5, HIPAA Security, PCI DSS 3.2.1) that
+# share a rule name; AwsSolutions names its rules differently and is given explicitly.
+COMPLIANCE_PACKS = ("NIST.800.53.R5", "NIST.800.53.R4", "HIPAA.Security", "PCI.DSS.321")
+
+INLINE_POLICY_REASON = (
+    "The policy belongs to exactly one role and lives and dies with it, the one-to-one case the IAM user guide gives "
+    "for inline policies (Managed policies and inline policies); grants from aws-cdk-lib are written inline"
+)
+
+LOG_GROUP_REASON = (
+    "The log group holds the library's function logs (job names, statuses, SageMaker's failure reasons), no job "
+    "data; CloudWatch Logs encrypts it at rest with its own keys"
+)
+
+KMS_READ = ("kms:Decrypt",)
+# Writing with a key: S3 asks for GenerateDataKey, multipart uploads also for Decrypt, SageMaker's output encryption
+# for Encrypt ("the SageMaker execution role must include permissions to call kms:Encrypt", KmsKeyId of
+# OutputDataConfig).
+KMS_WRITE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+
+
+def allow(
+    grantee: iam.IGrantable,
+    actions: Sequence[str],
+    resources: Sequence[str],
+    conditions: Mapping[str, Any] | None = None,
+    *,
+    why: str | None = None,
+) -> None:
+    """Add one Allow statement to ``grantee``'s policy.
+
+    A resource with a wildcard needs ``why``: the AWS-documented reason it cannot be named otherwise. Actions never
+    carry a wildcard.
+    """
+    wild_actions = [a for a in actions if "*" in a]
+    if wild_actions:
+        raise ValueError(f"library statements name their actions; got {wild_actions}")
+    # A token is "${Token[...]}" in Python: a "*" in the text is one of the literal parts.
+    if why is None and any("*" in r for r in resources):
+        raise ValueError(f"a wildcard resource needs the AWS-documented reason (why=...): {list(resources)}")
+    statement = iam.PolicyStatement(
+        actions=list(actions), resources=list(resources), conditions=dict(conditions) if conditions else None
+    )
+    principal = grantee.grant_principal
+    principal.add_to_principal_policy(statement)
+    holder = principal.role if isinstance(principal, ManagedPolicyPrincipal) else principal
+    if why is not None and hasattr(holder, "node"):  # a role, created or imported (an IConstruct)
+        _Wildcards.of(holder).add(statement, why)
+
+
+def allow_key(grantee: iam.IGrantable, key: kms.IKey, actions: Iterable[str]) -> None:
+    """Use of one KMS key, with explicit actions (CDK's key grants use ``kms:GenerateDataKey*`` and
+    ``kms:ReEncrypt*``)."""
+    allow(grantee, sorted(set(actions)), [key.key_arn])
+
+
+@jsii.implements(iam.IPrincipal)
+class ManagedPolicyPrincipal:
+    """A role as a grant principal whose statements go to a customer managed policy attached to it (created on the
+    role as ``ManagedPolicy``), instead of the role's inline default policy."""
+
+    def __init__(self, role: iam.Role) -> None:
+        self.role = role
+        self.policy = iam.ManagedPolicy(role, "ManagedPolicy", roles=[role])
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        return self
+
+    @property
+    def assume_role_action(self) -> str:
+        return self.role.assume_role_action
+
+    @property
+    def policy_fragment(self) -> iam.PrincipalPolicyFragment:
+        return self.role.policy_fragment
+
+    @property
+    def principal_account(self) -> str | None:
+        return self.role.principal_account
+
+    def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
+        return self.add_to_principal_policy(statement).statement_added
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        self.policy.add_statements(statement)
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.policy)
+
+
+def acknowledge_policy_wildcards(role: iam.IRole, why: str) -> None:
+    """Acknowledge every wildcard in the policies ``role`` holds: for a role of ours whose statements all come from an
+    aws-cdk-lib construct we cannot configure (the Provider framework, BucketDeployment)."""
+    _Wildcards.of(role).add(None, why)
+
+
+def acknowledge(scope: IConstruct, reasons: Mapping[str, str]) -> None:
+    """Acknowledge rules on ``scope`` (and what it holds): rule id -> reason. A bare rule name (no ``-``) stands for
+    that rule in every compliance pack."""
+    rules = []
+    for rule, reason in reasons.items():
+        ids = [f"{pack}-{rule}" for pack in COMPLIANCE_PACKS] if "-" not in rule else [rule]
+        rules += [Acknowledgment(id=i, reason=reason) for i in ids]
+    Validations.of(scope).acknowledge(*rules)
+
+
+@jsii.implements(IValidation)
+class _Wildcards:
+    """The wildcard statements of one policy holder, acknowledged once the app is prepared: cdk-nag reports a
+    resource as the flattened text of its resolved value (``<Bucket.Arn>/prefix/*``), which cross-stack references
+    change into an export name only during preparation, so the text is computed after it (validation time)."""
+
+    @staticmethod
+    def of(holder: IConstruct) -> _Wildcards:
+        # jsii's object reference: unique in the process (proxies of one object may be different Python objects).
+        ref = holder.__jsii_ref__.ref  # type: ignore[attr-defined]
+        existing = _BY_REF.get(ref)
+        if existing is None:
+            existing = _BY_REF[ref] = _Wildcards(holder)
+            holder.node.add_validation(existing)
+        return existing
+
+    def __init__(self, holder: IConstruct) -> None:
+        self._holder = holder
+        self._statements: list[tuple[iam.PolicyStatement | None, str]] = []
+
+    def add(self, statement: iam.PolicyStatement | None, why: str) -> None:
+        """A statement of ours and why its wildcards are needed; ``None``: every statement of the holder's policies."""
+        self._statements.append((statement, why))
+
+    def validate(self) -> list[str]:
+        stack = Stack.of(self._holder)
+        reasons: dict[str, str] = {}
+        for statement, why in self._statements:
+            if statement is not None:
+                statements = [stack.resolve(statement.to_statement_json())]
+            else:
+                statements = [
+                    s
+                    for child in self._holder.node.children
+                    if isinstance(child, (iam.Policy, iam.ManagedPolicy))
+                    for s in stack.resolve(child.document).get("Statement", [])
+                ]
+            for resolved in statements:
+                for action in _as_list(resolved.get("Action")):
+                    if "*" in action:
+                        reasons[f"AwsSolutions-IAM5[Action::{action}]"] = why
+                for resource in _as_list(resolved.get("Resource")):
+                    text = flatten_reference(resource)
+                    if "*" in text:
+                        reasons[f"AwsSolutions-IAM5[Resource::{text}]"] = why
+        acknowledge(self._holder, reasons)
+        return []
+
+
+_BY_REF: dict[str, _Wildcards] = {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def flatten_reference(value: Any) -> str:
+    """A resolved CloudFormation value as one line of text, the way cdk-nag names the resources of its findings:
+    ``Fn::Join`` joined, ``Fn::GetAtt`` as ``<Logical.Attr>``, ``Ref`` as ``<Logical>``, ``${x}`` as ``<x>``."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.replace("${", "<").replace("}", ">")
+    if isinstance(value, dict):
+        if value.get("Fn::Join"):
+            delimiter, items = value["Fn::Join"]
+            return str(delimiter).join(flatten_reference(i) for i in items)
+        if value.get("Fn::Sub"):
+            return flatten_reference(value["Fn::Sub"])
+        if value.get("Fn::GetAtt"):
+            resource, attribute = value["Fn::GetAtt"]
+            return f"<{flatten_reference(resource)}.{flatten_reference(attribute)}>"
+        if value.get("Fn::ImportValue"):
+            return flatten_reference(value["Fn::ImportValue"])
+        if value.get("Ref"):
+            return f"<{flatten_reference(value['Ref'])}>"
+    return json.dumps(value, separators=(",", ":"))
