@@ -8,11 +8,13 @@ from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ._dependencies import depend_on_policies_only
 from ._naming import role_path, stack_part
+from ._policy import INLINE_POLICY_REASON, LOG_GROUP_REASON, acknowledge, acknowledge_policy_wildcards, allow
 
 HANDLER_DIR = Path(__file__).parent / "handler"
 
@@ -30,6 +32,32 @@ MAX_RUNTIME_LIMIT = Duration.seconds(WAIT_BUDGET.to_seconds() - STARTUP_ALLOWANC
 QUERY_INTERVAL = Duration.seconds(30)
 
 PROVIDER_ID = "CdkProcessingJobProvider"
+# The newest Python runtime aws-cdk-lib knows (cdk-nag's AwsSolutions-L1 asks for it).
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+JOB_NAMES_REASON = (
+    "a job's name ends in the deployment's request id (a retried event must find its job, a replacement must not "
+    "collide), so the handler's jobs are named by this stack's prefix"
+)
+FRAMEWORK_INVOKE_REASON = (
+    "written by aws-cdk-lib's custom_resources.Provider, which the library cannot configure: lambda:InvokeFunction "
+    "on the handler functions and their versions and aliases ('<function ARN>:*'), and, for the waiter state "
+    "machine, log delivery and X-Ray, which support no resource-level permissions (Service Authorization Reference)"
+)
+# Rules the library's own functions, roles and log groups are acknowledged for, each with the reason. A bare
+# rule name stands for it in each compliance pack.
+PROVIDER_ACKNOWLEDGEMENTS = {
+    "LambdaConcurrency": "Reserved concurrency is taken from the account's pool and fails the deployment in "
+    "accounts at the default minimum of unreserved concurrency; the provider's invocations are bounded by the "
+    "custom resources of the deployment (one event and one poll every 30 s per job)",
+    "LambdaDLQ": "The functions run on CloudFormation events: the Provider framework invokes the handlers "
+    "synchronously and reports every failure to CloudFormation, which fails and rolls back the resource; a "
+    "dead-letter queue would hold events that nothing replays",
+    "LambdaInsideVPC": "The functions call only AWS APIs (SageMaker, Step Functions, Lambda, CloudWatch Logs) and "
+    "carry no job data; inside a VPC they would need NAT or interface endpoints the stack may not have",
+    "CloudWatchLogGroupEncrypted": LOG_GROUP_REASON,
+    "IAMNoInlinePolicy": INLINE_POLICY_REASON,
+}
 
 
 class ProcessingJobProvider(Construct):
@@ -58,24 +86,19 @@ class ProcessingJobProvider(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Starts, watches and stops this stack's SageMaker processing jobs during deployments",
         )
-        # ListProcessingJobs supports no resource-level permissions (Service Authorization Reference, "Actions
-        # defined by Amazon SageMaker AI"): Resource "*" is the only one it accepts. The handler lists only by the
-        # name prefix of the job it manages, to find a job whose name CloudFormation never received.
-        self.handler_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:ListProcessingJobs"], resources=["*"])
+        allow(
+            self.handler_role,
+            ["sagemaker:ListProcessingJobs"],
+            ["*"],
+            why="ListProcessingJobs supports no resource-level permissions (Service Authorization Reference, Actions "
+            "defined by Amazon SageMaker AI); the handler lists only by the name prefix of the job it manages, to find "
+            "a job whose name CloudFormation never received",
         )
         self.allow_job_name(None)
-        self.handler_role.add_to_principal_policy(
-            self._pass_role(
-                [
-                    stack.format_arn(
-                        service="iam",
-                        region="",
-                        resource="role",
-                        resource_name=role_path(stack)[1:] + "*",
-                    )
-                ]
-            )
+        self._pass_role(
+            [stack.format_arn(service="iam", region="", resource="role", resource_name=role_path(stack)[1:] + "*")],
+            why="the job roles of this stack, one per job, are all under the IAM path of this stack's prefix: naming "
+            "each would grow the policy with every job (IAM limits a role's inline policies to 10,240 characters)",
         )
         code = lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"])
         self._code = code
@@ -91,7 +114,7 @@ class ProcessingJobProvider(Construct):
             functions[name] = lambda_.Function(
                 self,
                 name,
-                runtime=lambda_.Runtime.PYTHON_3_13,
+                runtime=RUNTIME,
                 architecture=lambda_.Architecture.ARM_64,
                 handler=handler,
                 code=code,
@@ -110,6 +133,10 @@ class ProcessingJobProvider(Construct):
         for name in ("FrameworkOnEventRole", "FrameworkCompleteAndTimeoutRole"):
             framework_roles[name] = iam.Role(self, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
             provider_logs.grant_write(framework_roles[name])
+            acknowledge_policy_wildcards(framework_roles[name], FRAMEWORK_INVOKE_REASON)
+        # Every state of the waiter is logged, without the execution data: that holds the event's pre-signed
+        # response URL.
+        waiter_logs = logs.LogGroup(self, "WaiterLogs", retention=logs.RetentionDays.ONE_MONTH)
         self.provider = cr.Provider(
             self,
             "Provider",
@@ -120,9 +147,32 @@ class ProcessingJobProvider(Construct):
             log_group=provider_logs,
             framework_on_event_role=framework_roles["FrameworkOnEventRole"],
             framework_complete_and_timeout_role=framework_roles["FrameworkCompleteAndTimeoutRole"],
+            disable_waiter_state_machine_logging=False,  # aws-cdk-lib's default: disabled
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=waiter_logs, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
         )
+        self._trace_waiter()
         self.service_token = self.provider.service_token
+        acknowledge(self, PROVIDER_ACKNOWLEDGEMENTS)
         depend_on_policies_only(self)
+
+    def _trace_waiter(self) -> None:
+        """X-Ray tracing for the waiter state machine, which the Provider does not offer as a property."""
+        waiter = self.provider.node.find_child("waiter-state-machine")
+        machine = waiter.node.default_child
+        assert isinstance(machine, sfn.CfnStateMachine)
+        machine.tracing_configuration = sfn.CfnStateMachine.TracingConfigurationProperty(enabled=True)
+        role = waiter.node.find_child("Role")
+        assert isinstance(role, iam.Role)
+        allow(
+            role,
+            ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
+            ["*"],
+            why="X-Ray's trace and sampling actions support no resource-level permissions (Service Authorization "
+            "Reference, Actions defined by AWS X-Ray); Step Functions sends the waiter's traces with them",
+        )
+        acknowledge_policy_wildcards(role, FRAMEWORK_INVOKE_REASON)
 
     @property
     def signal_function(self) -> lambda_.Function:
@@ -130,22 +180,22 @@ class ProcessingJobProvider(Construct):
         if self._signal_function is None:
             stack = Stack.of(self)
             role = iam.Role(self, "SignalRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["sagemaker:ListTags", "sagemaker:DescribeProcessingJob"],
-                    resources=[
-                        stack.format_arn(
-                            service="sagemaker", resource="processing-job", resource_name=stack_part(stack) + "-*"
-                        )
-                    ],
-                )
+            allow(
+                role,
+                ["sagemaker:ListTags", "sagemaker:DescribeProcessingJob"],
+                [
+                    stack.format_arn(
+                        service="sagemaker", resource="processing-job", resource_name=stack_part(stack) + "-*"
+                    )
+                ],
+                why=JOB_NAMES_REASON,
             )
             log_group = logs.LogGroup(self, "SignalLogs", retention=logs.RetentionDays.ONE_MONTH)
             log_group.grant_write(role)
             self._signal_function = lambda_.Function(
                 self,
                 "Signal",
-                runtime=lambda_.Runtime.PYTHON_3_13,
+                runtime=RUNTIME,
                 architecture=lambda_.Architecture.ARM_64,
                 handler="index.on_state_change",
                 code=self._code,
@@ -166,29 +216,28 @@ class ProcessingJobProvider(Construct):
         else:
             # SageMaker ARNs carry the job name in lowercase.
             resource_name = name if Token.is_unresolved(name) else name.lower()
-        self.handler_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "sagemaker:CreateProcessingJob",
-                    "sagemaker:DescribeProcessingJob",
-                    "sagemaker:StopProcessingJob",
-                    "sagemaker:AddTags",
-                    "sagemaker:ListTags",
-                ],
-                resources=[
-                    stack.format_arn(service="sagemaker", resource="processing-job", resource_name=resource_name)
-                ],
-            )
+        allow(
+            self.handler_role,
+            [
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:AddTags",
+                "sagemaker:ListTags",
+            ],
+            [stack.format_arn(service="sagemaker", resource="processing-job", resource_name=resource_name)],
+            why=JOB_NAMES_REASON,
         )
 
     def allow_pass_role(self, role: iam.IRole) -> None:
         """Let the handler pass ``role`` (a role given to a job) to SageMaker, and to nothing else."""
-        self.handler_role.add_to_principal_policy(self._pass_role([role.role_arn]))
+        self._pass_role([role.role_arn])
 
-    @staticmethod
-    def _pass_role(role_arns: list[str]) -> iam.PolicyStatement:
-        return iam.PolicyStatement(
-            actions=["iam:PassRole"],
-            resources=role_arns,
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+    def _pass_role(self, role_arns: list[str], why: str | None = None) -> None:
+        allow(
+            self.handler_role,
+            ["iam:PassRole"],
+            role_arns,
+            {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            why=why,
         )
