@@ -173,14 +173,23 @@ def test_local_data_keeps_its_file_name_and_is_an_input_the_role_may_read(ergo) 
     assert [sorted(p.name for p in d.iterdir()) for d in staged if d.is_dir() and (d / "data.csv").exists()] == [
         ["data.csv"]
     ]
-    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("FolderRoleDefaultPolicy")])
+    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("FolderRoleManagedPolicy")])
     assert "inputs/lookup/" in policy and "s3:GetObject" in policy
 
 
 def test_outputs_given_no_destination_share_one_bucket_at_a_prefix_per_job_and_output(ergo) -> None:
     stack, template, jobs = ergo
-    buckets = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"]
-    assert len(buckets) == 1 and template["Resources"][buckets[0]]["DeletionPolicy"] == "Retain"
+    buckets = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"}
+    outputs = [k for k in buckets if k.startswith("CdkProcessingBucket")]
+    logs = [k for k in buckets if k.startswith("CdkProcessingAccessLogs")]
+    assert len(buckets) == 2 and len(outputs) == 1 and len(logs) == 1
+    assert all(r["DeletionPolicy"] == "Retain" for r in buckets.values())
+    # Encrypted with the account's S3 key (no grant needed), server access logs to the library's logs bucket.
+    properties = buckets[outputs[0]]["Properties"]
+    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"BucketKeyEnabled": True, "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}
+    ]
+    assert properties["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs[0]}
     script = _request(template, "Ergo/Script")["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
     folder = _request(template, "Ergo/Folder")["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
     assert script.endswith(f"/cdk-processing/{jobs['script']._name_prefix}/outputs/result/")
@@ -192,7 +201,7 @@ def test_an_asset_image_is_built_by_the_toolchain_and_pulled_with_a_grant(ergo) 
     _, template, _ = ergo
     image = _request(template, "Ergo/Plain")["AppSpecification"]["ImageUri"]
     assert "cdk-hnb659fds-container-assets" in image
-    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("PlainRoleDefaultPolicy")])
+    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("PlainRoleManagedPolicy")])
     assert "ecr:BatchGetImage" in policy and "cdk-hnb659fds-container-assets" in policy
 
 
@@ -295,7 +304,7 @@ def test_a_chained_job_names_its_upstream_run_and_may_decrypt_its_output(files: 
     # When the upstream job runs again (a new name), the property changes and so this job runs again too.
     assert jobs["Second"][1]["Properties"]["Upstream"] == [{"Fn::GetAtt": [first_id, "ProcessingJobName"]}]
     assert "Upstream" not in jobs["First"][1]["Properties"]
-    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("SecondRoleDefaultPolicy")])
+    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("SecondRoleManagedPolicy")])
     assert "kms:Decrypt" in policy
 
 
@@ -343,7 +352,7 @@ def test_framework_images_resolve_per_region_or_through_a_mapping() -> None:
     account = facts["pytorch"]["versions"]["2.6.0"]["registries"]["eu-west-1"]
     uri = resolve(job["Properties"]["Request"]["AppSpecification"]["ImageUri"], {"Resources": {}})
     assert uri == f"{account}.dkr.ecr.eu-west-1.amazonaws.com/pytorch-training:2.6.0-gpu-py312"
-    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("JRoleDefaultPolicy")])
+    policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("JRoleManagedPolicy")])
     assert f"ecr:eu-west-1:{account}:repository/pytorch-training" in policy
     assert "sagemaker" in framework_images()["source"]  # where the account facts come from
 

@@ -9,37 +9,88 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import FileSystem, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IDependable
 
 from ._dependencies import depend_on_policies_only
+from ._policy import INLINE_POLICY_REASON, LOG_GROUP_REASON, acknowledge, acknowledge_policy_wildcards
 from ._s3 import S3Location
 from ._validation import fail
 
 BUCKET_ID = "CdkProcessingBucket"
+ACCESS_LOGS_ID = "CdkProcessingAccessLogs"
+REPLICATION_REASON = (
+    "Replication needs a destination bucket in a Region and account the library cannot choose; the bucket is the "
+    "default for outputs given no destination: send outputs to a replicated bucket of yours with "
+    "ProcessingOutput.to_bucket"
+)
 CODE_PATH = "/opt/ml/processing/input/code"
 
 
 def default_bucket(scope: Construct) -> s3.IBucket:
     """The stack's bucket for job code, local input data and outputs given no destination; created on first use.
 
-    Encrypted, private, TLS only, versioned, and retained when the stack is deleted: the library never empties it.
+    Encrypted with KMS (the account's AWS managed key for S3, ``aws/s3``, with an S3 bucket key), private, TLS
+    only, versioned, with server access logs, and retained when the stack is deleted: the library never empties it.
     """
     stack = Stack.of(scope)
     existing = stack.node.try_find_child(BUCKET_ID)
     if isinstance(existing, s3.Bucket):
         return existing
-    return s3.Bucket(
+    logs_bucket = s3.Bucket(
         stack,
-        BUCKET_ID,
+        ACCESS_LOGS_ID,
+        # S3 delivers server access logs only to a bucket encrypted with S3 managed keys (SSE-S3).
         encryption=s3.BucketEncryption.S3_MANAGED,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         enforce_ssl=True,
         versioned=True,
         removal_policy=RemovalPolicy.RETAIN,
     )
+    bucket = s3.Bucket(
+        stack,
+        BUCKET_ID,
+        encryption=s3.BucketEncryption.KMS_MANAGED,
+        bucket_key_enabled=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        versioned=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        # A reference, so that aws-cdk-lib leaves the delivery permission to the policy below instead of an ACL
+        # (which the logs bucket, owner-enforced, has none of).
+        server_access_logs_bucket=s3.Bucket.from_bucket_name(
+            stack, "CdkProcessingAccessLogsRef", logs_bucket.bucket_name
+        ),
+        server_access_logs_prefix=f"{BUCKET_ID}/",
+    )
+    # S3's log delivery writes with a bucket policy on the destination (S3 user guide, Enabling Amazon S3 server
+    # access logging): only for the library's bucket, in this account.
+    logs_bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[logs_bucket.arn_for_objects(f"{BUCKET_ID}/*")],
+            conditions={
+                "ArnLike": {"aws:SourceArn": bucket.bucket_arn},
+                "StringEquals": {"aws:SourceAccount": stack.account},
+            },
+        )
+    )
+    acknowledge(bucket, {"S3BucketReplicationEnabled": REPLICATION_REASON})
+    acknowledge(
+        logs_bucket,
+        {
+            "S3BucketReplicationEnabled": REPLICATION_REASON,
+            "S3DefaultEncryptionKMS": "S3 delivers server access logs only to a bucket with SSE-S3 default "
+            "encryption (S3 user guide, Enabling Amazon S3 server access logging)",
+        },
+    )
+    return bucket
 
 
 def job_defaults(scope: Construct) -> tuple[s3.IBucket, str]:
@@ -76,13 +127,14 @@ def stage(
         raise fail(prop, path, "must be an existing file or folder")
     if local.is_file() and not keep_file_name:
         asset = s3_assets.Asset(scope, id, path=str(local))
-        location = S3Location(bucket=asset.bucket, key_prefix=asset.s3_object_key)
+        location = S3Location(bucket=asset.bucket, key_prefix=asset.s3_object_key, single_object=True)
         return Staged(location, f"{asset.asset_hash}{local.suffix}", None)
     if local.is_file():  # the file alone, from its folder
         exclude, local = ["*", f"!{local.name}"], local.parent
     fingerprint = FileSystem.fingerprint(str(local), exclude=list(exclude or []))
     bucket, _ = job_defaults(scope)
     prefix = f"{key_prefix}{fingerprint[:16]}/"
+    role, log_group = _deployment_role(scope)
     deployment = s3_deployment.BucketDeployment(
         scope,
         id,
@@ -91,12 +143,62 @@ def stage(
         sources=[s3_deployment.Source.asset(str(local), exclude=list(exclude or []))],
         prune=False,
         retain_on_delete=True,
+        role=role,
+        log_group=log_group,
+        # Not the default size: the library's copies get a singleton function of their own (BucketDeployment names
+        # it by memory size), so that another BucketDeployment of the stack neither shares nor changes its role.
+        memory_limit=DEPLOYMENT_MEMORY_MIB,
     )
     # BucketDeployment's handler is a stack-wide singleton function, created at the stack's root.
     for child in Stack.of(scope).node.children:
-        if child.node.id.startswith("Custom::CDKBucketDeployment") and isinstance(child, Construct):
+        if child.node.id.startswith("Custom::CDKBucketDeployment") and child.node.id.endswith(
+            f"{DEPLOYMENT_MEMORY_MIB}MiB"
+        ):
             depend_on_policies_only(child)
+            acknowledge(child, DEPLOYMENT_ACKNOWLEDGEMENTS)
     return Staged(S3Location(bucket=bucket, key_prefix=prefix), None, deployment)
+
+
+DEPLOYMENT_ROLE_ID = "CdkProcessingDeploymentRole"
+DEPLOYMENT_MEMORY_MIB = 256
+DEPLOYMENT_REASON = (
+    "written by aws-cdk-lib's BucketDeployment, which the library cannot configure: read of the CDK assets bucket "
+    "(s3:GetObject*, s3:GetBucket*, s3:List* on its objects) and write to the library's bucket, including "
+    "s3:DeleteObject*, which the function uses only when prune is on; the library turns prune off"
+)
+DEPLOYMENT_ACKNOWLEDGEMENTS = {
+    "AwsSolutions-L1": "BucketDeployment's function runtime is set by aws-cdk-lib and cannot be configured; it "
+    "moves to the newest runtime with aws-cdk-lib",
+    "LambdaConcurrency": "Reserved concurrency is taken from the account's pool and fails the deployment in accounts "
+    "at the default minimum of unreserved concurrency; the function runs once per changed code or data folder",
+    "LambdaDLQ": "BucketDeployment's function runs on CloudFormation events and reports every failure to "
+    "CloudFormation, which fails and rolls back the deployment; a dead-letter queue would hold events that nothing "
+    "replays",
+    "LambdaInsideVPC": "The function copies from the CDK assets bucket to the library's bucket through the S3 API "
+    "only; inside a VPC it would need NAT or an S3 endpoint the stack may not have",
+}
+
+
+def _deployment_role(scope: Construct) -> tuple[iam.Role, logs.LogGroup]:
+    """The role and log group of the library's copies of local folders: no managed policy, logs to one group."""
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child(DEPLOYMENT_ROLE_ID)
+    if isinstance(existing, iam.Role):
+        log_group = stack.node.find_child(DEPLOYMENT_ROLE_ID + "Logs")
+        assert isinstance(log_group, logs.LogGroup)
+        return existing, log_group
+    role = iam.Role(
+        stack,
+        DEPLOYMENT_ROLE_ID,
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description="Copies cdk-processing's local code and data folders to the stack's bucket",
+    )
+    log_group = logs.LogGroup(stack, DEPLOYMENT_ROLE_ID + "Logs", retention=logs.RetentionDays.ONE_MONTH)
+    log_group.grant_write(role)
+    acknowledge(log_group, {"CloudWatchLogGroupEncrypted": LOG_GROUP_REASON})
+    acknowledge_policy_wildcards(role, DEPLOYMENT_REASON)
+    acknowledge(role, {"IAMNoInlinePolicy": INLINE_POLICY_REASON})
+    return role, log_group
 
 
 class Code:
