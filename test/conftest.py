@@ -141,11 +141,12 @@ def many_jobs_template() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def example_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """examples/app.py, synthesized once by running it as the cdk CLI would (CDK_OUTDIR)."""
+    """examples/app.py, synthesized once by running it as the cdk CLI would (CDK_OUTDIR, cdk.json's context)."""
     import subprocess
 
     root = Path(__file__).resolve().parent.parent
     outdir = tmp_path_factory.mktemp("example")
-    env = {**os.environ, "CDK_OUTDIR": str(outdir)}
+    context = json.loads((root / "cdk.json").read_text())["context"]
+    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps(context)}
     subprocess.run([sys.executable, str(root / "examples" / "app.py")], check=True, env=env, cwd=root)
     return dict(json.loads((outdir / "ChurnPipeline.template.json").read_text()))
