@@ -64,7 +64,7 @@ def allow(
     )
     principal = grantee.grant_principal
     principal.add_to_principal_policy(statement)
-    holder = principal.role if isinstance(principal, ManagedPolicyPrincipal) else principal
+    holder: Any = principal.role if isinstance(principal, ManagedPolicyPrincipal) else principal
     if why is not None and hasattr(holder, "node"):  # a role, created or imported (an IConstruct)
         _Wildcards.of(holder).add(statement, why)
 

@@ -151,9 +151,8 @@ def stage(
     )
     # BucketDeployment's handler is a stack-wide singleton function, created at the stack's root.
     for child in Stack.of(scope).node.children:
-        if child.node.id.startswith("Custom::CDKBucketDeployment") and child.node.id.endswith(
-            f"{DEPLOYMENT_MEMORY_MIB}MiB"
-        ):
+        singleton = child.node.id.startswith("Custom::CDKBucketDeployment")
+        if singleton and child.node.id.endswith(f"{DEPLOYMENT_MEMORY_MIB}MiB") and isinstance(child, Construct):
             depend_on_policies_only(child)
             acknowledge(child, DEPLOYMENT_ACKNOWLEDGEMENTS)
     return Staged(S3Location(bucket=bucket, key_prefix=prefix), None, deployment)

@@ -39,7 +39,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct, IDependable, IValidation
 
 from ._naming import job_name_prefix, role_path
-from ._policy import KMS_WRITE, ManagedPolicyPrincipal, allow, allow_key
+from ._policy import KMS_WRITE, ManagedPolicyPrincipal, acknowledge, allow, allow_key
 from ._validation import (
     ProcessingJobValidationError,
     check_count,
@@ -196,16 +196,21 @@ class ProcessingJob(ProcessingJobBase):
         self.completion = completion
         self.instance_count = instance_count
 
-        self.role: iam.IRole = role or iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"Runs the SageMaker processing job {self.node.path}",
-            path=role_path(stack),
-        )
         # The grants of a role the library creates go to one customer managed policy of its own (NIST 800-53 and
         # HIPAA rule packs ask for no inline policies); a role passed in gets them as it takes any grant.
-        self._principal: iam.IPrincipal = self.role if role is not None else ManagedPolicyPrincipal(self.role)
+        self._principal: iam.IPrincipal
+        if role is None:
+            created = iam.Role(
+                self,
+                "Role",
+                assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                description=f"Runs the SageMaker processing job {self.node.path}",
+                path=role_path(stack),
+            )
+            self.role: iam.IRole = created
+            self._principal = ManagedPolicyPrincipal(created)
+        else:
+            self.role = self._principal = role
 
         self._name_prefix = job_name_prefix(self)
         self._fixed_name = processing_job_name
@@ -692,6 +697,14 @@ class ProcessingJob(ProcessingJobBase):
             )
             if is_unresolved(instance_count) or instance_count > 1:
                 group.connections.allow_internally(ec2.Port.all_traffic(), "between the job's instances")
+                acknowledge(
+                    group,
+                    {
+                        "EC2RestrictedCommonPorts": "The only ingress is from the group itself: SageMaker asks for "
+                        "all traffic between the instances of a distributed job in a VPC (SageMaker developer "
+                        "guide, Give SageMaker Processing Jobs Access to Resources in Your Amazon VPC)"
+                    },
+                )
             self._security_groups = [group]
         else:
             self._security_groups = list(security_groups)
