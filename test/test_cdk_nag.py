@@ -1,0 +1,197 @@
+"""cdk-nag's AwsSolutions, NIST 800-53 R5 and HIPAA Security packs on the example app and on stacks covering every
+prop group and completion mode: no finding on anything the library creates or grants, and the example app clean.
+
+Acknowledgements are the library's own (placed with aws-cdk-lib's ``Validations.of(...).acknowledge``, each with its
+reason), except for the example app's own resources, acknowledged in examples/app.py. The packs run through
+``NagPack.validate_scope``, cdk-nag v3's entry point for checking a synthesized construct tree.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
+from constructs import IConstruct
+
+from cdk_processing import (
+    Code,
+    Completion,
+    ContainerImage,
+    Framework,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingOutput,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKS = (AwsSolutionsChecks, NIST80053R5Checks, HIPAASecurityChecks)
+
+# Resources of the test stacks that stand for the user's own (buckets, VPC, key, repository, roles): their findings
+# are the user's to settle. Anything else in these stacks the library created or granted.
+FIXTURES = {
+    "Minimal": ["Data"],
+    "Full": ["Key", "Data", "Results", "Vpc", "JobGroup", "Repo", "RedshiftRole"],
+    "Pipeline": ["Lake", "Vpc"],
+    "Modes": ["Data"],
+}
+# The role passed in to the Pipeline stack's Evaluate job is imported as mutable, so aws-cdk-lib gives it an inline
+# policy for the library's grants: choosing that (rather than mutable=False) is the user's, everything else in the
+# policy is the library's.
+USER_CHOICES = {("Pipeline/Existing/Policy/Resource", "IAMNoInlinePolicy")}
+
+
+def findings(scope: IConstruct) -> list[str]:
+    """Every unacknowledged finding of the three packs under ``scope``: "<rule id> <construct path>"."""
+    found = []
+    for pack in PACKS:
+        report = pack().validate_scope(scope)
+        for violation in report.violations:
+            found += [f"{violation.rule_name} {r.construct_path}" for r in violation.violating_resources]
+    return sorted(found)
+
+
+def library_findings(stack: cdk.Stack) -> list[str]:
+    fixtures = [f"{stack.stack_name}/{f}/" for f in FIXTURES[stack.stack_name]]
+    kept = []
+    for finding in findings(stack):
+        rule, path = finding.rsplit(" ", 1)
+        if any(path.startswith(f) for f in fixtures):
+            continue
+        if (path, rule.split("-", 1)[-1]) in USER_CHOICES:
+            continue
+        kept.append(finding)
+    return kept
+
+
+@pytest.fixture(scope="module")
+def example_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cdk.App]:
+    """examples/app.py run in this process (so that its construct tree can be checked), into a temporary folder."""
+    outdir = tmp_path_factory.mktemp("example-nag")
+    saved = os.environ.get("CDK_OUTDIR")
+    os.environ["CDK_OUTDIR"] = str(outdir)
+    try:
+        namespace = runpy.run_path(str(ROOT / "examples" / "app.py"), run_name="__main__")
+    finally:
+        if saved is None:
+            os.environ.pop("CDK_OUTDIR")
+        else:
+            os.environ["CDK_OUTDIR"] = saved
+    yield namespace["app"]
+
+
+@pytest.fixture(scope="module")
+def modes() -> tuple[cdk.Stack, dict[str, Any]]:
+    """A stack with what the shared test stacks leave out: long waits, start-only jobs, code and data folders, a
+    framework image and a key on the default bucket's outputs."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Modes")
+    data = s3.Bucket(stack, "Data")
+    key = kms.Key(stack, "OutputKey", enable_key_rotation=True)
+    image = ContainerImage.from_framework(Framework.SKLEARN, "1.2-1")
+    long_job = ProcessingJob(
+        stack,
+        "Train",
+        image=image,
+        code=Code.from_asset(str(ROOT / "examples" / "preprocess"), entry_point="preprocess.py"),
+        inputs=[ProcessingInput.from_asset("lookup", str(ROOT / "examples" / "evaluate"))],
+        outputs=[ProcessingOutput.to_bucket("model")],
+        output_encryption_key=key,
+        max_runtime=cdk.Duration.hours(3),
+        completion=Completion.wait_long(),
+    )
+    ProcessingJob(
+        stack,
+        "Backfill",
+        image=image,
+        code=Code.from_asset(str(ROOT / "examples" / "evaluate" / "evaluate.py")),
+        inputs=[
+            ProcessingInput.from_output("model", long_job, "model"),
+            ProcessingInput.from_bucket("raw", data, "raw/"),
+        ],
+        max_runtime=cdk.Duration.days(2),
+        completion=Completion.start_only(),
+    )
+    template = dict(app.synth().get_stack_by_name("Modes").template)
+    return stack, template
+
+
+def test_example_app_has_no_findings_in_any_pack(example_app: cdk.App) -> None:
+    assert findings(example_app) == []
+
+
+@pytest.mark.parametrize("name", ["minimal", "full", "pipeline"])
+def test_the_library_has_no_findings_in_the_test_stacks(synthesized, name: str) -> None:
+    assert library_findings(synthesized.stacks[name]) == []
+
+
+def test_the_library_has_no_findings_with_long_waits_start_only_jobs_and_folders(modes) -> None:
+    assert library_findings(modes[0]) == []
+
+
+def test_library_functions_carry_no_secret_and_every_log_group_has_a_retention(synthesized, modes) -> None:
+    """The functions' environments hold numbers and references to resources, no literal text; logs expire."""
+    functions = groups = 0
+    for template in [*synthesized.templates.values(), modes[1]]:
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::Lambda::Function":
+                functions += 1
+                variables = resource["Properties"].get("Environment", {}).get("Variables", {})
+                literal = {k: v for k, v in variables.items() if isinstance(v, str) and not v.isdigit()}
+                # BucketDeployment's function names the image's CA bundle file.
+                assert literal in ({}, {"AWS_CA_BUNDLE": "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"})
+            if resource["Type"] == "AWS::Logs::LogGroup":
+                groups += 1
+                assert resource["Properties"]["RetentionInDays"] == 30
+    assert functions >= 16 and groups >= 16
+
+
+def test_the_gate_reports_what_it_should(synthesized) -> None:
+    """The packs run and see the test stacks: the fixtures' own findings are reported (a bucket without access logs),
+    and so is a wildcard the library did not grant, even on a job's role."""
+    full = findings(synthesized.stacks["full"])
+    assert "AwsSolutions-S1 Full/Results/Resource" in full
+    app = cdk.App()
+    stack = cdk.Stack(app, "Extra")
+    job = ProcessingJob(stack, "Job", image=ContainerImage.from_registry("python:3.12"))
+    job.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::mine/*"]))
+    app.synth()
+    assert findings(stack) == ["AwsSolutions-IAM5[Resource::arn:aws:s3:::mine/*] Extra/Job/Role/ManagedPolicy/Resource"]
+
+
+def _acknowledgements(scope: IConstruct) -> dict[str, str]:
+    acknowledged: dict[str, str] = {}
+    for construct in scope.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                for rule, reason in entry.data.items():
+                    acknowledged[f"{construct.node.path} {rule.split('::', 1)[-1]}"] = reason
+    return acknowledged
+
+
+def test_acknowledgements_on_a_job_role_are_only_for_wildcard_resources_each_with_its_reason(synthesized) -> None:
+    for stack in synthesized.stacks.values():
+        for place, reason in _acknowledgements(stack).items():
+            path, rule = place.split(" ", 1)
+            if "/Role" in path and path.split("/")[1] in ("Prep", "Features", "Evaluate"):
+                assert rule.startswith("AwsSolutions-IAM5[Resource::"), place
+            assert len(reason) > 40, place
+
+
+def test_a_wildcard_the_library_grants_needs_a_reason() -> None:
+    from cdk_processing._policy import allow
+
+    app = cdk.App()
+    role = iam.Role(cdk.Stack(app, "S"), "R", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    with pytest.raises(ValueError, match="needs the AWS-documented reason"):
+        allow(role, ["s3:GetObject"], ["arn:aws:s3:::b/*"])
+    with pytest.raises(ValueError, match="name their actions"):
+        allow(role, ["s3:Get*"], ["arn:aws:s3:::b"])
