@@ -1,0 +1,107 @@
+"""Least privilege, as exact policy statements: two jobs reading and writing different prefixes of one bucket, each
+with an output key of its own, reach only their own prefixes and keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+from cdk_processing import ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput
+from cfn import resolve
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
+ENV = cdk.Environment(account="123456789012", region="us-east-1")
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Shared", env=ENV)
+    data_key = kms.Key(stack, "DataKey")
+    bucket = s3.Bucket(stack, "Data", encryption=s3.BucketEncryption.KMS, encryption_key=data_key)
+    for name in ("A", "B"):
+        ProcessingJob(
+            stack,
+            f"Job{name}",
+            image=ContainerImage.from_registry(IMAGE),
+            inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{name.lower()}/")],
+            outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{name.lower()}/")],
+            output_encryption_key=kms.Key(stack, f"Key{name}"),
+        )
+    return dict(app.synth().get_stack_by_name("Shared").template)
+
+
+def _logical_id(template: dict[str, Any], prefix: str) -> str:
+    [found] = [k for k in template["Resources"] if k.startswith(prefix) and len(k) == len(prefix) + 8]
+    return found
+
+
+def _statements(template: dict[str, Any], job: str) -> set[tuple[Any, ...]]:
+    policy = template["Resources"][_logical_id(template, f"{job}RoleManagedPolicy")]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    result = set()
+    for s in resolve(policy["Properties"]["PolicyDocument"]["Statement"], template):
+        assert s["Effect"] == "Allow"
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        result.add((tuple(sorted(actions)), tuple(sorted(resources)), repr(s.get("Condition"))))
+    return result
+
+
+def _arn(template: dict[str, Any], prefix: str) -> str:
+    return str(resolve({"Fn::GetAtt": [_logical_id(template, prefix), "Arn"]}, template))
+
+
+@pytest.mark.parametrize("job", ["A", "B"])
+def test_each_job_role_reaches_only_its_own_prefixes_and_keys(template: dict[str, Any], job: str) -> None:
+    bucket = _arn(template, "Data")
+    data_key, own_key = _arn(template, "DataKey"), _arn(template, f"Key{job}")
+    low = job.lower()
+    logs = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/ProcessingJobs"
+    prefix = resolve(template["Resources"][_logical_id(template, f"Job{job}")]["Properties"]["JobNamePrefix"], template)
+    expected = {
+        (("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"), (own_key,), "None"),
+        (("logs:CreateLogGroup", "logs:DescribeLogStreams"), (f"{logs}:*",), "None"),
+        (("logs:CreateLogStream", "logs:PutLogEvents"), (f"{logs}:log-stream:{prefix}-*",), "None"),
+        (
+            ("cloudwatch:PutMetricData",),
+            ("*",),
+            repr({"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/ProcessingJobs"}}),
+        ),
+        (
+            ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+            ("arn:aws:ecr:us-east-1:123456789012:repository/prep",),
+            "None",
+        ),
+        (("ecr:GetAuthorizationToken",), ("*",), "None"),
+        (("s3:GetObject",), (f"{bucket}/raw/{low}/*",), "None"),
+        (("s3:GetBucketLocation",), (bucket,), "None"),
+        (("s3:ListBucket",), (bucket,), repr({"StringLike": {"s3:prefix": [f"raw/{low}/", f"raw/{low}/*"]}})),
+        (("kms:Decrypt",), (data_key,), "None"),
+        (
+            ("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:PutObject"),
+            (f"{bucket}/out/{low}/*",),
+            "None",
+        ),
+        (("s3:ListBucket",), (bucket,), repr({"StringLike": {"s3:prefix": [f"out/{low}/", f"out/{low}/*"]}})),
+        (("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"), (data_key,), "None"),
+    }
+    assert _statements(template, f"Job{job}") == expected
+
+
+def test_neither_job_role_names_the_other_jobs_prefixes_key_or_log_streams(template: dict[str, Any]) -> None:
+    a, b = str(_statements(template, "JobA")), str(_statements(template, "JobB"))
+    assert "/raw/b/" not in a and "/out/b/" not in a and _arn(template, "KeyB") not in a
+    assert "/raw/a/" not in b and "/out/a/" not in b and _arn(template, "KeyA") not in b
+    assert "-joba-" in a and "-jobb-" not in a
+
+
+def test_no_statement_of_a_job_role_deletes_or_administers(template: dict[str, Any]) -> None:
+    for job in ("JobA", "JobB"):
+        actions = {a for statement in _statements(template, job) for a in statement[0]}
+        assert not {a for a in actions if "Delete" in a or "Put" in a and "Policy" in a or a.startswith("iam:")}
+        assert not {a for a in actions if "*" in a}
