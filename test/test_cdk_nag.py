@@ -8,6 +8,7 @@ reason), except for the example app's own resources, acknowledged in examples/ap
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 from collections.abc import Iterator
@@ -212,3 +213,22 @@ def test_a_wildcard_the_library_grants_needs_a_reason() -> None:
         allow(role, ["s3:GetObject"], ["arn:aws:s3:::b/*"])
     with pytest.raises(ValueError, match="name their actions"):
         allow(role, ["s3:Get*"], ["arn:aws:s3:::b"])
+
+
+def test_a_wildcard_on_a_bucket_of_another_stack_is_acknowledged_as_cdk_nag_names_it() -> None:
+    """cdk-nag names such a resource by its export (``Fn::ImportValue``), known only once the app is prepared."""
+    app = cdk.App()
+    lake = s3.Bucket(cdk.Stack(app, "Data"), "Lake")
+    jobs = cdk.Stack(app, "Jobs")
+    ProcessingJob(
+        jobs,
+        "Job",
+        image=ContainerImage.from_registry("python:3.12"),
+        inputs=[ProcessingInput.from_bucket("raw", lake, "raw/")],
+        outputs=[ProcessingOutput.to_bucket("out", lake, "out/")],
+    )
+    app.synth()
+    policy = jobs.node.find_child("Job").node.find_child("Role").node.find_child("ManagedPolicy")
+    assert isinstance(policy, iam.ManagedPolicy)
+    assert "Fn::ImportValue" in json.dumps(jobs.resolve(policy.document))
+    assert [f for f in findings(jobs) if "/Job/" in f] == []

@@ -3,6 +3,7 @@ with an output key of its own, reach only their own prefixes and keys."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -105,3 +106,36 @@ def test_no_statement_of_a_job_role_deletes_or_administers(template: dict[str, A
         actions = {a for statement in _statements(template, job) for a in statement[0]}
         assert not {a for a in actions if "Delete" in a or "Put" in a and "Policy" in a or a.startswith("iam:")}
         assert not {a for a in actions if "*" in a}
+
+
+def test_a_wide_job_spreads_its_statements_over_managed_policies_within_iams_size_limit() -> None:
+    """IAM refuses a managed policy over 6,144 characters at deploy time: a job with ten inputs and ten outputs on
+    long prefixes gets as many policies as it needs, each within the limit once deployed, all waited for."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Wide", env=ENV)
+    bucket = s3.Bucket(stack, "Data", encryption=s3.BucketEncryption.KMS)
+    deep = "/".join(["partition-of-a-long-dataset-name"] * 5)
+    ProcessingJob(
+        stack,
+        "Job",
+        image=ContainerImage.from_registry(IMAGE),
+        inputs=[ProcessingInput.from_bucket(f"in{i}", bucket, f"raw/{deep}/{i}/") for i in range(10)],
+        outputs=[ProcessingOutput.to_bucket(f"out{i}", bucket, f"out/{deep}/{i}/") for i in range(10)],
+    )
+    template = dict(app.synth().get_stack_by_name("Wide").template)
+    policies = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
+    sizes = [
+        len(json.dumps(resolve(r["Properties"]["PolicyDocument"], template), separators=(",", ":")))
+        for r in policies.values()
+    ]
+    assert 2 <= len(policies) <= 10 and max(sizes) <= 6144, sizes
+    assert sum(sizes) > 6144
+    job = next(r for r in template["Resources"].values() if r["Type"] == "Custom::SageMakerProcessingJob")
+    assert set(policies) <= set(job["DependsOn"])
+    reads = {
+        s["Resource"]
+        for r in policies.values()
+        for s in resolve(r["Properties"]["PolicyDocument"]["Statement"], template)
+        if s["Action"] == "s3:GetObject"
+    }
+    assert len(reads) == 10

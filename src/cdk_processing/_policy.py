@@ -10,6 +10,7 @@ anyone else adds to the same policy is still reported. The library does not depe
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from constructs import IConstruct, IValidation
+from constructs import DependencyGroup, IConstruct, IValidation
 
 # The rule ids of the compliance packs (cdk-nag: NIST 800-53 rev 4 and 5, HIPAA Security, PCI DSS 3.2.1) that
 # share a rule name; AwsSolutions names its rules differently and is given explicitly.
@@ -75,14 +76,28 @@ def allow_key(grantee: iam.IGrantable, key: kms.IKey, actions: Iterable[str]) ->
     allow(grantee, sorted(set(actions)), [key.key_arn])
 
 
+# IAM limits a customer managed policy to 6,144 characters, whitespace aside; a role to 10 attached policies.
+MANAGED_POLICY_CHARACTERS = 6144
+# What a token of a statement is counted as: its longest value for the pseudo parameters, 100 characters for any
+# other reference (an ARN or name: buckets and keys stay well below), which keeps the estimate above the real size.
+_PSEUDO_LENGTHS = {"AWS.Partition": 10, "AWS.Region": 14, "AWS.AccountId": 12, "AWS.URLSuffix": 13}
+_TOKEN = re.compile(r"\$\{Token\[([^\]]*?)\.\d+\]\}")
+_OTHER_TOKEN_LENGTH = 100
+
+
 @jsii.implements(iam.IPrincipal)
 class ManagedPolicyPrincipal:
-    """A role as a grant principal whose statements go to a customer managed policy attached to it (created on the
-    role as ``ManagedPolicy``), instead of the role's inline default policy."""
+    """A role as a grant principal whose statements go to customer managed policies attached to it (``ManagedPolicy``,
+    then ``ManagedPolicy2``... when one would exceed IAM's size limit), instead of the role's inline default policy.
+
+    ``dependable`` stands for all of them: a resource that uses the role's permissions depends on it.
+    """
 
     def __init__(self, role: iam.Role) -> None:
         self.role = role
-        self.policy = iam.ManagedPolicy(role, "ManagedPolicy", roles=[role])
+        self.dependable = DependencyGroup()
+        self.policies: list[iam.ManagedPolicy] = []
+        self._room = 0
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -104,8 +119,30 @@ class ManagedPolicyPrincipal:
         return self.add_to_principal_policy(statement).statement_added
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
-        self.policy.add_statements(statement)
-        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.policy)
+        size = estimated_size(statement)
+        if not self.policies or size > self._room:
+            number = "" if not self.policies else str(len(self.policies) + 1)
+            policy = iam.ManagedPolicy(self.role, f"ManagedPolicy{number}", roles=[self.role])
+            self.policies.append(policy)
+            self.dependable.add(policy)
+            self._room = MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
+        self.policies[-1].add_statements(statement)
+        self._room -= size + 1
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.dependable)
+
+
+def estimated_size(statement: iam.PolicyStatement) -> int:
+    """At least the characters ``statement`` takes in its policy once deployed (tokens at their longest)."""
+    text = json.dumps(
+        {
+            "Effect": "Allow",
+            "Action": statement.actions,
+            "Resource": statement.resources,
+            "Condition": statement.conditions,
+        },
+        separators=(",", ":"),
+    )
+    return len(_TOKEN.sub(lambda m: "x" * _PSEUDO_LENGTHS.get(m[1], _OTHER_TOKEN_LENGTH), text))
 
 
 def acknowledge_policy_wildcards(role: iam.IRole, why: str) -> None:

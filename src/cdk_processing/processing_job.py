@@ -574,8 +574,12 @@ class ProcessingJob(ProcessingJobBase):
         Aspects.of(self).add(_RunIds(self, [handle, condition], request))
 
     def _depend_on_role_policies(self) -> None:
+        if isinstance(self._principal, ManagedPolicyPrincipal):
+            # Every policy of the role, including those that inputs or outputs added later bring.
+            self._resource.node.add_dependency(self._principal.dependable)
+            return
         for child in self.role.node.children:
-            if isinstance(child, (iam.Policy, iam.ManagedPolicy)):
+            if isinstance(child, iam.Policy):
                 self._resource.node.add_dependency(child)
 
     # -----------------------------------------------------------------------------------------------------------
