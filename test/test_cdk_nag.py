@@ -232,3 +232,12 @@ def test_a_wildcard_on_a_bucket_of_another_stack_is_acknowledged_as_cdk_nag_name
     assert isinstance(policy, iam.ManagedPolicy)
     assert "Fn::ImportValue" in json.dumps(jobs.resolve(policy.document))
     assert [f for f in findings(jobs) if "/Job/" in f] == []
+
+
+def test_one_finding_for_several_statements_carries_the_reason_of_each(synthesized) -> None:
+    """``Resource::*`` stands for every statement on "*" of the role: ECR's token, metrics, EC2's Describe*."""
+    acknowledged = _acknowledgements(synthesized.stacks["pipeline"])
+    reason = acknowledged["Pipeline/Prep/Role AwsSolutions-IAM5[Resource::*]"]
+    assert "Actions defined by Amazon ECR" in reason
+    assert "Actions defined by Amazon CloudWatch" in reason
+    assert "Actions defined by Amazon EC2" in reason

@@ -187,7 +187,7 @@ class _Wildcards:
 
     def validate(self) -> list[str]:
         stack = Stack.of(self._holder)
-        reasons: dict[str, str] = {}
+        reasons: dict[str, list[str]] = {}
         for statement, why in self._statements:
             if statement is not None:
                 statements = [stack.resolve(statement.to_statement_json())]
@@ -199,14 +199,14 @@ class _Wildcards:
                     for s in stack.resolve(child.document).get("Statement", [])
                 ]
             for resolved in statements:
-                for action in _as_list(resolved.get("Action")):
-                    if "*" in action:
-                        reasons[f"AwsSolutions-IAM5[Action::{action}]"] = why
-                for resource in _as_list(resolved.get("Resource")):
-                    text = flatten_reference(resource)
-                    if "*" in text:
-                        reasons[f"AwsSolutions-IAM5[Resource::{text}]"] = why
-        acknowledge(self._holder, reasons)
+                found = [f"Action::{a}" for a in _as_list(resolved.get("Action")) if "*" in a]
+                found += [
+                    f"Resource::{t}" for t in map(flatten_reference, _as_list(resolved.get("Resource"))) if "*" in t
+                ]
+                for finding in found:
+                    # One finding may stand for statements of several reasons (Resource::* above all): keep each.
+                    reasons.setdefault(f"AwsSolutions-IAM5[{finding}]", []).append(why)
+        acknowledge(self._holder, {rule: " | ".join(dict.fromkeys(whys)) for rule, whys in reasons.items()})
         return []
 
 
