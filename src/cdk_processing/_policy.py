@@ -64,9 +64,15 @@ def allow(
         actions=list(actions), resources=list(resources), conditions=dict(conditions) if conditions else None
     )
     principal = grantee.grant_principal
-    principal.add_to_principal_policy(statement)
-    holder: Any = principal.role if isinstance(principal, ManagedPolicyPrincipal) else principal
-    if why is not None and hasattr(holder, "node"):  # a role, created or imported (an IConstruct)
+    if isinstance(principal, ManagedPolicyPrincipal):
+        # The size from the values at hand, without reading them back from the statement.
+        principal.add_sized(statement, _estimate(list(actions), list(resources), conditions))
+        holder: Any = principal.role
+    else:
+        principal.add_to_principal_policy(statement)
+        holder = principal
+    wildcard = any("*" in r for r in resources)
+    if why is not None and wildcard and hasattr(holder, "node"):  # a role, created or imported (an IConstruct)
         _Wildcards.of(holder).add(statement, why)
 
 
@@ -119,7 +125,10 @@ class ManagedPolicyPrincipal:
         return self.add_to_principal_policy(statement).statement_added
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
-        size = estimated_size(statement)
+        return self.add_sized(statement, _estimate(statement.actions, statement.resources, statement.conditions))
+
+    def add_sized(self, statement: iam.PolicyStatement, size: int) -> iam.AddToPrincipalPolicyResult:
+        """Add ``statement``, of at most ``size`` characters once deployed."""
         if not self.policies or size > self._room:
             number = "" if not self.policies else str(len(self.policies) + 1)
             policy = iam.ManagedPolicy(self.role, f"ManagedPolicy{number}", roles=[self.role])
@@ -131,16 +140,12 @@ class ManagedPolicyPrincipal:
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.dependable)
 
 
-def estimated_size(statement: iam.PolicyStatement) -> int:
-    """At least the characters ``statement`` takes in its policy once deployed (tokens at their longest)."""
+def _estimate(actions: Sequence[str], resources: Sequence[str], conditions: Any) -> int:
+    """At least the characters a statement takes in its policy once deployed (tokens at their longest)."""
     text = json.dumps(
-        {
-            "Effect": "Allow",
-            "Action": statement.actions,
-            "Resource": statement.resources,
-            "Condition": statement.conditions,
-        },
+        {"Effect": "Allow", "Action": actions, "Resource": resources, "Condition": conditions},
         separators=(",", ":"),
+        default=str,  # a value of a condition jsii hands back as an object
     )
     return len(_TOKEN.sub(lambda m: "x" * _PSEUDO_LENGTHS.get(m[1], _OTHER_TOKEN_LENGTH), text))
 
