@@ -243,7 +243,17 @@ def test_kms_keys_are_granted_to_the_role_and_volume_grants_to_the_handler(synth
     on_key = [s for s in role if key_arn in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
     actions = {a for s in on_key for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
     # Explicit actions only (aws-cdk-lib's key grants have kms:GenerateDataKey* and kms:ReEncrypt*).
-    assert actions == {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"}
+    assert actions == {
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        # The key is also the volume key: EBS's data keys without plaintext and re-encryption, and SageMaker's grant.
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+        "kms:CreateGrant",
+        "kms:DescribeKey",
+    }
     handler = _statements(template, "CdkProcessingJobProviderHandlerRoleDefaultPolicy")
     grant = [s for s in handler if "kms:CreateGrant" in s["Action"]]
     assert grant and grant[0]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}

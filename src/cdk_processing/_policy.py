@@ -39,6 +39,10 @@ KMS_READ = ("kms:Decrypt",)
 # for Encrypt ("the SageMaker execution role must include permissions to call kms:Encrypt", KmsKeyId of
 # OutputDataConfig).
 KMS_WRITE = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
+# A volume key: EBS creates and attaches the encrypted volume with data keys without plaintext and re-encryption
+# (the key policy SageMaker's developer guide gives for volume keys has kms:GenerateDataKey* and kms:ReEncrypt*:
+# here by name).
+KMS_VOLUME = (*KMS_WRITE, "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo")
 
 
 def allow(

@@ -39,7 +39,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct, IDependable, IValidation
 
 from ._naming import job_name_prefix, role_path
-from ._policy import KMS_WRITE, ManagedPolicyPrincipal, acknowledge, allow, allow_key
+from ._policy import KMS_VOLUME, KMS_WRITE, ManagedPolicyPrincipal, acknowledge, allow, allow_key
 from ._validation import (
     ProcessingJobValidationError,
     check_count,
@@ -241,7 +241,7 @@ class ProcessingJob(ProcessingJobBase):
             "VolumeSizeInGB": _gibibytes(volume_size),
         }
         if volume_encryption_key is not None:
-            allow_key(self, volume_encryption_key, KMS_WRITE)
+            allow_key(self, volume_encryption_key, KMS_VOLUME)
             _grant_create_grant(volume_encryption_key, self)
             cluster_config["VolumeKmsKeyId"] = volume_encryption_key.key_arn
 
