@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Aws, Duration, Fn, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -136,7 +136,22 @@ class ProcessingJobProvider(Construct):
             acknowledge_policy_wildcards(framework_roles[name], FRAMEWORK_INVOKE_REASON)
         # Every state of the waiter is logged, without the execution data: that holds the event's pre-signed
         # response URL.
-        waiter_logs = logs.LogGroup(self, "WaiterLogs", retention=logs.RetentionDays.ONE_MONTH)
+        # Named under /aws/vendedlogs/: Step Functions adds any other log group to the account's CloudWatch Logs
+        # resource policy, limited to 5,120 characters (Step Functions developer guide, Logging using CloudWatch
+        # Logs). The stack's id makes the name unique to this stack's life, so a redeployment after a delete (which
+        # retains the group) does not collide with it.
+        waiter_logs = logs.LogGroup(
+            self,
+            "WaiterLogs",
+            log_group_name=Fn.join(
+                "",
+                [
+                    f"/aws/vendedlogs/states/cdk-processing-{stack_part(stack)}-",
+                    Fn.select(2, Fn.split("/", Aws.STACK_ID)),
+                ],
+            ),
+            retention=logs.RetentionDays.ONE_MONTH,
+        )
         self.provider = cr.Provider(
             self,
             "Provider",
