@@ -8,6 +8,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
@@ -139,3 +140,25 @@ def test_a_wide_job_spreads_its_statements_over_managed_policies_within_iams_siz
         if s["Action"] == "s3:GetObject"
     }
     assert len(reads) == 10
+
+
+def test_the_job_waits_for_every_policy_of_its_role_grants_made_after_it_included() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Later", env=ENV)
+    bucket, other = s3.Bucket(stack, "Data"), s3.Bucket(stack, "Other")
+    job = ProcessingJob(stack, "Job", image=ContainerImage.from_registry(IMAGE))
+    bucket.grant_read(job)  # to the job: a customer managed policy for others' grants
+    other.grant_read(job.role)  # to its role: the role's inline default policy
+    immutable = iam.Role.from_role_arn(stack, "Fixed", "arn:aws:iam::123456789012:role/fixed", mutable=False)
+    ProcessingJob(stack, "Untouched", image=ContainerImage.from_registry(IMAGE), role=immutable)
+    template = dict(app.synth().get_stack_by_name("Later").template)
+    policies = {k for k, r in template["Resources"].items() if r["Type"].startswith("AWS::IAM::") and "Policy" in k}
+    job_resource = template["Resources"][_logical_id(template, "Job")]
+    assert {p for p in policies if p.startswith("JobRole")} <= set(job_resource["DependsOn"])
+    assert {p[:-8] for p in policies if p.startswith("JobRole")} == {
+        "JobRoleManagedPolicy",
+        "JobRoleGrantsPolicy",
+        "JobRoleDefaultPolicy",
+    }
+    # A role imported as immutable is left as it is: no policy of the library's is attached to it.
+    assert not [p for p in policies if p.startswith("Untouched") or p.startswith("Fixed")]

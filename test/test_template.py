@@ -149,7 +149,7 @@ def test_the_job_waits_for_its_role_policy_and_the_handler_policy(synthesized) -
     template = synthesized.templates["minimal"]
     depends_on = _job(template, "Minimal/Prep")["DependsOn"]
     assert any(d.startswith("PrepRoleManagedPolicy") for d in depends_on)
-    assert any(d.startswith("CdkProcessingJobProviderHandlerRoleDefaultPolicy") for d in depends_on)
+    assert any(d.startswith("CdkProcessingJobProviderHandlerRoleManagedPolicy") for d in depends_on)
 
 
 def test_the_custom_resource_allows_cloudformations_full_hour(synthesized) -> None:
@@ -254,7 +254,7 @@ def test_kms_keys_are_granted_to_the_role_and_volume_grants_to_the_handler(synth
         "kms:CreateGrant",
         "kms:DescribeKey",
     }
-    handler = _statements(template, "CdkProcessingJobProviderHandlerRoleDefaultPolicy")
+    handler = _statements(template, "CdkProcessingJobProviderHandlerRoleManagedPolicy")
     grant = [s for s in handler if "kms:CreateGrant" in s["Action"]]
     assert grant and grant[0]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}
 
@@ -263,7 +263,7 @@ def test_passed_in_role_is_used_as_is_and_granted_the_same(synthesized) -> None:
     template = synthesized.templates["pipeline"]
     request = _request(template, "Pipeline/Evaluate")
     assert request["RoleArn"] == "arn:aws:iam::123456789012:role/ml-eval"
-    assert not [k for k in template["Resources"] if k.startswith("EvaluateRole")]
+    assert not [k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role" and "Evaluate" in k]
     policies = [
         r
         for r in template["Resources"].values()
@@ -276,10 +276,10 @@ def test_passed_in_role_is_used_as_is_and_granted_the_same(synthesized) -> None:
 
 def test_chained_input_reads_exactly_the_producers_prefix(synthesized) -> None:
     template = synthesized.templates["pipeline"]
-    reads = [s for s in _statements(template, "ExistingPolicy") if s["Action"] == "s3:GetObject"]
+    reads = [s for s in _statements(template, "EvaluateRolePolicy") if s["Action"] == "s3:GetObject"]
     assert [s["Resource"] for s in reads] == [reads[0]["Resource"]]
     assert reads[0]["Resource"].endswith("/prepared/train/*")
-    lists = [s for s in _statements(template, "ExistingPolicy") if s["Action"] == "s3:ListBucket"]
+    lists = [s for s in _statements(template, "EvaluateRolePolicy") if s["Action"] == "s3:ListBucket"]
     prefixes = sorted(p for s in lists for p in s["Condition"]["StringLike"]["s3:prefix"])
     assert prefixes == ["prepared/train/", "prepared/train/*", "reports/", "reports/*"]
 
@@ -319,7 +319,7 @@ def test_one_provider_per_stack_serves_every_job(synthesized) -> None:
 
 def test_handler_role_acts_only_on_this_stacks_jobs_and_passes_only_job_roles_to_sagemaker(synthesized) -> None:
     template = synthesized.templates["pipeline"]
-    statements = _statements(template, "CdkProcessingJobProviderHandlerRoleDefaultPolicy")
+    statements = _statements(template, "CdkProcessingJobProviderHandlerRoleManagedPolicy")
     sagemaker = [s for s in statements if any(a.startswith("sagemaker:") for a in _list(s["Action"]))]
     by_resource = {str(s["Resource"]): sorted(_list(s["Action"])) for s in sagemaker}
     assert by_resource == {
@@ -346,7 +346,7 @@ def test_handler_role_acts_only_on_this_stacks_jobs_and_passes_only_job_roles_to
 
 
 def test_a_fixed_job_name_is_allowed_by_exactly_that_name(synthesized) -> None:
-    statements = _statements(synthesized.templates["full"], "CdkProcessingJobProviderHandlerRoleDefaultPolicy")
+    statements = _statements(synthesized.templates["full"], "CdkProcessingJobProviderHandlerRoleManagedPolicy")
     resources = {str(s["Resource"]) for s in statements if "sagemaker:CreateProcessingJob" in _list(s["Action"])}
     assert "arn:aws:sagemaker:us-east-1:123456789012:processing-job/features-nightly" in resources
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from constructs import DependencyGroup, IConstruct, IValidation
+from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDependable, IValidation
 
 # The rule ids of the compliance packs (cdk-nag: NIST 800-53 rev 4 and 5, HIPAA Security, PCI DSS 3.2.1) that
 # share a rule name; AwsSolutions names its rules differently and is given explicitly.
@@ -53,31 +53,43 @@ def allow(
     *,
     why: str | None = None,
 ) -> None:
-    """Add one Allow statement to ``grantee``'s policy.
+    """Add one Allow statement to the library's own policy of ``grantee``'s role.
 
     A resource with a wildcard needs ``why``: the AWS-documented reason it cannot be named otherwise. Actions never
-    carry a wildcard.
+    carry a wildcard. The statement goes to a policy that holds the library's statements only (``library_policies``)
+    and the acknowledgement of its wildcards is placed on that policy, so that a wildcard anyone else grants the
+    same role is still reported.
     """
     wild_actions = [a for a in actions if "*" in a]
     if wild_actions:
         raise ValueError(f"library statements name their actions; got {wild_actions}")
     # A token is "${Token[...]}" in Python: a "*" in the text is one of the literal parts.
-    if why is None and any("*" in r for r in resources):
+    wildcard = any("*" in r for r in resources)
+    if why is None and wildcard:
         raise ValueError(f"a wildcard resource needs the AWS-documented reason (why=...): {list(resources)}")
     statement = iam.PolicyStatement(
         actions=list(actions), resources=list(resources), conditions=dict(conditions) if conditions else None
     )
-    principal = grantee.grant_principal
+    principal = library_principal(grantee)
+    holder: IConstruct | None
     if isinstance(principal, ManagedPolicyPrincipal):
         # The size from the values at hand, without reading them back from the statement.
-        principal.add_sized(statement, _estimate(list(actions), list(resources), conditions))
-        holder: Any = principal.role
+        holder = principal.add_sized(statement, _estimate(list(actions), list(resources), conditions))
     else:
-        principal.add_to_principal_policy(statement)
-        holder = principal
-    wildcard = any("*" in r for r in resources)
-    if why is not None and wildcard and hasattr(holder, "node"):  # a role, created or imported (an IConstruct)
+        scope = grantee if isinstance(grantee, Construct) else Stack.of(cast(Any, principal))
+        holder = _attached_policy(principal, scope)
+        if holder is None:  # a role imported as immutable: its owner manages its permissions
+            return
+        holder.add_statements(statement)
+    if why is not None and wildcard:
         _Wildcards.of(holder).add(statement, why)
+
+
+def library_principal(grantee: iam.IGrantable) -> iam.IPrincipal:
+    """Where the library's own statements for ``grantee`` go: its ``library_principal`` if it has one (a job), else its
+    grant principal."""
+    own = getattr(grantee, "library_principal", None)
+    return own if own is not None else grantee.grant_principal
 
 
 def allow_key(grantee: iam.IGrantable, key: kms.IKey, actions: Iterable[str]) -> None:
@@ -97,16 +109,16 @@ _OTHER_TOKEN_LENGTH = 100
 
 @jsii.implements(iam.IPrincipal)
 class ManagedPolicyPrincipal:
-    """A role as a grant principal whose statements go to customer managed policies attached to it (``ManagedPolicy``,
-    then ``ManagedPolicy2``... when one would exceed IAM's size limit), instead of the role's inline default policy.
+    """A role created by the library as a grant principal whose statements go to customer managed policies attached
+    to it (``<name>``, then ``<name>2``... when one would exceed IAM's size limit), created as they are needed,
+    instead of the role's inline default policy. The library's own statements and everyone else's grants get
+    principals of their own, so their policies never mix."""
 
-    ``dependable`` stands for all of them: a resource that uses the role's permissions depends on it.
-    """
-
-    def __init__(self, role: iam.Role) -> None:
+    def __init__(self, role: iam.Role, name: str) -> None:
         self.role = role
-        self.dependable = DependencyGroup()
+        self.name = name
         self.policies: list[iam.ManagedPolicy] = []
+        self.dependable = DependencyGroup()
         self._room = 0
 
     @property
@@ -129,19 +141,20 @@ class ManagedPolicyPrincipal:
         return self.add_to_principal_policy(statement).statement_added
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
-        return self.add_sized(statement, _estimate(statement.actions, statement.resources, statement.conditions))
+        self.add_sized(statement, _estimate(statement.actions, statement.resources, statement.conditions))
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.dependable)
 
-    def add_sized(self, statement: iam.PolicyStatement, size: int) -> iam.AddToPrincipalPolicyResult:
-        """Add ``statement``, of at most ``size`` characters once deployed."""
+    def add_sized(self, statement: iam.PolicyStatement, size: int) -> iam.ManagedPolicy:
+        """Add ``statement``, of at most ``size`` characters once deployed; the policy it went to."""
         if not self.policies or size > self._room:
             number = "" if not self.policies else str(len(self.policies) + 1)
-            policy = iam.ManagedPolicy(self.role, f"ManagedPolicy{number}", roles=[self.role])
+            policy = iam.ManagedPolicy(self.role, f"{self.name}{number}", roles=[self.role])
             self.policies.append(policy)
             self.dependable.add(policy)
             self._room = MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
         self.policies[-1].add_statements(statement)
         self._room -= size + 1
-        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.dependable)
+        return self.policies[-1]
 
 
 def _estimate(actions: Sequence[str], resources: Sequence[str], conditions: Any) -> int:
@@ -152,6 +165,65 @@ def _estimate(actions: Sequence[str], resources: Sequence[str], conditions: Any)
         default=str,  # a value of a condition jsii hands back as an object
     )
     return len(_TOKEN.sub(lambda m: "x" * _PSEUDO_LENGTHS.get(m[1], _OTHER_TOKEN_LENGTH), text))
+
+
+def _attached_policy(principal: iam.IPrincipal, scope: Construct) -> iam.Policy | None:
+    """The library's own inline policy on a role it did not create (a role passed in), created under ``scope`` (the
+    job), next to whatever else the role holds; ``None`` for a role imported as immutable (``mutable=False``), left
+    as it is."""
+    role: Any = principal
+    key = (scope.node.addr, role.__jsii_ref__.ref)
+    if key in _ATTACHED:
+        return _ATTACHED[key]
+    id = "RolePolicy" if not isinstance(scope, Stack) else f"CdkProcessingRolePolicy{role.node.addr[:8]}"
+    policy: iam.Policy | None = iam.Policy(scope, id)
+    assert policy is not None
+    role.attach_inline_policy(policy)
+    resource = policy.node.default_child
+    assert isinstance(resource, iam.CfnPolicy)
+    if not Stack.of(scope).resolve(resource.roles):
+        scope.node.try_remove_child(id)
+        policy = None
+    else:
+        acknowledge(
+            policy,
+            {
+                "IAMNoInlinePolicy": "The role was passed in, and aws-cdk-lib attaches no managed policy to an "
+                "imported role: the library's statements for it are in this policy of their own"
+            },
+        )
+    _ATTACHED[key] = policy
+    return policy
+
+
+_ATTACHED: dict[tuple[str, str], iam.Policy | None] = {}
+
+
+def role_policies(role: iam.IRole) -> list[IConstruct]:
+    """The policies on ``role`` that this app holds as children of the role (its default policy, the managed
+    policies of ``ManagedPolicyPrincipal``) and the library's own policies attached to it."""
+    ref = role.__jsii_ref__.ref  # type: ignore[attr-defined]
+    own: list[IConstruct] = [p for (_, r), p in _ATTACHED.items() if r == ref and p is not None]
+    return [c for c in role.node.children if isinstance(c, (iam.Policy, iam.ManagedPolicy))] + own
+
+
+class PoliciesOf(Dependable):
+    """Depending on this is depending on every policy of ``role`` there is at synth (``role_policies``): grants made
+    after the dependency was added included."""
+
+    def __init__(self, role: iam.IRole) -> None:
+        super().__init__()
+        self._role = role
+
+    @property
+    def dependency_roots(self) -> list[IConstruct]:
+        return role_policies(self._role)
+
+    @staticmethod
+    def for_role(role: iam.IRole) -> IDependable:
+        group = DependencyGroup()
+        Dependable.implement(group, PoliciesOf(role))
+        return group
 
 
 def acknowledge_policy_wildcards(role: iam.IRole, why: str) -> None:

@@ -39,7 +39,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct, IDependable, IValidation
 
 from ._naming import job_name_prefix, role_path
-from ._policy import KMS_VOLUME, KMS_WRITE, ManagedPolicyPrincipal, acknowledge, allow, allow_key
+from ._policy import KMS_VOLUME, KMS_WRITE, ManagedPolicyPrincipal, PoliciesOf, acknowledge, allow, allow_key
 from ._validation import (
     ProcessingJobValidationError,
     check_count,
@@ -196,9 +196,12 @@ class ProcessingJob(ProcessingJobBase):
         self.completion = completion
         self.instance_count = instance_count
 
-        # The grants of a role the library creates go to one customer managed policy of its own (NIST 800-53 and
-        # HIPAA rule packs ask for no inline policies); a role passed in gets them as it takes any grant.
+        # A role the library creates holds customer managed policies (NIST 800-53 and HIPAA rule packs ask for no
+        # inline policies): the library's statements in policies of their own, others' grants to the job in others.
+        # A role passed in gets others' grants as it takes any grant, and the library's in a policy of their own.
         self._principal: iam.IPrincipal
+        self.library_principal: iam.IPrincipal | None = None
+        """Where the library's own statements for this job go (``_policy.allow``); ``None``: the role's own."""
         if role is None:
             created = iam.Role(
                 self,
@@ -208,7 +211,8 @@ class ProcessingJob(ProcessingJobBase):
                 path=role_path(stack),
             )
             self.role: iam.IRole = created
-            self._principal = ManagedPolicyPrincipal(created)
+            self.library_principal = ManagedPolicyPrincipal(created, "ManagedPolicy")
+            self._principal = ManagedPolicyPrincipal(created, "GrantsPolicy")
         else:
             self.role = self._principal = role
 
@@ -298,7 +302,7 @@ class ProcessingJob(ProcessingJobBase):
             if role is not None:
                 provider.allow_pass_role(role)
             if volume_encryption_key is not None:
-                _grant_create_grant(volume_encryption_key, provider.handler_role)
+                _grant_create_grant(volume_encryption_key, provider.handler_principal)
             self._custom = CustomResource(
                 self,
                 "Resource",
@@ -313,7 +317,7 @@ class ProcessingJob(ProcessingJobBase):
                 service_timeout=SERVICE_TIMEOUT,
             )
             self._resource = self._custom
-            self._resource.node.add_dependency(provider.handler_role)
+            self._resource.node.add_dependency(provider.handler_role, PoliciesOf.for_role(provider.handler_role))
         # The job must not start before its role can read its inputs, nor before the handler may start it (the role
         # itself is implied by the request's GetAtt of its ARN), nor before its local files are in S3.
         self._depend_on_role_policies()
@@ -527,7 +531,7 @@ class ProcessingJob(ProcessingJobBase):
     @property
     def grant_principal(self) -> iam.IPrincipal:
         """The job's role: pass the job to any ``grant_*`` method (``bucket.grant_read(job)``). For a role the library
-        created, the statements go to the role's customer managed policy."""
+        created, the statements go to customer managed policies of the role (``GrantsPolicy``)."""
         return self._principal
 
     def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
@@ -574,13 +578,8 @@ class ProcessingJob(ProcessingJobBase):
         Aspects.of(self).add(_RunIds(self, [handle, condition], request))
 
     def _depend_on_role_policies(self) -> None:
-        if isinstance(self._principal, ManagedPolicyPrincipal):
-            # Every policy of the role, including those that inputs or outputs added later bring.
-            self._resource.node.add_dependency(self._principal.dependable)
-            return
-        for child in self.role.node.children:
-            if isinstance(child, iam.Policy):
-                self._resource.node.add_dependency(child)
+        # Every policy the role holds at synth: those that inputs, outputs or grants added later bring included.
+        self._resource.node.add_dependency(PoliciesOf.for_role(self.role))
 
     # -----------------------------------------------------------------------------------------------------------
     # Rendering

@@ -14,7 +14,13 @@ from constructs import Construct
 
 from ._dependencies import depend_on_policies_only
 from ._naming import role_path, stack_part
-from ._policy import INLINE_POLICY_REASON, LOG_GROUP_REASON, acknowledge, acknowledge_policy_wildcards, allow
+from ._policy import (
+    LOG_GROUP_REASON,
+    ManagedPolicyPrincipal,
+    acknowledge,
+    acknowledge_policy_wildcards,
+    allow,
+)
 
 HANDLER_DIR = Path(__file__).parent / "handler"
 
@@ -56,8 +62,13 @@ PROVIDER_ACKNOWLEDGEMENTS = {
     "LambdaInsideVPC": "The functions call only AWS APIs (SageMaker, Step Functions, Lambda, CloudWatch Logs) and "
     "carry no job data; inside a VPC they would need NAT or interface endpoints the stack may not have",
     "CloudWatchLogGroupEncrypted": LOG_GROUP_REASON,
-    "IAMNoInlinePolicy": INLINE_POLICY_REASON,
 }
+FRAMEWORK_INLINE_REASON = (
+    "aws-cdk-lib's custom_resources.Provider writes its grants (invoke, start of the waiter, log delivery) to the "
+    "role's inline default policy, which the library cannot redirect; the policy belongs to this role alone"
+)
+# What a function needs to write to its own log group (the group's ARN ends in ':*').
+LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
 class ProcessingJobProvider(Construct):
@@ -86,8 +97,10 @@ class ProcessingJobProvider(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Starts, watches and stops this stack's SageMaker processing jobs during deployments",
         )
+        # Its statements are all the library's, in customer managed policies.
+        self.handler_principal = ManagedPolicyPrincipal(self.handler_role, "ManagedPolicy")
         allow(
-            self.handler_role,
+            self.handler_principal,
             ["sagemaker:ListProcessingJobs"],
             ["*"],
             why="ListProcessingJobs supports no resource-level permissions (Service Authorization Reference, Actions "
@@ -110,7 +123,7 @@ class ProcessingJobProvider(Construct):
             ("IsComplete", "index.is_complete", Duration.minutes(1)),
         ):
             log_group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH)
-            log_group.grant_write(self.handler_role)
+            allow(self.handler_principal, LOG_WRITE, [log_group.log_group_arn])
             functions[name] = lambda_.Function(
                 self,
                 name,
@@ -134,6 +147,7 @@ class ProcessingJobProvider(Construct):
             framework_roles[name] = iam.Role(self, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
             provider_logs.grant_write(framework_roles[name])
             acknowledge_policy_wildcards(framework_roles[name], FRAMEWORK_INVOKE_REASON)
+            acknowledge(framework_roles[name], {"IAMNoInlinePolicy": FRAMEWORK_INLINE_REASON})
         # Every state of the waiter is logged, without the execution data: that holds the event's pre-signed
         # response URL.
         # Named under /aws/vendedlogs/: Step Functions adds any other log group to the account's CloudWatch Logs
@@ -180,14 +194,22 @@ class ProcessingJobProvider(Construct):
         machine.tracing_configuration = sfn.CfnStateMachine.TracingConfigurationProperty(enabled=True)
         role = waiter.node.find_child("Role")
         assert isinstance(role, iam.Role)
-        allow(
-            role,
-            ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
-            ["*"],
-            why="X-Ray's trace and sampling actions support no resource-level permissions (Service Authorization "
-            "Reference, Actions defined by AWS X-Ray); Step Functions sends the waiter's traces with them",
+        # In the role's default policy, next to the framework's statements (acknowledged as a whole below): X-Ray's
+        # trace and sampling actions support no resource-level permissions (Service Authorization Reference, Actions
+        # defined by AWS X-Ray).
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ],
+                resources=["*"],
+            )
         )
         acknowledge_policy_wildcards(role, FRAMEWORK_INVOKE_REASON)
+        acknowledge(role, {"IAMNoInlinePolicy": FRAMEWORK_INLINE_REASON})
 
     @property
     def signal_function(self) -> lambda_.Function:
@@ -195,8 +217,9 @@ class ProcessingJobProvider(Construct):
         if self._signal_function is None:
             stack = Stack.of(self)
             role = iam.Role(self, "SignalRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+            principal = ManagedPolicyPrincipal(role, "ManagedPolicy")
             allow(
-                role,
+                principal,
                 ["sagemaker:ListTags", "sagemaker:DescribeProcessingJob"],
                 [
                     stack.format_arn(
@@ -206,7 +229,7 @@ class ProcessingJobProvider(Construct):
                 why=JOB_NAMES_REASON,
             )
             log_group = logs.LogGroup(self, "SignalLogs", retention=logs.RetentionDays.ONE_MONTH)
-            log_group.grant_write(role)
+            allow(principal, LOG_WRITE, [log_group.log_group_arn])
             self._signal_function = lambda_.Function(
                 self,
                 "Signal",
@@ -232,7 +255,7 @@ class ProcessingJobProvider(Construct):
             # SageMaker ARNs carry the job name in lowercase.
             resource_name = name if Token.is_unresolved(name) else name.lower()
         allow(
-            self.handler_role,
+            self.handler_principal,
             [
                 "sagemaker:CreateProcessingJob",
                 "sagemaker:DescribeProcessingJob",
@@ -250,7 +273,7 @@ class ProcessingJobProvider(Construct):
 
     def _pass_role(self, role_arns: list[str], why: str | None = None) -> None:
         allow(
-            self.handler_role,
+            self.handler_principal,
             ["iam:PassRole"],
             role_arns,
             {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
