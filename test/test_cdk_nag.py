@@ -257,3 +257,31 @@ def test_one_finding_for_several_statements_carries_the_reason_of_each(synthesiz
     assert "Actions defined by Amazon ECR" in reason
     assert "Actions defined by Amazon CloudWatch" in reason
     assert "Actions defined by Amazon EC2" in reason
+
+
+def test_a_deployment_function_the_stack_made_for_someone_else_gets_no_acknowledgement_of_the_library() -> None:
+    from aws_cdk import aws_s3_deployment as s3_deployment
+    from aws_cdk.assertions import Annotations, Match
+
+    from cdk_processing.assets import DEPLOYMENT_MEMORY_MIB
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Shared")
+    site = s3.Bucket(stack, "Site")
+    s3_deployment.BucketDeployment(
+        stack,
+        "Mine",
+        destination_bucket=site,
+        sources=[s3_deployment.Source.asset(str(ROOT / "examples" / "evaluate"))],
+        memory_limit=DEPLOYMENT_MEMORY_MIB,
+    )
+    ProcessingJob(
+        stack,
+        "Job",
+        image=ContainerImage.from_registry("python:3.12"),
+        code=Code.from_asset(str(ROOT / "examples" / "preprocess"), entry_point="preprocess.py"),
+    )
+    app.synth()
+    Annotations.from_stack(stack).has_warning("/Shared/Job", Match.string_like_regexp("run under its role"))
+    function = [c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment")]
+    assert len(function) == 1 and _acknowledgements(function[0]) == {}

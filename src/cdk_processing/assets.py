@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import FileSystem, RemovalPolicy, Stack
+from aws_cdk import Annotations, FileSystem, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -149,6 +149,15 @@ def stage(
         # it by memory size), so that another BucketDeployment of the stack neither shares nor changes its role.
         memory_limit=DEPLOYMENT_MEMORY_MIB,
     )
+    if deployment.handler_role.node.path != role.node.path:
+        # Another BucketDeployment of the stack made the singleton first, with this memory size and a role of its
+        # own: the copies run under that role; what it is granted, and what its function is, is not the library's.
+        Annotations.of(scope).add_warning_v2(
+            "cdk-processing:sharedDeploymentFunction",
+            f"A BucketDeployment of this stack with memory_limit={DEPLOYMENT_MEMORY_MIB} made the function that copies "
+            "cdk-processing's folders: they run under its role, not the library's",
+        )
+        return Staged(S3Location(bucket=bucket, key_prefix=prefix), None, deployment)
     # BucketDeployment's handler is a stack-wide singleton function, created at the stack's root.
     for child in Stack.of(scope).node.children:
         singleton = child.node.id.startswith("Custom::CDKBucketDeployment")
@@ -159,7 +168,7 @@ def stage(
 
 
 DEPLOYMENT_ROLE_ID = "CdkProcessingDeploymentRole"
-DEPLOYMENT_MEMORY_MIB = 256
+DEPLOYMENT_MEMORY_MIB = 384
 DEPLOYMENT_REASON = (
     "written by aws-cdk-lib's BucketDeployment, which the library cannot configure: read of the CDK assets bucket "
     "(s3:GetObject*, s3:GetBucket*, s3:List* on its objects) and write to the library's bucket, including "
