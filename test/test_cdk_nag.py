@@ -285,3 +285,39 @@ def test_a_deployment_function_the_stack_made_for_someone_else_gets_no_acknowled
     Annotations.from_stack(stack).has_warning("/Shared/Job", Match.string_like_regexp("run under its role"))
     function = [c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment")]
     assert len(function) == 1 and _acknowledgements(function[0]) == {}
+
+
+def test_a_log_key_configured_for_the_stack_encrypts_every_library_log_group_with_nothing_acknowledged() -> None:
+    from cdk_processing import ProcessingJobProvider
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Keyed")
+    key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+    ProcessingJobProvider.configure(stack, log_encryption_key=key)
+    ProcessingJob(
+        stack,
+        "Train",
+        image=ContainerImage.from_registry("python:3.12"),
+        code=Code.from_asset(str(ROOT / "examples" / "preprocess"), entry_point="preprocess.py"),
+        max_runtime=cdk.Duration.hours(2),
+    )
+    template = dict(app.synth().get_stack_by_name("Keyed").template)
+    groups = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Logs::LogGroup"]
+    key_id = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key"][0]
+    assert len(groups) == 6  # OnEvent, IsComplete, Provider, Waiter, Signal (long wait), folder copies
+    assert all(g["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]} for g in groups)
+    statements = template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+    logs_statement = [s for s in statements if "logs" in json.dumps(s.get("Principal"))]
+    assert len(logs_statement) == 1 and "kms:GenerateDataKey" in logs_statement[0]["Action"]
+    assert not [p for p in _acknowledgements(stack) if "CloudWatchLogGroupEncrypted" in p]
+    assert [f for f in findings(stack) if "/LogKey/" not in f] == []
+
+
+def test_configure_comes_before_the_first_job() -> None:
+    from cdk_processing import ProcessingJobProvider
+    from cdk_processing._validation import ProcessingJobValidationError
+
+    stack = cdk.Stack(cdk.App(), "Late")
+    ProcessingJob(stack, "Job", image=ContainerImage.from_registry("python:3.12"))
+    with pytest.raises(ProcessingJobValidationError, match="call it before the stack's first processing job"):
+        ProcessingJobProvider.configure(stack, log_encryption_key=kms.Key(stack, "Key"))

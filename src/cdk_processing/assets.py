@@ -17,9 +17,10 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IDependable
 
 from ._dependencies import depend_on_policies_only
-from ._policy import INLINE_POLICY_REASON, LOG_GROUP_REASON, acknowledge, acknowledge_policy_wildcards
+from ._policy import INLINE_POLICY_REASON, acknowledge, acknowledge_policy_wildcards
 from ._s3 import S3Location
 from ._validation import fail
+from .provider import library_log_group
 
 BUCKET_ID = "CdkProcessingBucket"
 ACCESS_LOGS_ID = "CdkProcessingAccessLogs"
@@ -201,9 +202,8 @@ def _deployment_role(scope: Construct) -> tuple[iam.Role, logs.LogGroup]:
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         description="Copies cdk-processing's local code and data folders to the stack's bucket",
     )
-    log_group = logs.LogGroup(stack, DEPLOYMENT_ROLE_ID + "Logs", retention=logs.RetentionDays.ONE_MONTH)
+    log_group = library_log_group(stack, DEPLOYMENT_ROLE_ID + "Logs")
     log_group.grant_write(role)
-    acknowledge(log_group, {"CloudWatchLogGroupEncrypted": LOG_GROUP_REASON})
     acknowledge_policy_wildcards(role, DEPLOYMENT_REASON)
     acknowledge(role, {"IAMNoInlinePolicy": INLINE_POLICY_REASON})
     return role, log_group

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, Fn, Stack, Token
+from aws_cdk import ArnFormat, Aws, Duration, Fn, Stack, Token
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -21,6 +22,7 @@ from ._policy import (
     acknowledge_policy_wildcards,
     allow,
 )
+from ._validation import fail
 
 HANDLER_DIR = Path(__file__).parent / "handler"
 
@@ -61,7 +63,6 @@ PROVIDER_ACKNOWLEDGEMENTS = {
     "dead-letter queue would hold events that nothing replays",
     "LambdaInsideVPC": "The functions call only AWS APIs (SageMaker, Step Functions, Lambda, CloudWatch Logs) and "
     "carry no job data; inside a VPC they would need NAT or interface endpoints the stack may not have",
-    "CloudWatchLogGroupEncrypted": LOG_GROUP_REASON,
 }
 FRAMEWORK_INLINE_REASON = (
     "aws-cdk-lib's custom_resources.Provider writes its grants (invoke, start of the waiter, log delivery) to the "
@@ -71,6 +72,29 @@ FRAMEWORK_INLINE_REASON = (
 LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
+SETTINGS_ID = "CdkProcessingSettings"
+
+
+class _Settings(Construct):
+    """What ``ProcessingJobProvider.configure`` set for the stack's library resources."""
+
+    def __init__(self, scope: Construct, id: str, log_encryption_key: kms.IKey | None) -> None:
+        super().__init__(scope, id)
+        self.log_encryption_key = log_encryption_key
+
+
+def library_log_group(scope: Construct, id: str, log_group_name: str | None = None) -> logs.LogGroup:
+    """A log group of the library's functions: one month's retention, the stack's log key if one was configured."""
+    settings = Stack.of(scope).node.try_find_child(SETTINGS_ID)
+    key = settings.log_encryption_key if isinstance(settings, _Settings) else None
+    group = logs.LogGroup(
+        scope, id, log_group_name=log_group_name, retention=logs.RetentionDays.ONE_MONTH, encryption_key=key
+    )
+    if key is None:
+        acknowledge(group, {"CloudWatchLogGroupEncrypted": LOG_GROUP_REASON})
+    return group
+
+
 class ProcessingJobProvider(Construct):
     """The Lambda functions and Provider that run processing jobs during a deployment; one per stack.
 
@@ -78,6 +102,53 @@ class ProcessingJobProvider(Construct):
     start with this stack's prefix and pass the job roles the library created in this stack (under the IAM path
     ``/cdk-processing/<stack prefix>/``); a job with a fixed name or a role passed in adds exactly that name or role.
     """
+
+    @staticmethod
+    def configure(scope: Construct, *, log_encryption_key: kms.IKey | None = None) -> None:
+        """Settings of the library's resources in ``scope``'s stack; call it before the stack's first job.
+
+        :param log_encryption_key: a customer managed key for the log groups of the library's functions. For a key
+            of this app, its key policy is given the statement CloudWatch Logs needs (the service principal of the
+            stack's Region, for this account's log groups); an imported key's policy must already allow it.
+            Default: CloudWatch Logs' own encryption.
+        """
+        stack = Stack.of(scope)
+        made = [c for c in (PROVIDER_ID, SETTINGS_ID, "CdkProcessingDeploymentRole") if stack.node.try_find_child(c)]
+        if made:
+            raise fail(
+                "ProcessingJobProvider.configure",
+                f"called after {made[0]} was made",
+                "call it before the stack's first processing job",
+            )
+        _Settings(stack, SETTINGS_ID, log_encryption_key)
+        if log_encryption_key is not None:
+            # CloudWatch Logs encrypts with the key as its service principal (CloudWatch Logs user guide, Encrypt
+            # log data using AWS KMS); in a key policy the resource "*" is the key itself.
+            log_encryption_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                    actions=[
+                        "kms:Encrypt",
+                        "kms:Decrypt",
+                        "kms:ReEncryptFrom",
+                        "kms:ReEncryptTo",
+                        "kms:GenerateDataKey",
+                        "kms:GenerateDataKeyWithoutPlaintext",
+                        "kms:DescribeKey",
+                    ],
+                    resources=["*"],
+                    conditions={
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                                service="logs",
+                                resource="log-group",
+                                resource_name="*",
+                                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                            )
+                        }
+                    },
+                )
+            )
 
     @staticmethod
     def of(scope: Construct) -> ProcessingJobProvider:
@@ -122,7 +193,7 @@ class ProcessingJobProvider(Construct):
             ("OnEvent", "index.on_event", Duration.minutes(5)),
             ("IsComplete", "index.is_complete", Duration.minutes(1)),
         ):
-            log_group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH)
+            log_group = library_log_group(self, f"{name}Logs")
             allow(self.handler_principal, LOG_WRITE, [log_group.log_group_arn])
             functions[name] = lambda_.Function(
                 self,
@@ -141,7 +212,7 @@ class ProcessingJobProvider(Construct):
         # The framework's own functions get roles of ours, so that they write only to their log group rather than
         # carry the AWSLambdaBasicExecutionRole managed policy (logs on every log group); the Provider grants them
         # the invocations and the state machine start they need.
-        provider_logs = logs.LogGroup(self, "ProviderLogs", retention=logs.RetentionDays.ONE_MONTH)
+        provider_logs = library_log_group(self, "ProviderLogs")
         framework_roles = {}
         for name in ("FrameworkOnEventRole", "FrameworkCompleteAndTimeoutRole"):
             framework_roles[name] = iam.Role(self, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
@@ -154,7 +225,7 @@ class ProcessingJobProvider(Construct):
         # resource policy, limited to 5,120 characters (Step Functions developer guide, Logging using CloudWatch
         # Logs). The stack's id makes the name unique to this stack's life, so a redeployment after a delete (which
         # retains the group) does not collide with it.
-        waiter_logs = logs.LogGroup(
+        waiter_logs = library_log_group(
             self,
             "WaiterLogs",
             log_group_name=Fn.join(
@@ -164,7 +235,6 @@ class ProcessingJobProvider(Construct):
                     Fn.select(2, Fn.split("/", Aws.STACK_ID)),
                 ],
             ),
-            retention=logs.RetentionDays.ONE_MONTH,
         )
         self.provider = cr.Provider(
             self,
@@ -228,7 +298,7 @@ class ProcessingJobProvider(Construct):
                 ],
                 why=JOB_NAMES_REASON,
             )
-            log_group = logs.LogGroup(self, "SignalLogs", retention=logs.RetentionDays.ONE_MONTH)
+            log_group = library_log_group(self, "SignalLogs")
             allow(principal, LOG_WRITE, [log_group.log_group_arn])
             self._signal_function = lambda_.Function(
                 self,
