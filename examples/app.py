@@ -21,6 +21,7 @@ from cdk_processing import (
     InstanceType,
     ProcessingInput,
     ProcessingJob,
+    ProcessingJobProvider,
     ProcessingOutput,
 )
 
@@ -42,7 +43,9 @@ class ChurnPipelineStack(cdk.Stack):
     def __init__(self, scope: Construct, id: str, **kwargs: object) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
 
-        key = kms.Key(self, "DataKey", enable_key_rotation=True, description="Churn pipeline data and volumes")
+        key = kms.Key(self, "DataKey", enable_key_rotation=True, description="Churn pipeline data, volumes and logs")
+        # The library's own log groups (the functions that run the jobs during the deployment) under the same key.
+        ProcessingJobProvider.configure(self, log_encryption_key=key)
         # Server access logs of the data bucket and the VPC's flow logs (S3 delivers access logs only to a bucket
         # with SSE-S3 encryption).
         audit = s3.Bucket(
