@@ -3,8 +3,8 @@ resource cannot be named without a wildcard, the AWS-documented reason why, next
 
 That reason also becomes the acknowledgement of the finding rule packs report for the wildcard (cdk-nag's
 ``AwsSolutions-IAM5``, which asks for "a suppression with evidence"), placed through aws-cdk-lib's
-``Validations.of(...).acknowledge`` on the construct holding the policy, for exactly that resource string: a wildcard
-anyone else adds to the same policy is still reported. The library does not depend on cdk-nag.
+``Validations.of(...).acknowledge`` on the library's own policy that holds the statement, for exactly that resource
+string: a wildcard anyone else grants the same role is still reported. The library does not depend on cdk-nag.
 """
 
 from __future__ import annotations
@@ -23,11 +23,6 @@ from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDepe
 # The rule ids of the compliance packs (cdk-nag: NIST 800-53 rev 4 and 5, HIPAA Security, PCI DSS 3.2.1) that
 # share a rule name; AwsSolutions names its rules differently and is given explicitly.
 COMPLIANCE_PACKS = ("NIST.800.53.R5", "NIST.800.53.R4", "HIPAA.Security", "PCI.DSS.321")
-
-INLINE_POLICY_REASON = (
-    "The policy belongs to exactly one role and lives and dies with it, the one-to-one case the IAM user guide gives "
-    "for inline policies (Managed policies and inline policies); grants from aws-cdk-lib are written inline"
-)
 
 LOG_GROUP_REASON = (
     "The log group holds the library's function logs (job names, statuses, SageMaker's failure reasons), no job "
@@ -56,9 +51,10 @@ def allow(
     """Add one Allow statement to the library's own policy of ``grantee``'s role.
 
     A resource with a wildcard needs ``why``: the AWS-documented reason it cannot be named otherwise. Actions never
-    carry a wildcard. The statement goes to a policy that holds the library's statements only (``library_policies``)
-    and the acknowledgement of its wildcards is placed on that policy, so that a wildcard anyone else grants the
-    same role is still reported.
+    carry a wildcard. The statement goes to a policy that holds the library's statements only (``library_principal``:
+    a ``ManagedPolicyPrincipal``, or for a role passed in, an inline policy of the library's attached to it) and the
+    acknowledgement of its wildcards is placed on that policy, so that a wildcard anyone else grants the same role
+    is still reported.
     """
     wild_actions = [a for a in actions if "*" in a]
     if wild_actions:
@@ -176,17 +172,17 @@ def _attached_policy(principal: iam.IPrincipal, scope: Construct) -> iam.Policy 
     if key in _ATTACHED:
         return _ATTACHED[key]
     id = "RolePolicy" if not isinstance(scope, Stack) else f"CdkProcessingRolePolicy{role.node.addr[:8]}"
-    policy: iam.Policy | None = iam.Policy(scope, id)
-    assert policy is not None
-    role.attach_inline_policy(policy)
-    resource = policy.node.default_child
+    created = iam.Policy(scope, id)
+    role.attach_inline_policy(created)
+    resource = created.node.default_child
     assert isinstance(resource, iam.CfnPolicy)
+    policy: iam.Policy | None = created
     if not Stack.of(scope).resolve(resource.roles):
         scope.node.try_remove_child(id)
         policy = None
     else:
         acknowledge(
-            policy,
+            created,
             {
                 "IAMNoInlinePolicy": "The role was passed in, and aws-cdk-lib attaches no managed policy to an "
                 "imported role: the library's statements for it are in this policy of their own"
@@ -226,10 +222,18 @@ class PoliciesOf(Dependable):
         return group
 
 
-def acknowledge_policy_wildcards(role: iam.IRole, why: str) -> None:
-    """Acknowledge every wildcard in the policies ``role`` holds: for a role of ours whose statements all come from an
-    aws-cdk-lib construct we cannot configure (the Provider framework, BucketDeployment)."""
+def acknowledge_policies_written_by(role: iam.IRole, writer: str, why: str) -> None:
+    """For a role of ours whose statements aws-cdk-lib's ``writer`` writes, to its inline default policy, which the
+    library cannot configure (the Provider framework, BucketDeployment): acknowledge every wildcard in them, for
+    ``why``, and the inline policy."""
     _Wildcards.of(role).add(None, why)
+    acknowledge(
+        role,
+        {
+            "IAMNoInlinePolicy": f"aws-cdk-lib's {writer} writes its grants to the role's inline default policy, "
+            "which the library cannot redirect; the policy belongs to this role alone"
+        },
+    )
 
 
 def acknowledge(scope: IConstruct, reasons: Mapping[str, str]) -> None:
@@ -275,9 +279,9 @@ class _Wildcards:
             else:
                 statements = [
                     s
-                    for child in self._holder.node.children
-                    if isinstance(child, (iam.Policy, iam.ManagedPolicy))
-                    for s in stack.resolve(child.document).get("Statement", [])
+                    for policy in role_policies(cast(iam.IRole, self._holder))
+                    if isinstance(policy, (iam.Policy, iam.ManagedPolicy))
+                    for s in stack.resolve(policy.document).get("Statement", [])
                 ]
             for resolved in statements:
                 found = [f"Action::{a}" for a in _as_list(resolved.get("Action")) if "*" in a]

@@ -17,7 +17,7 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IDependable
 
 from ._dependencies import depend_on_policies_only
-from ._policy import INLINE_POLICY_REASON, acknowledge, acknowledge_policy_wildcards
+from ._policy import acknowledge, acknowledge_policies_written_by
 from ._s3 import S3Location
 from ._validation import fail
 from .provider import library_log_group
@@ -204,8 +204,7 @@ def _deployment_role(scope: Construct) -> tuple[iam.Role, logs.LogGroup]:
     )
     log_group = library_log_group(stack, DEPLOYMENT_ROLE_ID + "Logs")
     log_group.grant_write(role)
-    acknowledge_policy_wildcards(role, DEPLOYMENT_REASON)
-    acknowledge(role, {"IAMNoInlinePolicy": INLINE_POLICY_REASON})
+    acknowledge_policies_written_by(role, "aws_s3_deployment.BucketDeployment", DEPLOYMENT_REASON)
     return role, log_group
 
 

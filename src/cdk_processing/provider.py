@@ -19,7 +19,7 @@ from ._policy import (
     LOG_GROUP_REASON,
     ManagedPolicyPrincipal,
     acknowledge,
-    acknowledge_policy_wildcards,
+    acknowledge_policies_written_by,
     allow,
 )
 from ._validation import fail
@@ -47,6 +47,7 @@ JOB_NAMES_REASON = (
     "a job's name ends in the deployment's request id (a retried event must find its job, a replacement must not "
     "collide), so the handler's jobs are named by this stack's prefix"
 )
+PROVIDER_WRITER = "custom_resources.Provider"
 FRAMEWORK_INVOKE_REASON = (
     "written by aws-cdk-lib's custom_resources.Provider, which the library cannot configure: lambda:InvokeFunction "
     "on the handler functions and their versions and aliases ('<function ARN>:*'), and, for the waiter state "
@@ -64,10 +65,6 @@ PROVIDER_ACKNOWLEDGEMENTS = {
     "LambdaInsideVPC": "The functions call only AWS APIs (SageMaker, Step Functions, Lambda, CloudWatch Logs) and "
     "carry no job data; inside a VPC they would need NAT or interface endpoints the stack may not have",
 }
-FRAMEWORK_INLINE_REASON = (
-    "aws-cdk-lib's custom_resources.Provider writes its grants (invoke, start of the waiter, log delivery) to the "
-    "role's inline default policy, which the library cannot redirect; the policy belongs to this role alone"
-)
 # What a function needs to write to its own log group (the group's ARN ends in ':*').
 LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
 
@@ -217,8 +214,7 @@ class ProcessingJobProvider(Construct):
         for name in ("FrameworkOnEventRole", "FrameworkCompleteAndTimeoutRole"):
             framework_roles[name] = iam.Role(self, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
             provider_logs.grant_write(framework_roles[name])
-            acknowledge_policy_wildcards(framework_roles[name], FRAMEWORK_INVOKE_REASON)
-            acknowledge(framework_roles[name], {"IAMNoInlinePolicy": FRAMEWORK_INLINE_REASON})
+            acknowledge_policies_written_by(framework_roles[name], PROVIDER_WRITER, FRAMEWORK_INVOKE_REASON)
         # Every state of the waiter is logged, without the execution data: that holds the event's pre-signed
         # response URL.
         # Named under /aws/vendedlogs/: Step Functions adds any other log group to the account's CloudWatch Logs
@@ -278,8 +274,7 @@ class ProcessingJobProvider(Construct):
                 resources=["*"],
             )
         )
-        acknowledge_policy_wildcards(role, FRAMEWORK_INVOKE_REASON)
-        acknowledge(role, {"IAMNoInlinePolicy": FRAMEWORK_INLINE_REASON})
+        acknowledge_policies_written_by(role, PROVIDER_WRITER, FRAMEWORK_INVOKE_REASON)
 
     @property
     def signal_function(self) -> lambda_.Function:
@@ -291,11 +286,7 @@ class ProcessingJobProvider(Construct):
             allow(
                 principal,
                 ["sagemaker:ListTags", "sagemaker:DescribeProcessingJob"],
-                [
-                    stack.format_arn(
-                        service="sagemaker", resource="processing-job", resource_name=stack_part(stack) + "-*"
-                    )
-                ],
+                [_job_arn(stack, None)],
                 why=JOB_NAMES_REASON,
             )
             log_group = library_log_group(self, "SignalLogs")
@@ -318,12 +309,6 @@ class ProcessingJobProvider(Construct):
 
     def allow_job_name(self, name: str | None) -> None:
         """Let the handler start, describe, tag and stop the job named ``name`` (``None``: this stack's prefix)."""
-        stack = Stack.of(self)
-        if name is None:
-            resource_name = stack_part(stack) + "-*"
-        else:
-            # SageMaker ARNs carry the job name in lowercase.
-            resource_name = name if Token.is_unresolved(name) else name.lower()
         allow(
             self.handler_principal,
             [
@@ -333,7 +318,7 @@ class ProcessingJobProvider(Construct):
                 "sagemaker:AddTags",
                 "sagemaker:ListTags",
             ],
-            [stack.format_arn(service="sagemaker", resource="processing-job", resource_name=resource_name)],
+            [_job_arn(Stack.of(self), name)],
             why=JOB_NAMES_REASON,
         )
 
@@ -349,3 +334,13 @@ class ProcessingJobProvider(Construct):
             {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             why=why,
         )
+
+
+def _job_arn(stack: Stack, name: str | None) -> str:
+    """The ARN of the processing job ``name``, or (``None``) of every job named with this stack's prefix."""
+    if name is None:
+        resource_name = stack_part(stack) + "-*"
+    else:
+        # SageMaker ARNs carry the job name in lowercase.
+        resource_name = name if Token.is_unresolved(name) else name.lower()
+    return stack.format_arn(service="sagemaker", resource="processing-job", resource_name=resource_name)
