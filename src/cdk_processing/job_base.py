@@ -26,6 +26,9 @@ class ProcessingJobBase(Construct):
         """How EventBridge matches this job's name in an event: exactly, or by the prefix of its generated names."""
         return [self.processing_job_name]
 
+    def _rule_added(self, rule: events.Rule) -> None:
+        """What a job does with a rule on its state changes once it is made: nothing, unless a subclass says so."""
+
     def on_state_change(
         self,
         id: str,
@@ -58,6 +61,7 @@ class ProcessingJobBase(Construct):
         )
         if target is not None:
             rule.add_target(target)
+        self._rule_added(rule)
         return rule
 
     def metric(

@@ -433,25 +433,11 @@ class ProcessingJob(ProcessingJobBase):
         """The key the job's outputs are encrypted with, if one was given."""
         return self._output_encryption_key
 
-    def on_state_change(
-        self,
-        id: str,
-        *,
-        target: events.IRuleTarget | None = None,
-        description: str | None = None,
-        rule_name: str | None = None,
-        statuses: list[str] | None = None,
-    ) -> events.Rule:
-        rule = super().on_state_change(
-            id, target=target, description=description, rule_name=rule_name, statuses=statuses
-        )
+    def _rule_added(self, rule: events.Rule) -> None:
         # In place before the job starts, so that no event of the deployment's own run is missed (a native job with a
         # name of CloudFormation's can only be matched once it exists).
         if self._custom is not None or self._fixed_name:
             self._wait_for(rule)
-        return rule
-
-    on_state_change.__doc__ = ProcessingJobBase.on_state_change.__doc__
 
     @property
     def output_bucket(self) -> s3.IBucket:
