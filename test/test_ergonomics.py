@@ -10,6 +10,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Annotations, Match
 
 from cdk_processing import (
     Code,
@@ -379,3 +380,11 @@ def test_unknown_framework_versions_and_regions_fail_at_synth(build: Any, fragme
     with pytest.raises(ProcessingJobValidationError) as raised:
         build(Framework)
     assert fragment in str(raised.value)
+
+
+def test_the_default_buckets_access_logs_bring_no_warning(ergo) -> None:
+    """aws-cdk-lib warns when it adds no delivery permission to a referenced logs bucket; the library's own bucket
+    policy is that permission, and the warning is acknowledged where it arises."""
+    stack, _, _ = ergo
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.any_value())
+    assert [w.entry.data for w in warnings if "logging permissions" in str(w.entry.data)] == []

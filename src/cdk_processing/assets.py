@@ -82,6 +82,11 @@ def default_bucket(scope: Construct) -> s3.IBucket:
             },
         )
     )
+    # aws-cdk-lib warns that it added no delivery permission to the (referenced) logs bucket: the policy above is it.
+    Annotations.of(bucket).acknowledge_warning(
+        "@aws-cdk/aws-s3:accessLogsPolicyNotAdded",
+        "the library gives S3's log delivery its permission with the logs bucket's policy",
+    )
     acknowledge(bucket, {"S3BucketReplicationEnabled": REPLICATION_REASON})
     acknowledge(
         logs_bucket,
