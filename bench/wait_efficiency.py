@@ -77,7 +77,7 @@ class PackagedHandler:
         self.query_interval = float(retry["IntervalSeconds"])
         self.total_timeout = float(retry["IntervalSeconds"] * retry["MaxAttempts"])
         sys.path.insert(0, str(self.asset_dir))
-        for name in ("index", "logic"):
+        for name in ("index", "logic", "calls"):
             sys.modules.pop(name, None)
         self.module: ModuleType = importlib.import_module("index")
         assert Path(self.module.__file__ or "").parent == self.asset_dir
@@ -90,8 +90,9 @@ def _deploy_once(
     clock = FakeClock()
     emulator.reset()
     emulator.clock = clock
-    handler.module.clock = clock
-    handler.module.sleep = clock.advance
+    calls = sys.modules["calls"]  # the handler's call layer: its waits are on the fake clock
+    calls.clock = clock
+    calls.sleep = clock.sleep
     emulator.plan(Outcome("Completed", runs_for=runtime))
     stack = DeployedStack(Provider(handler.module, clock, interval, timeout), handler.template)
     with contextlib.redirect_stdout(io.StringIO()):  # the handler's JSON log lines

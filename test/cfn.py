@@ -3,9 +3,11 @@
 - ``resolve`` turns a synthesized template's values into what CloudFormation would deliver: intrinsic functions
   evaluated with fake but well-formed values for other resources' Refs and GetAtts;
 - ``stringify`` makes every scalar a string, as CloudFormation does with custom resource properties;
-- ``Provider`` drives the packaged handler the way aws-cdk-lib's custom resource provider framework does: onEvent,
-  then isComplete every ``query_interval`` until ``total_timeout``, with the framework's failure texts, on a fake
-  clock so that an hour of waiting takes milliseconds.
+- ``Provider`` drives the packaged handler the way aws-cdk-lib's custom resource provider framework does
+  (``custom-resources/lib/provider-framework/runtime``: framework.ts, cfn-response.ts): onEvent, then isComplete
+  every ``query_interval`` until ``total_timeout``, with the framework's physical ids (its CREATE_FAILED and
+  MISSING_PHYSICAL_ID markers), failure texts and response bodies, and each function's timeout enforced as Lambda
+  does, on a fake clock so that an hour of waiting takes milliseconds.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -73,6 +75,8 @@ def get_att(template: dict[str, Any], logical_id: str, attribute: str, outputs: 
         return arns.get(kind) or f"arn:aws:{service.lower()}:{REGION}:{ACCOUNT}:{resource.lower()}/{ref}"
     if attribute == "GroupId":
         return ref
+    if attribute.endswith("Arn"):  # a custom resource's ARN attribute (ProcessingJobArn)
+        return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/{ref.lower()}"
     return f"{ref}-{attribute}"
 
 
@@ -142,14 +146,15 @@ def event(
     physical_resource_id: str | None = None,
     old_properties: dict[str, Any] | None = None,
     request_id: str | None = None,
+    stack_id: str = STACK_ID,
 ) -> dict[str, Any]:
     """A CloudFormation custom resource request, as the Provider framework's onEvent receives it."""
     request: dict[str, Any] = {
         "RequestType": request_type,
         "ServiceToken": properties["ServiceToken"],
         "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
-        + f"{STACK_ID.replace(':', '%3A')}%7C{logical_id}%7C{uuid.uuid4()}?X-Amz-Signature=fake",
-        "StackId": STACK_ID,
+        + f"{stack_id.replace(':', '%3A')}%7C{logical_id}%7C{uuid.uuid4()}?X-Amz-Signature=fake",
+        "StackId": stack_id,
         "RequestId": request_id or str(uuid.uuid4()),
         "LogicalResourceId": logical_id,
         "ResourceType": "Custom::SageMakerProcessingJob",
@@ -162,9 +167,14 @@ def event(
     return request
 
 
+class LambdaTimeout(BaseException):
+    """Lambda ended the invocation at its timeout (nothing in the function can catch it)."""
+
+
 class FakeClock:
     def __init__(self, start: float = 1_800_000_000.0) -> None:
         self.now = start
+        self.deadlines: list[float] = []  # of the invocations under way, innermost last
 
     def __call__(self) -> float:
         return self.now
@@ -172,17 +182,29 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.now += seconds
 
+    def sleep(self, seconds: float) -> None:
+        """The handler's sleep: time passes, and an invocation past its timeout is ended there."""
+        self.now += seconds
+        if self.deadlines and self.now > self.deadlines[-1]:
+            raise LambdaTimeout()
+
 
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
-# What the framework appends to a user handler's error: its log group and the Node stack of framework.js.
+MISSING_PHYSICAL_ID_MARKER = "AWSCDK::CustomResourceProviderFramework::MISSING_PHYSICAL_ID"
+# What V8 appends to the framework's error (Error.stack, which is the Reason it sends): the frames of its bundle.
 _FRAMEWORK_TRACE = "\n".join(
     [
-        "    at invokeUserFunction (/var/task/framework.js:2:6)",
+        "    at invokeUserFunction (/var/task/framework.js:1:2287)",
         "    at process.processTicksAndRejections (node:internal/process/task_queues:105:5)",
         "    at async onEvent (/var/task/framework.js:1:365)",
         "    at async Runtime.handler (/var/task/cfn-response.js:1:1826)",
     ]
 )
+# Lambda function names are at most 64 characters; CloudFormation makes them from the stack name and logical id.
+FUNCTION_NAMES = {
+    "OnEvent": f"{STACK_NAME}-CdkProcessingJobProviderOnEvent".ljust(51, "X") + "-AbCdEfGhIjKl",
+    "IsComplete": f"{STACK_NAME}-CdkProcessingJobProviderIsComplete".ljust(51, "X") + "-MnOpQrStUvWx",
+}
 
 
 @dataclass
@@ -192,21 +214,27 @@ class Response:
     status: str
     physical_resource_id: str
     reason: str = ""
-    data: dict[str, str] = field(default_factory=dict)
+    data: dict[str, str] | None = None
     polls: int = 0
 
     def body(self, request: dict[str, Any]) -> bytes:
-        return json.dumps(
-            {
-                "Status": self.status,
-                "Reason": self.reason,
-                "PhysicalResourceId": self.physical_resource_id,
-                "StackId": request["StackId"],
-                "RequestId": request["RequestId"],
-                "LogicalResourceId": request["LogicalResourceId"],
-                "Data": self.data,
-            }
-        ).encode()
+        """The body as cfn-response.ts's submitResponse writes it: JSON.stringify (no spaces, no escaping of
+        non-ASCII, undefined members left out), sent as UTF-8."""
+        body: dict[str, Any] = {
+            "Status": self.status,
+            "Reason": self.reason or self.status,
+            "StackId": request["StackId"],
+            "RequestId": request["RequestId"],
+            "PhysicalResourceId": self.physical_resource_id or MISSING_PHYSICAL_ID_MARKER,
+            "LogicalResourceId": request["LogicalResourceId"],
+        }
+        if self.data is not None:
+            body["Data"] = self.data
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class FunctionError(Exception):
+    """The framework's invokeUserFunction: the user function failed (raised, or timed out)."""
 
 
 class Waiter:
@@ -225,40 +253,54 @@ class Waiter:
     def _start(self) -> None:
         request = self.request
         if request["RequestType"] == "Delete" and request.get("PhysicalResourceId") == CREATE_FAILED_MARKER:
-            self.response = Response("SUCCESS", CREATE_FAILED_MARKER)
+            self.response = Response("SUCCESS", CREATE_FAILED_MARKER)  # safeHandler: the failed create's delete
             return
         try:
-            result = self.provider.handler.on_event(json.loads(json.dumps(request)), None)
-        except Exception as error:  # the framework turns any error into FAILED
-            physical = CREATE_FAILED_MARKER if request["RequestType"] == "Create" else request["PhysicalResourceId"]
-            self.response = Response("FAILED", physical, self.provider.failure(error, "OnEvent"))
+            result = self.provider.invoke("OnEvent", self.provider.handler.on_event, request) or {}
+        except FunctionError as error:
+            # safeHandler: a Create has no physical id yet, so the framework answers with its marker, whose
+            # Delete it later ignores.
+            physical = request.get("PhysicalResourceId") or (
+                CREATE_FAILED_MARKER if request["RequestType"] == "Create" else MISSING_PHYSICAL_ID_MARKER
+            )
+            self.response = Response("FAILED", physical, str(error))
             return
-        default = request["RequestId"] if request["RequestType"] == "Create" else request["PhysicalResourceId"]
-        self.physical = (result or {}).get("PhysicalResourceId") or default
-        if request["RequestType"] == "Delete" and self.physical != request["PhysicalResourceId"]:
-            self.response = Response("FAILED", self.physical, "DELETE: cannot change the physical resource ID")
+        # createResponseEvent: the handler's physical id, else the request id (Create) or the request's own.
+        default = request["RequestId"] if request["RequestType"] == "Create" else request.get("PhysicalResourceId")
+        self.physical = result.get("PhysicalResourceId") or default or ""
+        if request["RequestType"] == "Delete" and self.physical != (request.get("PhysicalResourceId") or ""):
+            self.response = Response(
+                "FAILED",
+                request.get("PhysicalResourceId") or MISSING_PHYSICAL_ID_MARKER,
+                f"Error: DELETE: cannot change the physical resource ID from "
+                f'"{request.get("PhysicalResourceId")}" to "{result.get("PhysicalResourceId")}" during deletion',
+            )
             return
-        self._event = {**request, **(result or {}), "PhysicalResourceId": self.physical}
+        self._event = {**request, **result}
+        if self.physical:
+            self._event["PhysicalResourceId"] = self.physical
 
     def poll(self) -> Response | None:
         """One isComplete call (the Step Functions task); the response once the request is finished."""
         if self.response is not None:
             return self.response
         self.polls += 1
+        data = self._event.get("Data")
         try:
-            outcome = self.provider.handler.is_complete(json.loads(json.dumps(self._event)), None)
-        except Exception as error:
-            self.response = Response(
-                "FAILED", self.physical, self.provider.failure(error, "IsComplete"), polls=self.polls
-            )
+            outcome = self.provider.invoke("IsComplete", self.provider.handler.is_complete, self._event)
+        except FunctionError as error:
+            # The failure carries the waiter's event, and so onEvent's Data.
+            self.response = Response("FAILED", self.physical, str(error), data=data, polls=self.polls)
             return self.response
         if outcome["IsComplete"]:
-            data = {**(self._event.get("Data") or {}), **(outcome.get("Data") or {})}
-            self.response = Response("SUCCESS", self.physical, data=data, polls=self.polls)
+            merged = {**(data or {}), **(outcome.get("Data") or {})}
+            self.response = Response("SUCCESS", self.physical, data=merged, polls=self.polls)
         elif outcome.get("Data"):
-            self.response = Response("FAILED", self.physical, '"Data" is not allowed if "IsComplete" is "False"')
+            self.response = Response(
+                "FAILED", self.physical, 'Error: "Data" is not allowed if "IsComplete" is "False"', data=data
+            )
         elif self.polls > self.provider.max_attempts:
-            self.response = Response("FAILED", self.physical, "Operation timed out", polls=self.polls)
+            self.response = Response("FAILED", self.physical, "Operation timed out", data=data, polls=self.polls)
         else:
             self.next_poll += self.provider.query_interval
         return self.response
@@ -269,17 +311,49 @@ class Provider:
 
     The waiter calls isComplete at once, then every ``query_interval`` seconds, ``total_timeout / query_interval``
     more times at most, and then answers "Operation timed out" (Step Functions Retry, then the onTimeout task).
+    Each user function runs within its ``timeouts`` (seconds on the fake clock), as Lambda enforces them.
     """
 
-    def __init__(self, handler: ModuleType, clock: FakeClock, query_interval: float, total_timeout: float) -> None:
+    def __init__(
+        self,
+        handler: ModuleType,
+        clock: FakeClock,
+        query_interval: float,
+        total_timeout: float,
+        timeouts: dict[str, float] | None = None,
+    ) -> None:
         self.handler = handler
         self.clock = clock
         self.query_interval = query_interval
         self.max_attempts = int(total_timeout // query_interval)
+        self.timeouts = timeouts or {}
+        self.invocations: list[tuple[str, float]] = []  # (function, seconds it took on the fake clock)
 
-    def failure(self, error: Exception, function: str) -> str:
-        message = str(error) or "error"
-        return f"Error: {message}\n\nLogs: /aws/lambda/{function}\n\n{_FRAMEWORK_TRACE}"
+    def invoke(self, function: str, entry: Callable[..., Any], payload: dict[str, Any]) -> Any:
+        """invokeUserFunction: the payload as JSON, the function's error as the framework words it."""
+        timeout = self.timeouts.get(function, float("inf"))
+        start = self.clock()
+        self.clock.deadlines.append(start + timeout)
+        try:
+            result = entry(json.loads(json.dumps(payload)), None)
+        except LambdaTimeout:
+            result, error = None, f"RequestId: {uuid.uuid4()} Error: Task timed out after {timeout:.2f} seconds"
+        except Exception as raised:
+            result, error = None, str(raised) or "error"
+        else:
+            error = None
+        finally:
+            self.clock.deadlines.pop()
+            self.invocations.append((function, self.clock() - start))
+        if error is None and self.clock() - start > timeout:
+            error = f"RequestId: {uuid.uuid4()} Error: Task timed out after {timeout:.2f} seconds"
+        if error is not None:
+            raise FunctionError(self.failure(error, function))
+        return json.loads(json.dumps(result))
+
+    def failure(self, message: str, function: str) -> str:
+        """The Reason the framework sends for a user function's error: V8's Error.stack of its message."""
+        return f"Error: {message}\n\nLogs: /aws/lambda/{FUNCTION_NAMES.get(function, function)}\n\n{_FRAMEWORK_TRACE}"
 
     def start(self, request: dict[str, Any]) -> Waiter:
         return Waiter(self, request, self.clock())
@@ -293,7 +367,13 @@ def run_concurrently(
     provider: Provider, requests: list[dict[str, Any]], on_poll: Callable[[int, str], None] | None = None
 ) -> list[Response]:
     """Deliver requests that CloudFormation sends at once, and poll each on its own schedule on the fake clock."""
-    waiters = [provider.start(r) for r in requests]
+    return drive(provider, [provider.start(r) for r in requests], on_poll)
+
+
+def drive(
+    provider: Provider, waiters: list[Waiter], on_poll: Callable[[int, str], None] | None = None
+) -> list[Response]:
+    """Poll waiters already started until each has its response."""
     while True:
         pending = [w for w in waiters if w.response is None]
         if not pending:

@@ -39,6 +39,7 @@ class PackagedHandler:
     query_interval: float
     total_timeout: float
     wait_budget: float
+    timeouts: dict[str, float]  # each user function's Lambda timeout, by the framework's name for it
 
 
 def _synth_minimal(outdir: Path) -> dict[str, Any]:
@@ -71,6 +72,10 @@ def packaged_handler(tmp_path_factory: pytest.TempPathFactory, emulator: SageMak
         if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler", "").startswith("index.")
     }
     on_event = functions["index.on_event"]
+    timeouts = {
+        "OnEvent": float(on_event["Properties"]["Timeout"]),
+        "IsComplete": float(functions["index.is_complete"]["Properties"]["Timeout"]),
+    }
     asset_hash = on_event["Properties"]["Code"]["S3Key"].removesuffix(".zip")
     assert functions["index.is_complete"]["Properties"]["Code"]["S3Key"] == on_event["Properties"]["Code"]["S3Key"]
     manifest = json.loads((outdir / "HandlerAsset.assets.json").read_text())
@@ -80,7 +85,7 @@ def packaged_handler(tmp_path_factory: pytest.TempPathFactory, emulator: SageMak
     definition = json.loads(resolve(state_machine["Properties"]["DefinitionString"], template))
     retry = definition["States"]["framework-isComplete-task"]["Retry"][0]
     sys.path.insert(0, str(asset_dir))
-    for name in ("index", "logic"):
+    for name in ("index", "logic", "calls"):
         sys.modules.pop(name, None)
     module = importlib.import_module("index")
     assert Path(module.__file__).parent == asset_dir  # type: ignore[arg-type]
@@ -91,6 +96,7 @@ def packaged_handler(tmp_path_factory: pytest.TempPathFactory, emulator: SageMak
         query_interval=retry["IntervalSeconds"],
         total_timeout=retry["IntervalSeconds"] * retry["MaxAttempts"],
         wait_budget=float(on_event["Properties"]["Environment"]["Variables"]["WAIT_BUDGET_SECONDS"]),
+        timeouts=timeouts,
     )
 
 
@@ -99,14 +105,21 @@ def clock(emulator: SageMakerEmulator, packaged_handler: PackagedHandler) -> Fak
     fake = FakeClock()
     emulator.reset()
     emulator.clock = fake
-    packaged_handler.module.clock = fake
-    packaged_handler.module.sleep = fake.advance
+    calls = sys.modules["calls"]  # the packaged handler's call layer: its waits are on the fake clock
+    calls.clock = fake
+    calls.sleep = fake.sleep
     return fake
 
 
 @pytest.fixture
 def provider(packaged_handler: PackagedHandler, clock: FakeClock) -> Provider:
-    return Provider(packaged_handler.module, clock, packaged_handler.query_interval, packaged_handler.total_timeout)
+    return Provider(
+        packaged_handler.module,
+        clock,
+        packaged_handler.query_interval,
+        packaged_handler.total_timeout,
+        packaged_handler.timeouts,
+    )
 
 
 @pytest.fixture(scope="session")

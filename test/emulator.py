@@ -9,15 +9,25 @@ any state. The layer below makes its backend behave as SageMaker does for what t
   ``Stopping`` for ``stop_takes`` seconds on the clock, then ``Stopped``;
 - every backend call is counted by operation, so a test can say which calls a scenario made;
 - ``plan()`` says how jobs end (status, texts, after how many Describe calls or how long on the clock), and
-  ``fail_next()`` makes the next calls of an operation fail with a given error code (throttling, limits).
+  ``fail_next()`` makes the next calls of an operation fail with a given error code (throttling, limits);
+- ``visible_after`` makes a new job invisible to Describe, ListTags and List for that long (eventual consistency).
+
+In front of the server, a fault layer acts on the HTTP exchange itself, on the emulator's clock:
+- ``outage(kind, start, end, operation)``: every request (of ``operation``) in that window gets HTTP 503
+  (``"unavailable"``), a connection reset with no response (``"reset"``), or hangs for ``hang_seconds`` of the
+  clock and is then reset (``"hang"``, a read timeout);
+- ``lose_answers(operation, times)``: the request is carried out (the job is created) and its answer replaced by
+  an HTTP 500, as when a response is lost after the write.
 
 boto3 is never touched: the handler's own client talks HTTP to the server.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import socket
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -52,11 +62,64 @@ class Outcome:
     exit_message: str | None = None
 
 
+@dataclass(frozen=True)
+class Outage:
+    kind: str  # "unavailable", "reset" or "hang"
+    start: float
+    end: float
+    operation: str | None = None
+
+
+class _FaultLayer:
+    """WSGI middleware in front of moto's server: the HTTP faults of ``outage`` and ``lose_answers``."""
+
+    def __init__(self, app: Any, emulator: SageMakerEmulator) -> None:
+        self.app = app
+        self.emulator = emulator
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        operation = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+        emulator = self.emulator
+        if operation and emulator._lost.get(operation, 0) > 0:
+            emulator._lost[operation] -= 1
+            emulator.faulted[operation] += 1
+            for _ in self.app(environ, lambda *args, **kwargs: lambda data: None):
+                pass  # carried out; the answer never reaches the client
+            return _error(start_response, 500, "InternalFailure", "We encountered an internal error")
+        outage = next(
+            (o for o in emulator._outages if o.start <= emulator.clock() < o.end and o.operation in (None, operation)),
+            None,
+        )
+        if outage is None:
+            return self.app(environ, start_response)
+        emulator.faulted[operation] += 1
+        if outage.kind == "unavailable":
+            return _error(start_response, 503, "ServiceUnavailable", "Service Unavailable")
+        if outage.kind == "hang":
+            emulator.clock.advance(emulator.hang_seconds)  # type: ignore[attr-defined]
+        connection = environ["werkzeug.socket"]
+        connection.shutdown(socket.SHUT_RDWR)
+        raise ConnectionResetError("reset by the emulator's fault layer")
+
+
+def _error(start_response: Any, status: int, code: str, message: str) -> list[bytes]:
+    body = json.dumps({"__type": code, "message": message}).encode()
+    reason = {500: "Internal Server Error", 503: "Service Unavailable"}[status]
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
 class SageMakerEmulator:
     def __init__(self) -> None:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
+        wsgi = self._server._server
+        assert wsgi is not None
+        wsgi.app = _FaultLayer(wsgi.app, self)
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         self.calls: Counter[str] = Counter()
@@ -67,6 +130,11 @@ class SageMakerEmulator:
         self._faults: dict[str, list[tuple[str, str]]] = {}
         self._stop_requested: dict[str, float] = {}
         self.stop_takes = 60.0
+        self.visible_after = 0.0
+        self.hang_seconds = 20.0
+        self._outages: list[Outage] = []
+        self._lost: Counter[str] = Counter()
+        self.faulted: Counter[str] = Counter()
         self._patch()
 
     # -- environment ------------------------------------------------------------------------------------------
@@ -92,6 +160,23 @@ class SageMakerEmulator:
         self._faults.clear()
         self._stop_requested.clear()
         self.stop_takes = 60.0
+        self.visible_after = 0.0
+        self.hang_seconds = 20.0
+        self._outages.clear()
+        self._lost.clear()
+        self.faulted.clear()
+
+    def outage(self, kind: str, start: float, end: float, operation: str | None = None) -> None:
+        """From ``start`` to ``end`` on the clock, requests (of ``operation``, else all) fail as ``kind`` says."""
+        assert kind in ("unavailable", "reset", "hang")
+        self._outages.append(Outage(kind, start, end, operation))
+
+    def lose_answers(self, operation: str, times: int = 1) -> None:
+        """The next ``times`` requests of ``operation`` are carried out, and answered with HTTP 500."""
+        self._lost[operation] += times
+
+    def _hidden(self, job: Any) -> bool:
+        return bool(job is not None and self.clock() < job.creation_time.timestamp() + self.visible_after)
 
     def plan(self, outcome: Outcome, name_contains: str = "") -> None:
         """Jobs whose name contains ``name_contains`` (all jobs by default) end as ``outcome``; later plans win."""
@@ -185,20 +270,38 @@ class SageMakerEmulator:
             backend.processing_jobs[processing_job_name].processing_job_status = "Stopping"
             emulator._stop_requested[processing_job_name] = emulator.clock()
 
+        def not_found(name: str) -> ValidationError:
+            arn = models.FakeProcessingJob.arn_formatter(name, ACCOUNT, REGION)
+            return ValidationError(message=f"Could not find processing job '{arn}'.")
+
         def describe(backend: Any, processing_job_name: str) -> Any:
+            if emulator._hidden(backend.processing_jobs.get(processing_job_name)):
+                raise not_found(processing_job_name)
             emulator._advance(processing_job_name)
             return self._originals["describe_processing_job"](backend, processing_job_name)
 
         def list_jobs(backend: Any, **kwargs: Any) -> Any:
             for name in list(backend.processing_jobs):
                 emulator._advance_stopping(name)
-            return self._originals["list_processing_jobs"](backend, **kwargs)
+            result = self._originals["list_processing_jobs"](backend, **kwargs)
+            hidden = {n for n, j in backend.processing_jobs.items() if emulator._hidden(j)}
+            summaries = result["ProcessingJobSummaries"]
+            summaries[:] = [s for s in summaries if s["ProcessingJobName"] not in hidden]
+            return result
+
+        def list_tags(backend: Any, arn: str, **kwargs: Any) -> Any:
+            name = arn.rpartition("/")[2]
+            job = next((j for n, j in backend.processing_jobs.items() if n.lower() == name.lower()), None)
+            if emulator._hidden(job):
+                raise not_found(name)
+            return self._originals["list_tags"](backend, arn=arn, **kwargs)
 
         replacements = {
             "create_processing_job": create,
             "stop_processing_job": stop,
             "describe_processing_job": describe,
             "list_processing_jobs": list_jobs,
+            "list_tags": list_tags,
         }
         for name in (
             "create_processing_job",
@@ -206,6 +309,7 @@ class SageMakerEmulator:
             "stop_processing_job",
             "list_processing_jobs",
             "add_tags",
+            "delete_tags",
             "list_tags",
         ):
             original = getattr(_Backend, name)

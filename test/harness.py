@@ -172,7 +172,7 @@ class DeployedStack:
                 continue
             if track:
                 self.physical[logical_id] = response.physical_resource_id
-                self.attributes[logical_id] = response.data
+                self.attributes[logical_id] = response.data or {}
         return failed
 
     def _rollback_update(self, updated: list[str], previous: dict[str, dict[str, Any]], outcome: Outcome) -> None:

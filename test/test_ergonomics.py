@@ -195,7 +195,9 @@ def test_outputs_given_no_destination_share_one_bucket_at_a_prefix_per_job_and_o
     folder = _request(template, "Ergo/Folder")["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
     assert script.endswith(f"/cdk-processing/{jobs['script']._name_prefix}/outputs/result/")
     assert folder.endswith(f"/cdk-processing/{jobs['folder']._name_prefix}/outputs/result/")
-    assert stack.resolve(jobs["script"].output_uri("result"))["Fn::GetAtt"][1] == "OutputS3Uri.result"
+    uri = stack.resolve(jobs["script"].output_uri("result"))
+    assert resolve(uri, template) == resolve(script, template)  # the location the job writes to ...
+    assert "ProcessingJobArn" in json.dumps(uri)  # ... once the job completed
 
 
 def test_an_asset_image_is_built_by_the_toolchain_and_pulled_with_a_grant(ergo) -> None:

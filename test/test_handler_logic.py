@@ -65,7 +65,7 @@ def test_failure_reason_truncates_multibyte_text_on_a_character_boundary(logic) 
     assert len(reason.encode()) <= logic.REASON_BUDGET_BYTES
 
 
-def test_attributes_are_strings_with_each_s3_output_uri(logic) -> None:
+def test_attributes_are_strings_and_carry_no_output_locations(logic) -> None:
     data = logic.attributes(
         description(
             "Completed",
@@ -78,8 +78,8 @@ def test_attributes_are_strings_with_each_s3_output_uri(logic) -> None:
             },
         )
     )
-    assert data["OutputS3Uri.train"] == "s3://b/train/"
-    assert "OutputS3Uri.store" not in data
+    # Consumers read an output's location from the request (ProcessingJob.output_uri), not from the response.
+    assert set(data) == set(logic.ATTRIBUTES)
     assert data["FailureReason"] == "" and data["ProcessingEndTime"].startswith("2027-01-15T08:00:00")
     assert all(isinstance(v, str) for v in data.values())
 

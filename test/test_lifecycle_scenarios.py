@@ -68,10 +68,12 @@ def test_01_create_completes_with_attributes_matching_describe_and_one_job_per_r
         assert data["ProcessingJobArn"] == described["ProcessingJobArn"]
         assert data["ProcessingJobStatus"] == described["ProcessingJobStatus"] == "Completed"
         assert data["ProcessingEndTime"] == described["ProcessingEndTime"].isoformat()
-    # The consumer received the producer's output URI, resolved from the producer's attributes.
+    # The consumer received the location the producer wrote to, once the producer had completed.
     prep, evaluate = logical_of(pipeline, "Pipeline/Prep"), logical_of(pipeline, "Pipeline/Evaluate")
     consumed = emulator.jobs[stack.physical[evaluate]].processing_inputs[0]["S3Input"]["S3Uri"]
-    assert consumed == stack.attributes[prep]["OutputS3Uri.train"]
+    produced = client.describe_processing_job(ProcessingJobName=stack.physical[prep])["ProcessingOutputConfig"]
+    assert consumed == next(o["S3Output"]["S3Uri"] for o in produced["Outputs"] if o["OutputName"] == "train")
+    assert consumed.startswith("s3://")
 
 
 def test_02_a_create_event_delivered_twice_still_makes_one_job(
@@ -361,7 +363,7 @@ def test_13c_a_role_that_never_becomes_assumable_fails_the_deploy_with_the_servi
     outcome = DeployedStack(provider, pipeline).deploy()
     assert outcome.status == "ROLLBACK_COMPLETE"
     assert message in outcome.reason
-    assert provider.clock() - start <= packaged_handler.module.ROLE_PROPAGATION_SECONDS
+    assert provider.clock() - start <= packaged_handler.module.logic.ROLE_PROPAGATION_SECONDS
 
 
 def test_14_fifty_jobs_run_concurrently_and_all_complete(

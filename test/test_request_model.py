@@ -8,6 +8,7 @@ the model: shapes, required members, enums, lengths, ranges and patterns.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ def sent(packaged_handler, provider: Provider, emulator: SageMakerEmulator) -> I
     def observe(params: dict[str, Any], **_: Any) -> None:
         requests.append(json.loads(json.dumps(params, default=str)))
 
-    events = packaged_handler.module.sagemaker().meta.events
+    events = sys.modules["calls"].client().meta.events
     events.register("provide-client-params.sagemaker.CreateProcessingJob", observe, unique_id="request-model")
     emulator.plan(Outcome("Completed", after_describes=1))
     yield requests
@@ -54,7 +55,13 @@ def test_requests_of_the_example_app_conform_to_the_service_model(provider, sent
 def test_the_handler_adds_its_tags_within_the_models_fifty(synthesized, provider, sent) -> None:
     _deploy_and_validate(provider, synthesized.templates["full"], sent, 1)
     keys = [t["Key"] for t in sent[0]["Tags"]]
-    assert keys == ["owner", "team", "cdk-processing:request-id", "cdk-processing:request-digest"]
+    assert keys == [
+        "owner",
+        "team",
+        "cdk-processing:request-id",
+        "cdk-processing:request-digest",
+        "cdk-processing:resource",
+    ]
 
 
 def test_the_validator_rejects_what_the_model_forbids() -> None:

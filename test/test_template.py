@@ -118,13 +118,31 @@ def test_full_job_renders_every_field_of_the_api(synthesized) -> None:
     assert request["ProcessingOutputConfig"]["KmsKeyId"].startswith("arn:aws:kms:")
 
 
-def test_chained_job_reads_the_output_uri_attribute_so_it_runs_after_the_producer(synthesized) -> None:
+def assert_output_uri(template: dict[str, Any], value: Any, producer: str, location: Any) -> None:
+    """``output_uri`` resolves to the request's location, and through the producer's ARN (the empty text before
+    "arn:") makes a consumer run after the producer."""
+    assert resolve(value, template) == resolve(location, template)
+    assert {"Fn::GetAtt": [producer, "ProcessingJobArn"]} in json_values(value)
+
+
+def json_values(value: Any) -> list[Any]:
+    """Every object and list nested in a template value."""
+    found = [value]
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    for child in children:
+        found += json_values(child)
+    return found
+
+
+def test_chained_job_reads_the_producers_output_location_and_runs_after_the_producer(synthesized) -> None:
     template = synthesized.templates["pipeline"]
     raw = _job(template, "Pipeline/Evaluate")["Properties"]["Request"]["ProcessingInputs"][0]["S3Input"]["S3Uri"]
     producer = next(
         k for k, r in job_resources(template).items() if r["Metadata"]["aws:cdk:path"].startswith("Pipeline/Prep/")
     )
-    assert raw == {"Fn::GetAtt": [producer, "OutputS3Uri.train"]}
+    outputs = template["Resources"][producer]["Properties"]["Request"]["ProcessingOutputConfig"]["Outputs"]
+    location = next(o["S3Output"]["S3Uri"] for o in outputs if o["OutputName"] == "train")
+    assert_output_uri(template, raw, producer, location)
 
 
 def test_job_attributes_are_getatt_tokens(synthesized) -> None:
@@ -142,7 +160,9 @@ def test_job_attributes_are_getatt_tokens(synthesized) -> None:
         ("processing_end_time", "ProcessingEndTime"),
     ]:
         assert stack.resolve(getattr(job, attribute)) == {"Fn::GetAtt": [logical_id, name]}
-    assert stack.resolve(job.output_uri("train")) == {"Fn::GetAtt": [logical_id, "OutputS3Uri.train"]}
+    outputs = synthesized.templates["minimal"]["Resources"][logical_id]["Properties"]["Request"]
+    location = outputs["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    assert_output_uri(synthesized.templates["minimal"], stack.resolve(job.output_uri("train")), logical_id, location)
 
 
 def test_the_job_waits_for_its_role_policy_and_the_handler_policy(synthesized) -> None:
@@ -327,6 +347,7 @@ def test_handler_role_acts_only_on_this_stacks_jobs_and_passes_only_job_roles_to
         "arn:aws:sagemaker:us-east-1:123456789012:processing-job/pipeline-37e1-*": [
             "sagemaker:AddTags",
             "sagemaker:CreateProcessingJob",
+            "sagemaker:DeleteTags",
             "sagemaker:DescribeProcessingJob",
             "sagemaker:ListTags",
             "sagemaker:StopProcessingJob",

@@ -65,9 +65,9 @@ RESOURCE_TYPE = "Custom::SageMakerProcessingJob"
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 MAX_INPUTS = 10
 MAX_OUTPUTS = 10
-# SageMaker accepts 50 tags; the handler adds up to four of its own (cdk-processing:request-id, :request-digest,
-# :replaces and :wait-handle) to recognise its jobs.
-MAX_TAGS = 46
+# SageMaker accepts 50 tags; the handler adds up to five of its own (cdk-processing:request-id, :request-digest,
+# :resource, :replaces and :wait-handle) to recognise its jobs.
+MAX_TAGS = 45
 _NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 _ENTITY_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}"
 # SageMaker's [\p{L}\p{Z}\p{N}_.:/=+\-@]*: letters, digits, spaces (no tabs or line breaks) and _.:/=+-@.
@@ -498,12 +498,11 @@ class ProcessingJob(ProcessingJobBase):
         """
         for output in self._outputs:
             if output.name == output_name and output.is_s3:
-                if self._custom is None:
-                    # Start-only: the location is known, and the job started once its resource exists (the empty
-                    # text before "arn:" in its ARN makes a consumer depend on it).
-                    assert output.s3_uri is not None
-                    return Fn.join("", [output.s3_uri, Fn.select(0, Fn.split("arn:", self.processing_job_arn))])
-                uri = self._custom.get_att_string(f"OutputS3Uri.{output_name}")
+                # The location is the request's (known before the job runs, so no response has to carry it), and a
+                # consumer depends on the job through the empty text before "arn:" in its ARN, an attribute that
+                # exists once the job completed (or, start-only, was created).
+                assert output.s3_uri is not None
+                uri = Fn.join("", [output.s3_uri, Fn.select(0, Fn.split("arn:", self.processing_job_arn))])
                 if self._wait_condition is None:
                     return uri
                 # With the long wait, the output is there once the WaitCondition is: the URI followed by the empty

@@ -23,6 +23,7 @@ from ._policy import (
     allow,
 )
 from ._validation import fail
+from .handler import logic as handler_logic
 
 HANDLER_DIR = Path(__file__).parent / "handler"
 
@@ -185,10 +186,11 @@ class ProcessingJobProvider(Construct):
         self._code = code
         self._signal_function: lambda_.Function | None = None
         functions = {}
-        for name, handler, timeout in (
-            # OnEvent may retry CreateProcessingJob for 90 s while a new role propagates, besides boto3's retries.
-            ("OnEvent", "index.on_event", Duration.minutes(5)),
-            ("IsComplete", "index.is_complete", Duration.minutes(1)),
+        for name, handler, budget in (
+            # Each invocation works within its budget (OnEvent retries a role IAM is still propagating within it);
+            # the timeout is twice the longest invocation, so that no timeout cuts a flow short.
+            ("OnEvent", "index.on_event", handler_logic.ON_EVENT_BUDGET_SECONDS),
+            ("IsComplete", "index.is_complete", handler_logic.IS_COMPLETE_BUDGET_SECONDS),
         ):
             log_group = library_log_group(self, f"{name}Logs")
             allow(self.handler_principal, LOG_WRITE, [log_group.log_group_arn])
@@ -200,7 +202,7 @@ class ProcessingJobProvider(Construct):
                 handler=handler,
                 code=code,
                 role=self.handler_role,
-                timeout=timeout,
+                timeout=Duration.seconds(handler_logic.lambda_timeout_seconds(budget)),
                 memory_size=256,
                 log_group=log_group,
                 environment={"WAIT_BUDGET_SECONDS": str(int(WAIT_BUDGET.to_seconds()))},
@@ -299,7 +301,7 @@ class ProcessingJobProvider(Construct):
                 handler="index.on_state_change",
                 code=self._code,
                 role=role,
-                timeout=Duration.minutes(1),
+                timeout=Duration.seconds(handler_logic.lambda_timeout_seconds(handler_logic.SIGNAL_BUDGET_SECONDS)),
                 memory_size=256,
                 log_group=log_group,
                 description="cdk-processing: signals the WaitCondition of a long processing job when it ends",
@@ -316,6 +318,7 @@ class ProcessingJobProvider(Construct):
                 "sagemaker:DescribeProcessingJob",
                 "sagemaker:StopProcessingJob",
                 "sagemaker:AddTags",
+                "sagemaker:DeleteTags",
                 "sagemaker:ListTags",
             ],
             [_job_arn(Stack.of(self), name)],
