@@ -112,14 +112,18 @@ def clock(emulator: SageMakerEmulator, packaged_handler: PackagedHandler) -> Fak
 
 
 @pytest.fixture
-def provider(packaged_handler: PackagedHandler, clock: FakeClock) -> Provider:
-    return Provider(
+def provider(packaged_handler: PackagedHandler, clock: FakeClock) -> Iterator[Provider]:
+    framework = Provider(
         packaged_handler.module,
         clock,
         packaged_handler.query_interval,
         packaged_handler.total_timeout,
         packaged_handler.timeouts,
     )
+    yield framework
+    # Whatever the scenario did, no invocation took more than half its function's timeout.
+    for function, seconds in framework.invocations:
+        assert seconds <= packaged_handler.timeouts[function] / 2, (function, seconds)
 
 
 @pytest.fixture(scope="session")

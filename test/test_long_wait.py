@@ -91,6 +91,8 @@ class LongWait:
         self.timeout = int(condition["Properties"]["Timeout"])
         _, rule = _of(template, "AWS::Events::Rule", "Long/Train/CompletionEvents")
         self.transformer = rule["Properties"]["Targets"][0]["InputTransformer"]
+        _, signal = _of(template, "AWS::Lambda::Function", "Long/CdkProcessingJobProvider/Signal")
+        provider.timeouts["Signal"] = float(signal["Properties"]["Timeout"])
 
     def deliver(self, job_name: str) -> None:
         """EventBridge: the job's state change event, through the rule's input transformer, to the signal handler."""
@@ -99,7 +101,8 @@ class LongWait:
         detail = json.loads(json.dumps(detail, default=lambda v: v.isoformat() if isinstance(v, datetime) else v))
         assert self.transformer["InputPathsMap"] == {"detail": "$.detail"}
         text = resolve(self.transformer["InputTemplate"], self.template).replace("<detail>", json.dumps(detail))
-        self.provider.handler.on_state_change(json.loads(text), None)
+        # Lambda runs the function (asynchronously for EventBridge) within its timeout.
+        self.provider.invoke("Signal", self.provider.handler.on_state_change, json.loads(text))
 
     def signals(self) -> list[dict[str, Any]]:
         path = self.handle[len(self.endpoint.url) :]
@@ -245,3 +248,29 @@ def test_the_native_resource_stops_its_job_on_delete_per_its_schema() -> None:
 
     delete = _processing_job_schema()["handlers"]["delete"]["permissions"]
     assert "sagemaker:StopProcessingJob" in delete
+
+
+def test_minutes_of_errors_while_signalling_are_ridden_out_and_the_condition_is_signalled_once(
+    long_wait: LongWait, provider: Provider, emulator: SageMakerEmulator, template
+) -> None:
+    emulator.plan(Outcome("Completed", runs_for=3600))
+    _, name = _deploy(provider, template)
+    provider.clock.advance(3600)
+    now = provider.clock()
+    emulator.outage("unavailable", now, now + 5 * 60, operation="ListTags")  # five minutes of HTTP 503
+    long_wait.deliver(name)
+    assert emulator.faulted["ListTags"] > 3
+    assert long_wait.outcome() == "SUCCESS"
+    assert len(long_wait.signals()) == 1
+
+
+def test_a_long_job_not_visible_yet_is_waited_for_before_the_resource_reports_it_started(
+    long_wait: LongWait, provider: Provider, emulator: SageMakerEmulator, template
+) -> None:
+    emulator.plan(Outcome("Completed", runs_for=3600))
+    emulator.visible_after = 75
+    _, name = _deploy(provider, template)
+    assert emulator.jobs[name].processing_job_status == "InProgress"
+    provider.clock.advance(3600)
+    long_wait.deliver(name)
+    assert long_wait.outcome() == "SUCCESS"
