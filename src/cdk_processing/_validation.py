@@ -130,10 +130,17 @@ def written(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         inner = ", ".join(written(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    if type(value).__module__.startswith("cdk_processing") and not _has_repr(type(value)):
+        public = next(c for c in type(value).__mro__ if not c.__name__.startswith("_"))
+        return f"a {public.__name__}"
     if _is_jsii(value):
         path = getattr(getattr(value, "node", None), "path", None)
         return f"the construct {path}" if path is not None else f"a {type(value).__name__.lstrip('_')}"
     return repr(value)
+
+
+def _has_repr(cls: type) -> bool:
+    return any("__repr__" in vars(c) for c in cls.__mro__[:-1])
 
 
 def _is_jsii(value: Any) -> bool:

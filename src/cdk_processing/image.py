@@ -172,6 +172,9 @@ class ContainerImage(ABC):
 
 class _RegistryImage(ContainerImage):
     def __init__(self, image_uri: str) -> None:
+        check_type("image", image_uri, str, "must be an image URI, as a string, such as registry/repository:tag")
+        if image_uri is None:
+            raise fail("image", image_uri, "must be an image URI, such as registry/repository:tag")
         check_length("image", image_uri, 1, _model.bounds("ImageUri")[1])
         if not is_unresolved(image_uri) and any(c.isspace() for c in image_uri):
             raise fail("image", image_uri, "must be an image URI without spaces, such as registry/repository:tag")

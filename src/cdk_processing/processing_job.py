@@ -927,16 +927,21 @@ class ProcessingJob(ProcessingJobBase):
         experiment_config: ExperimentConfig | None,
         security_groups: Sequence[ec2.ISecurityGroup] | None,
     ) -> None:
+        if instance_count is None:
+            low, high = _model.bounds("ProcessingInstanceCount")
+            raise fail("instance_count", instance_count, f"must be a whole number (an int) from {low} to {high}")
         check_integer("instance_count", instance_count)
         check_model_range("instance_count", instance_count, "ProcessingInstanceCount")
         if volume_size is not None and not volume_size.is_unresolved():
             check_model_range(
                 "volume_size", _gibibytes(volume_size), "ProcessingVolumeSizeInGB", "GiB", as_written=volume_size
             )
-        if instance_type is not None and not isinstance(instance_type, InstanceType):
-            raise fail(
-                "instance_type", instance_type, "must be an InstanceType, such as InstanceType.of('ml.m5.xlarge')"
-            )
+        check_type(
+            "instance_type",
+            instance_type,
+            InstanceType,
+            "must be an InstanceType, such as InstanceType.of('ml.m5.xlarge')",
+        )
         if volume_encryption_key is not None and (instance_type or InstanceType.M5_XLARGE).has_local_storage:
             raise fail(
                 "volume_encryption_key",
@@ -1052,7 +1057,8 @@ def _check_subnet_in_vpc(index: int, subnet: ec2.ISubnet, vpc: ec2.IVpc) -> None
     """A subnet made in this app under another VPC construct than the job's ``vpc`` is refused; a subnet imported on
     its own (``Subnet.from_subnet_id``) names no VPC, and is taken as it is."""
     for scope in reversed(subnet.node.scopes[:-1]):
-        if hasattr(type(scope), "vpc_id") and hasattr(type(scope), "select_subnets"):
+        # An imported VPC reaches Python as a jsii InterfaceDynamicProxy: its attributes are on the object.
+        if hasattr(scope, "vpc_id") and hasattr(scope, "select_subnets"):
             if scope.node.path != vpc.node.path:
                 raise fail(
                     f"vpc_subnets.subnets[{index}]",
@@ -1140,7 +1146,7 @@ def _gibibytes(size: Size) -> Any:
     try:
         return int(size.to_gibibytes(rounding=SizeRoundingBehavior.FAIL))
     except Exception as error:  # jsii raises a plain RuntimeError for a fractional size
-        raise fail("volume_size", str(size), "must be a whole number of GiB, such as Size.gibibytes(30)") from error
+        raise fail("volume_size", size, "must be a whole number of GiB, such as Size.gibibytes(30)") from error
 
 
 def _grant_create_grant(key: kms.IKey, grantee: iam.IGrantable) -> None:
