@@ -1301,7 +1301,6 @@ def test_fails_at_synth_with_the_library_error(case: str, build: Build, fragment
 
 def test_the_table_holds_150_cases_or_more() -> None:
     counts = {"wrong types": len(WRONG_TYPES), "rejected": len(SAGEMAKER_REJECTS), "across": len(CROSS_RESOURCE)}
-    assert sum(counts.values()) + len(VALID) >= 150 + len(VALID), counts
     assert sum(counts.values()) >= 150, counts
 
 
