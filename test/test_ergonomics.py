@@ -243,7 +243,24 @@ def test_an_imported_job_has_its_arn(ergo) -> None:
     assert arn == "arn:aws:sagemaker:us-east-1:123456789012:processing-job/nightly-features"
 
 
-def test_requirements_with_network_isolation_warn_at_synth(files: dict[str, Path]) -> None:
+def test_fails_requirements_to_install_in_a_network_isolated_job(files: dict[str, Path]) -> None:
+    # pip cannot reach a package index without network access: an error at synth (it was a warning), with an opt-out.
+    app = cdk.App()
+    stack = cdk.Stack(app, "Isolated")
+    with pytest.raises(ProcessingJobValidationError) as raised:
+        ProcessingJob(
+            stack,
+            "Job",
+            image=IMAGE,
+            enable_network_isolation=True,
+            code=Code.from_asset(str(files["folder"]), entry_point="main.py"),
+        )
+    message = str(raised.value)
+    assert message.startswith("Isolated/Job: code is ")
+    assert "requirements.txt" in message and "install_requirements=False" in message
+
+
+def test_requirements_not_installed_in_a_network_isolated_job_when_opted_out(files: dict[str, Path]) -> None:
     app = cdk.App()
     stack = cdk.Stack(app, "Isolated")
     ProcessingJob(
@@ -251,10 +268,12 @@ def test_requirements_with_network_isolation_warn_at_synth(files: dict[str, Path
         "Job",
         image=IMAGE,
         enable_network_isolation=True,
-        code=Code.from_asset(str(files["folder"]), entry_point="main.py"),
+        code=Code.from_asset(str(files["folder"]), entry_point="main.py", install_requirements=False),
     )
-    messages = [m.entry.data for m in app.synth().get_stack_by_name("Isolated").messages]
-    assert any("requirements.txt is installed with pip" in str(m) for m in messages)
+    [request] = [
+        r["Properties"]["Request"] for r in job_resources(app.synth().get_stack_by_name("Isolated").template).values()
+    ]
+    assert request["AppSpecification"]["ContainerEntrypoint"] == ["python3", "/opt/ml/processing/input/code/main.py"]
 
 
 @pytest.mark.parametrize(

@@ -11,15 +11,34 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from . import _model
 from ._policy import KMS_READ, KMS_WRITE, allow, allow_key
-from ._validation import check_length, fail, is_unresolved
+from ._validation import check_interface, check_length, check_type, fail, is_unresolved
 
 OBJECTS_REASON = (
     "S3 authorizes object actions on object ARNs, and IAM can name the objects under a key prefix only as "
     "'<prefix>*' (S3 user guide, Policy resources for Amazon S3): the statement reaches that prefix and nothing else"
 )
 
-_S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/(?P<key>.*))?")
+_BUCKET = r"(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])"
+_S3_URI = re.compile(rf"s3://{_BUCKET}(/(?P<key>.*))?")
+# SageMaker's S3Uri pattern, (https|s3)://([^/]+)/?(.*), takes S3's HTTPS URLs too: virtual-hosted
+# (https://<bucket>.s3[.-]<region>.amazonaws.com/<key>) and path-style (https://s3[.-]<region>.amazonaws.com/<bucket>/
+# <key>), with or without a region, in the .amazonaws.com.cn partition too (S3 user guide, "Virtual hosting of
+# buckets" and "Methods for accessing a bucket"). The bucket is read from them for the grants.
+_S3_HOST = r"s3(?:[.-](?:dualstack\.)?[a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?"
+_HTTPS_URIS = (
+    re.compile(rf"https://{_BUCKET}\.{_S3_HOST}(/(?P<key>.*))?"),
+    re.compile(rf"https://{_S3_HOST}/{_BUCKET}(/(?P<key>.*))?"),
+)
+
+
+def _parse(uri: str) -> re.Match[str] | None:
+    for regex in (_S3_URI, *_HTTPS_URIS):
+        match = regex.fullmatch(uri)
+        if match is not None:
+            return match
+    return None
 
 
 @dataclass(frozen=True)
@@ -38,29 +57,53 @@ class S3Location:
 
     @staticmethod
     def from_bucket(prop: str, bucket: s3.IBucket, key_prefix: str | None) -> S3Location:
+        check_interface(
+            prop + ".bucket",
+            bucket,
+            ("bucket_name", "bucket_arn", "arn_for_objects"),
+            "must be an s3.IBucket, such as s3.Bucket.from_bucket_name(scope, id, 'my-bucket'); for a URI use "
+            "from_s3_uri / to_s3_uri",
+        )
+        check_type(
+            prop + ".key_prefix", key_prefix, str, "must be a key prefix in the bucket, as a string, such as 'raw/'"
+        )
         prefix = key_prefix or ""
         if not is_unresolved(prefix):
-            check_length(prop + ".key_prefix", prefix, 0, 1000)
+            check_length(prop + ".key_prefix", prefix, 0, _model.bounds("S3Uri")[1] - 10)
             if prefix.startswith("/"):
                 raise fail(prop + ".key_prefix", prefix, "must not start with '/' (give the key as it is in S3)")
+            if re.match(r"(s3|https?)://", prefix):
+                raise fail(
+                    prop + ".key_prefix",
+                    prefix,
+                    "is a URI, not a key prefix: give the key inside the bucket, such as 'raw/', or the whole URI to "
+                    "from_s3_uri / to_s3_uri",
+                )
         return S3Location(bucket=bucket, key_prefix=prefix)
 
     @staticmethod
     def from_uri(prop: str, uri: str) -> S3Location:
+        check_type(prop, uri, str, "must be an S3 URI as a string, such as 's3://my-bucket/raw/'")
         if not is_unresolved(uri):
-            check_length(prop, uri, 6, 1024)
-            if _S3_URI.fullmatch(uri) is None:
-                raise fail(prop, uri, "must be an S3 URI s3://<bucket>/<key prefix> with a valid bucket name")
+            check_length(prop, uri, 6, _model.bounds("S3Uri")[1])
+            if not _model.matches("S3Uri", uri) or _parse(uri) is None:
+                raise fail(
+                    prop,
+                    uri,
+                    "must be an S3 URI s3://<bucket>/<key prefix> or an S3 URL "
+                    "https://<bucket>.s3.<region>.amazonaws.com/<key prefix>, with a valid bucket name",
+                )
         return S3Location(bucket=None, key_prefix="", uri_string=uri)
 
     def bind(self, scope: Construct, bucket_id: str) -> S3Location:
         """Turn a literal URI into a bucket reference under ``scope`` so that it can be granted."""
         if self.bucket is not None or self.uri_string is None or is_unresolved(self.uri_string):
             return self
-        match = _S3_URI.fullmatch(self.uri_string)
+        match = _parse(self.uri_string)
         assert match is not None
         bucket = s3.Bucket.from_bucket_name(scope, bucket_id, match["bucket"])
-        return S3Location(bucket=bucket, key_prefix=match["key"] or "")
+        # The request keeps the URI as it was written (an https URL stays one); the grants use bucket and key.
+        return S3Location(bucket=bucket, key_prefix=match["key"] or "", uri_string=self.uri_string)
 
     @property
     def uri(self) -> str:

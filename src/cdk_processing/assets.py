@@ -19,7 +19,7 @@ from constructs import Construct, IDependable
 from ._dependencies import depend_on_policies_only
 from ._policy import acknowledge, acknowledge_policies_written_by
 from ._s3 import S3Location
-from ._validation import fail
+from ._validation import check_bool, check_str_list, check_type, fail
 from .provider import library_log_group
 
 BUCKET_ID = "CdkProcessingBucket"
@@ -217,7 +217,13 @@ class Code:
     """The job's own code, from the machine that synthesizes: ``Code.from_asset("src/preprocess.py")`` or a folder
     with an ``entry_point``. It is mounted at ``/opt/ml/processing/input/code`` and run with the job's ``command``."""
 
-    def __init__(self, path: str, entry_point: str | None, exclude: Sequence[str] | None) -> None:
+    def __init__(
+        self, path: str, entry_point: str | None, exclude: Sequence[str] | None, install_requirements: bool = True
+    ) -> None:
+        check_type("code", path, str, "must be the path of a file or folder, as a string")
+        check_type("code.entry_point", entry_point, str, "must be a file name in the folder, as a string")
+        exclude = check_str_list("code.exclude", exclude, "['*.pyc', 'tests/*']")
+        check_bool("code.install_requirements", install_requirements)
         local = Path(path)
         if not local.exists():
             raise fail("code", path, "must be an existing file or folder")
@@ -234,19 +240,30 @@ class Code:
         if entry_point and _excluded(entry_point, self.exclude):
             raise fail("code.entry_point", entry_point, f"is left out by exclude {self.exclude}")
         self.has_requirements = (
-            local.is_dir()
+            install_requirements
+            and local.is_dir()
             and (local / "requirements.txt").is_file()
             and not _excluded("requirements.txt", self.exclude)
         )
 
     @staticmethod
-    def from_asset(path: str, *, entry_point: str | None = None, exclude: Sequence[str] | None = None) -> Code:
+    def from_asset(
+        path: str,
+        *,
+        entry_point: str | None = None,
+        exclude: Sequence[str] | None = None,
+        install_requirements: bool = True,
+    ) -> Code:
         """A script file, or a folder with ``entry_point`` (and, optionally, a ``requirements.txt`` installed with pip
         before the entry point runs: that needs network access from the job).
 
         :param exclude: glob patterns of files in the folder to leave out. Default: none.
+        :param install_requirements: install the folder's ``requirements.txt`` with pip when the job starts. A job
+            with ``enable_network_isolation`` cannot reach a package index: it refuses such code at synth unless this
+            is ``False`` (the packages are in the image; the file is uploaded with the folder and not installed).
+            Default: ``True``.
         """
-        return Code(path, entry_point, exclude)
+        return Code(path, entry_point, exclude, install_requirements)
 
 
 def _excluded(name: str, patterns: Sequence[str]) -> bool:

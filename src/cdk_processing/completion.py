@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 
-from ._validation import fail
+from . import _model
+from ._validation import check_type, fail
 from .provider import MAX_RUNTIME_LIMIT
 
 # CloudFormation's WaitCondition waits at most 12 hours; the long wait keeps 15 minutes of it for SageMaker to start
@@ -12,7 +13,6 @@ from .provider import MAX_RUNTIME_LIMIT
 WAIT_CONDITION_LIMIT = Duration.hours(12)
 LONG_WAIT_MARGIN = Duration.minutes(15)
 LONG_MAX_RUNTIME = Duration.seconds(WAIT_CONDITION_LIMIT.to_seconds() - LONG_WAIT_MARGIN.to_seconds())
-SAGEMAKER_MAX_RUNTIME = Duration.seconds(777600)
 SAGEMAKER_DEFAULT_RUNTIME = Duration.days(1)
 
 
@@ -44,10 +44,16 @@ class Completion:
 
         :param timeout: how long the deployment waits. Default: ``max_runtime`` plus 15 minutes.
         """
+        check_type("completion timeout", timeout, Duration, "must be a Duration, such as Duration.hours(2)")
         if timeout is not None and not timeout.is_unresolved():
             seconds = timeout.to_seconds()
             if not 60 <= seconds <= WAIT_CONDITION_LIMIT.to_seconds():
-                raise fail("completion timeout", f"{seconds:g} s", "must be between 60 s and 43200 s (12 hours)")
+                raise fail(
+                    "completion timeout",
+                    f"{seconds:g} s",
+                    "must be between 60 s and 43200 s (12 hours)",
+                    as_written=timeout,
+                )
         return Completion(Completion.LONG, timeout)
 
     @staticmethod
@@ -58,6 +64,7 @@ class Completion:
     @staticmethod
     def for_max_runtime(max_runtime: Duration | None) -> Completion:
         """The default: wait in the custom resource when the job fits its budget, else the long wait."""
+        check_type("max_runtime", max_runtime, Duration, "must be a Duration, such as Duration.minutes(30)")
         if max_runtime is None or max_runtime.is_unresolved():
             return Completion.wait()
         seconds = max_runtime.to_seconds()
@@ -71,6 +78,7 @@ class Completion:
             f"no deployment can wait that long (a WaitCondition waits 12 hours at most): give at most "
             f"{int(LONG_MAX_RUNTIME.to_seconds())} s, or completion=Completion.start_only() so that the deployment "
             "starts the job and does not wait for it",
+            as_written=max_runtime,
         )
 
     @property
@@ -78,7 +86,7 @@ class Completion:
         return {
             Completion.WAIT: MAX_RUNTIME_LIMIT,
             Completion.LONG: LONG_MAX_RUNTIME,
-            Completion.START: SAGEMAKER_MAX_RUNTIME,
+            Completion.START: Duration.seconds(_model.bounds("ProcessingMaxRuntimeInSeconds")[1]),
         }[self.kind]
 
     @property
@@ -91,22 +99,31 @@ class Completion:
 
     def check(self, max_runtime: Duration) -> None:
         """``max_runtime`` fits this mode, or a clear error naming the modes."""
+        check_type("max_runtime", max_runtime, Duration, "must be a Duration, such as Duration.minutes(30)")
         if max_runtime.is_unresolved():
             return
         seconds = max_runtime.to_seconds()
         limit = int(self.max_runtime_limit.to_seconds())
         if 1 <= seconds <= limit:
             if self.timeout is not None and not self.timeout.is_unresolved() and self.timeout.to_seconds() < seconds:
-                raise fail("completion timeout", f"{self.timeout.to_seconds():g} s", "must be at least max_runtime")
+                raise fail(
+                    "completion timeout",
+                    f"{self.timeout.to_seconds():g} s",
+                    f"must be at least max_runtime ({seconds:g} s)",
+                    as_written=self.timeout,
+                )
             return
         hints = {
             Completion.WAIT: "a deployment waits at most one hour for a custom resource, less the time SageMaker "
             "takes to start the job: use Completion.wait_long() (up to 12 hours) or Completion.start_only()",
             Completion.LONG: "a WaitCondition waits 12 hours at most: use Completion.start_only() for longer jobs",
-            Completion.START: "SageMaker allows 777600 s (9 days) at most",
+            Completion.START: f"SageMaker allows {limit} s (ProcessingMaxRuntimeInSeconds) at most",
         }
         raise fail(
-            "max_runtime", f"{seconds:g} s", f"must be between 1 s and {limit} s with {self}: {hints[self.kind]}"
+            "max_runtime",
+            f"{seconds:g} s",
+            f"must be between 1 s and {limit} s with {self}: {hints[self.kind]}",
+            as_written=max_runtime,
         )
 
     def __str__(self) -> str:

@@ -17,14 +17,66 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from . import _model
 from ._policy import allow
-from ._validation import check_length, fail, is_unresolved
+from ._validation import check_bool, check_interface, check_length, check_type, fail, is_unresolved
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
 _ECR_URI = re.compile(
     r"(?P<account>\d{12})\.dkr\.ecr(-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
     r"(?P<repository>[a-z0-9._/-]+?)(:[\w.-]+|@sha256:[a-f0-9]{64})?"
 )
+_ECR_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):repository/(?P<repository>.+)"
+)
+# The image reference grammar of distribution/reference (reference.go), which Docker and ECR parse by:
+#   reference := name [":" tag] ["@" digest];  name := [domain "/"] path-component ["/" path-component]*
+#   domain-component := [a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9], ["." domain-component]*, [":" port]
+#   path-component := [a-z0-9]+ (separator [a-z0-9]+)*;  separator := [_.] | "__" | "-"+
+#   tag := [\w][\w.-]{0,127};  digest := algorithm ":" [0-9a-fA-F]{32,}
+# The first component is a domain when it has a "." or a ":" or is "localhost" (Docker's normalisation).
+_DOMAIN_COMPONENT = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN = re.compile(rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?")
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[_.]|__|-+)[a-z0-9]+)*")
+_TAG = re.compile(r"[\w][\w.-]{0,127}")
+_DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
+
+
+def check_image_reference(prop: str, uri: str) -> None:
+    """``uri`` is an image reference Docker and SageMaker can pull: an ECR ARN or a name with capitals is not."""
+    arn = _ECR_ARN.fullmatch(uri)
+    if arn is not None:
+        suffix = ".cn" if arn["partition"] == "aws-cn" else ""
+        uri_form = f"{arn['account']}.dkr.ecr.{arn['region']}.amazonaws.com{suffix}/{arn['repository']}:<tag>"
+        raise fail(
+            prop,
+            uri,
+            f"is an ECR repository ARN, not an image URI: give {uri_form}, or "
+            "ContainerImage.from_ecr_repository(ecr.Repository.from_repository_arn(scope, id, arn), tag)",
+        )
+    rest, _, digest = uri.partition("@")
+    if digest and _DIGEST.fullmatch(digest) is None:
+        raise fail(prop, uri, "has a digest that is not <algorithm>:<hex>, such as @sha256:<64 hex digits>")
+    name, tag = rest, ""
+    if ":" in rest.rsplit("/", 1)[-1]:
+        name, tag = rest.rsplit(":", 1)
+        if _TAG.fullmatch(tag) is None:
+            raise fail(prop, uri, f"has the tag {tag!r}: a tag is up to 128 letters, digits, '_', '.' or '-'")
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        if _DOMAIN.fullmatch(parts[0]) is None:
+            raise fail(prop, uri, f"has the registry {parts[0]!r}, which is not a host name")
+        parts = parts[1:]
+    for part in parts:
+        if _PATH_COMPONENT.fullmatch(part) is None:
+            lower = "/".join(parts).lower()
+            hint = f" (did you mean {lower!r}?)" if _PATH_COMPONENT.fullmatch(part.lower()) else ""
+            raise fail(
+                prop,
+                uri,
+                f"has the repository {'/'.join(parts)!r}{hint}: repository names are lowercase letters and digits "
+                "with '.', '_', '__' or '-' between them (Docker image reference grammar)",
+            )
 
 
 @dataclass(frozen=True)
@@ -120,9 +172,14 @@ class ContainerImage(ABC):
 
 class _RegistryImage(ContainerImage):
     def __init__(self, image_uri: str) -> None:
-        check_length("image", image_uri, 1, 255)
+        check_type("image", image_uri, str, "must be an image URI, as a string, such as registry/repository:tag")
+        if image_uri is None:
+            raise fail("image", image_uri, "must be an image URI, such as registry/repository:tag")
+        check_length("image", image_uri, 1, _model.bounds("ImageUri")[1])
         if not is_unresolved(image_uri) and any(c.isspace() for c in image_uri):
             raise fail("image", image_uri, "must be an image URI without spaces, such as registry/repository:tag")
+        if not is_unresolved(image_uri):
+            check_image_reference("image", image_uri)
         self._uri = image_uri
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> ContainerImageConfig:
@@ -159,6 +216,14 @@ def grant_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
 
 class _EcrRepositoryImage(ContainerImage):
     def __init__(self, repository: ecr.IRepository, tag_or_digest: str) -> None:
+        check_interface(
+            "repository",
+            repository,
+            ("repository_arn", "repository_uri_for_tag_or_digest"),
+            "must be an ecr.IRepository, such as ecr.Repository.from_repository_name(scope, id, 'prep'); for an "
+            "image URI use ContainerImage.from_registry",
+        )
+        check_type("tag_or_digest", tag_or_digest, str, "must be an image tag or a digest, as a string")
         if not is_unresolved(tag_or_digest) and not re.fullmatch(
             r"[\w][\w.-]{0,127}|sha256:[a-f0-9]{64}", tag_or_digest
         ):
@@ -183,6 +248,12 @@ class _AssetImage(ContainerImage):
         build_args: Mapping[str, str] | None,
         platform: ecr_assets.Platform | None,
     ) -> None:
+        check_type("image", directory, str, "must be the path of a folder with a Dockerfile, as a string")
+        check_type("image.file", file, str, "must be the Dockerfile's path in the folder, as a string")
+        if build_args is not None and (
+            not isinstance(build_args, Mapping) or not all(isinstance(v, str) for v in build_args.values())
+        ):
+            raise fail("image.build_args", build_args, "must be a dict of strings, such as {'VERSION': '1.2'}")
         dockerfile = Path(directory) / (file or "Dockerfile")
         if not dockerfile.is_file():
             raise fail("image", str(dockerfile), "must be a Dockerfile in the asset's directory")
@@ -209,6 +280,9 @@ class _FrameworkImage(ContainerImage):
         if not isinstance(framework, Framework):
             choices = ", ".join(f"Framework.{f.name}" for f in Framework)
             raise fail("framework", framework, f"must be one of {choices}")
+        check_type(f"{framework.value} version", version, str, "must be a version string, such as '1.2-1'")
+        check_type(f"{framework.value} py_version", py_version, str, "must be a string, such as 'py3'")
+        check_bool("gpu", gpu)
         config = framework_images()["frameworks"][framework.value]
         versions = config["versions"]
         if version not in versions:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,16 @@ from .assets import Staged, job_defaults, stage
 
 if TYPE_CHECKING:
     from .processing_job import ProcessingJob
-from ._validation import check_length, check_local_path, check_pattern, fail, is_unresolved
+from ._validation import (
+    check_bool,
+    check_interface,
+    check_local_path,
+    check_model_string,
+    check_str_list,
+    check_type,
+    fail,
+    is_unresolved,
+)
 
 
 class S3DataType(enum.Enum):
@@ -77,12 +87,52 @@ class RedshiftOutputCompression(enum.Enum):
     SNAPPY = "SNAPPY"
 
 
-_NAME_PATTERN = r"[a-zA-Z0-9_-]{1,64}"
+# SageMaker's model gives InputName and OutputName no pattern (a String); the library puts the name in the default
+# local path, the default S3 prefix, IAM grants on that prefix and construct ids. So: any characters but whitespace,
+# control characters, '/' (a path separator in all of those), '*', '?' (IAM wildcards) and '$' (IAM policy
+# variables), not '.' or '..', at most 64.
+_NAME_PATTERN = r"(?!\.\.?$)[^\s\x00-\x1f\x7f/*?$]{1,64}"
 DEFAULT_INPUT_ROOT = "/opt/ml/processing/input/"
+
+# The output compressions each format takes, as Athena writes them (Athena user guide, "Use Hive table compression",
+# Athena engine version 3: AVRO with SNAPPY; ORC with SNAPPY or ZLIB; PARQUET and text files, JSON included, with
+# GZIP or SNAPPY). Of the compressions SageMaker's AthenaResultCompressionType offers (GZIP, SNAPPY, ZLIB).
+_ATHENA_COMPRESSIONS = {
+    "AVRO": {"SNAPPY"},
+    "ORC": {"SNAPPY", "ZLIB"},
+    "PARQUET": {"GZIP", "SNAPPY"},
+    "JSON": {"GZIP", "SNAPPY"},
+    "TEXTFILE": {"GZIP", "SNAPPY"},
+}
+# Redshift's UNLOAD (Redshift database developer guide, UNLOAD): PARQUET is compressed with SNAPPY and cannot be used
+# with GZIP, BZIP2 or ZSTD; delimited text (CSV) takes BZIP2, GZIP or ZSTD, and has no SNAPPY.
+_REDSHIFT_COMPRESSIONS = {"PARQUET": {"None", "SNAPPY"}, "CSV": {"None", "GZIP", "BZIP2", "ZSTD"}}
 
 
 def _check_name(prop: str, name: str) -> None:
-    check_pattern(prop, name, _NAME_PATTERN, "1 to 64 letters, digits, '_' or '-'")
+    if is_unresolved(name):
+        return
+    check_type(prop, name, str, "must be a string: 1 to 64 letters, digits or other characters")
+    if re.fullmatch(_NAME_PATTERN, name) is None:
+        raise fail(
+            prop,
+            name,
+            "must be 1 to 64 letters, digits or other characters without whitespace and without / * ? $ (the name "
+            "is part of the default local path and S3 prefix, and of IAM grants on them); not '.' or '..'",
+        )
+
+
+def _check_combination(
+    prop: str, format: enum.Enum, compression: enum.Enum | None, allowed: dict[str, set[str]]
+) -> None:
+    if compression is None or compression.value in allowed[format.value]:
+        return
+    choices = sorted(allowed[format.value] - {"None"})
+    raise fail(
+        prop,
+        compression,
+        f"{type(format).__name__}.{format.name} output takes {' or '.join(choices)} compression, or none",
+    )
 
 
 def _check_enum(prop: str, value: Any, enum_class: type[enum.Enum]) -> None:
@@ -104,6 +154,7 @@ class ProcessingInput(ABC):
 
     def __init__(self, name: str, local_path: str | None, app_managed: bool) -> None:
         _check_name("inputs[].name", name)
+        check_bool(f"inputs[{name}].app_managed", app_managed)
         self.name = name
         self.local_path = (
             local_path if local_path is not None else (None if is_unresolved(name) else DEFAULT_INPUT_ROOT + name)
@@ -142,6 +193,7 @@ class ProcessingInput(ABC):
         :param compression: Default: ``S3Compression.NONE``; ``GZIP`` requires ``InputMode.PIPE``.
         :param app_managed: the job's application downloads the data itself. Default: SageMaker downloads it.
         """
+        _check_name("inputs[].name", name)
         location = S3Location.from_bucket(f"inputs[{name}]", bucket, key_prefix)
         return _S3Input(name, location, local_path, data_type, input_mode, distribution, compression, app_managed)
 
@@ -161,6 +213,7 @@ class ProcessingInput(ABC):
 
         A URI known only at deploy time (a token) is granted on the whole bucket it names.
         """
+        _check_name("inputs[].name", name)
         location = S3Location.from_uri(f"inputs[{name}].s3_uri", s3_uri)
         return _S3Input(name, location, local_path, data_type, input_mode, distribution, compression, app_managed)
 
@@ -179,6 +232,9 @@ class ProcessingInput(ABC):
 
         :param exclude: glob patterns of files in a folder to leave out. Default: none.
         """
+        _check_name("inputs[].name", name)
+        check_type(f"inputs[{name}].path", path, str, "must be the path of a local file or folder, as a string")
+        exclude = check_str_list(f"inputs[{name}].exclude", exclude, "['*.tmp']")
         return _AssetInput(name, path, local_path, exclude)
 
     @staticmethod
@@ -196,6 +252,12 @@ class ProcessingInput(ABC):
         :param job: the job that writes the output.
         :param output_name: the name of one of its S3 outputs.
         """
+        _check_name("inputs[].name", name)
+        if not (hasattr(job, "output_uri") and hasattr(job, "outputs")):
+            raise fail(
+                f"inputs[{name}].job", job, "must be a ProcessingJob of this app (the job that writes the output)"
+            )
+        check_type(f"inputs[{name}].output_name", output_name, str, "must be the name of one of the job's S3 outputs")
         uri = job.output_uri(output_name)
         location = next(o.s3_location for o in job.outputs if o.name == output_name)
         assert location is not None
@@ -228,6 +290,7 @@ class ProcessingInput(ABC):
         :param output_compression: Default: uncompressed.
         :param kms_key: a key to encrypt the query results with. Default: the output bucket's encryption.
         """
+        _check_name("inputs[].name", name)
         return _DatasetInput(
             name,
             local_path,
@@ -272,6 +335,7 @@ class ProcessingInput(ABC):
         :param output_compression: Default: uncompressed.
         :param kms_key: a key to encrypt the unloaded data with. Default: the output bucket's encryption.
         """
+        _check_name("inputs[].name", name)
         return _DatasetInput(
             name,
             local_path,
@@ -426,8 +490,21 @@ class _DatasetInput(ProcessingInput):
         return member
 
 
-def _check_query(prop: str, query: str) -> None:
-    check_length(prop, query, 1, 4096)
+def _check_cluster_role(role: iam.IRole) -> None:
+    from ._model import matches, pattern
+
+    check_interface(
+        "redshift.cluster_role",
+        role,
+        ("role_arn", "grant_principal"),
+        "must be an iam.IRole the cluster unloads as, such as iam.Role.from_role_arn(scope, id, arn)",
+    )
+    if not is_unresolved(role.role_arn) and not matches("RoleArn", role.role_arn):
+        raise fail(
+            "redshift.cluster_role",
+            role.role_arn,
+            f"must be an IAM role ARN matching {pattern('RoleArn')}, such as arn:aws:iam::123456789012:role/unload",
+        )
 
 
 class _AthenaDefinition(_DatasetDefinition):
@@ -442,14 +519,14 @@ class _AthenaDefinition(_DatasetDefinition):
         output_compression: AthenaOutputCompression | None,
         kms_key: kms.IKey | None,
     ) -> None:
-        check_length("athena.database", database, 1, 255)
-        check_length("athena.catalog", catalog, 1, 256)
-        _check_query("athena.query_string", query_string)
-        check_pattern(
-            "athena.work_group", work_group, r"[a-zA-Z0-9._-]{1,128}", "1 to 128 letters, digits, '.', '_' or '-'"
-        )
+        check_model_string("athena.database", database, "AthenaDatabase")
+        check_model_string("athena.catalog", catalog, "AthenaCatalog", "printable characters")
+        check_model_string("athena.query_string", query_string, "AthenaQueryString")
+        check_model_string("athena.work_group", work_group, "AthenaWorkGroup", "letters, digits, '.', '_' or '-'")
         _check_enum("athena.output_format", output_format, AthenaOutputFormat)
         _check_enum("athena.output_compression", output_compression, AthenaOutputCompression)
+        _check_combination("athena.output_compression", output_format, output_compression, _ATHENA_COMPRESSIONS)
+        check_interface("athena.kms_key", kms_key, ("key_arn",), "must be a kms.IKey, such as kms.Key(...)")
         self._database = database
         self._query = query_string
         self._output = output
@@ -518,18 +595,23 @@ class _RedshiftDefinition(_DatasetDefinition):
         output_compression: RedshiftOutputCompression | None,
         kms_key: kms.IKey | None,
     ) -> None:
-        check_pattern(
-            "redshift.cluster_id",
-            cluster_id,
-            r"[a-z][a-z0-9]*(-[a-z0-9]+)*",
-            "a Redshift cluster identifier: lowercase letters, digits and single hyphens, starting with a letter",
-        )
-        check_length("redshift.cluster_id", cluster_id, 1, 63)
-        check_length("redshift.database", database, 1, 64)
-        check_length("redshift.db_user", db_user, 1, 128)
-        _check_query("redshift.query_string", query_string)
+        check_model_string("redshift.cluster_id", cluster_id, "RedshiftClusterId")
+        # Redshift's own rule for cluster identifiers (Redshift management guide, CreateCluster ClusterIdentifier).
+        if not is_unresolved(cluster_id) and not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", cluster_id):
+            raise fail(
+                "redshift.cluster_id",
+                cluster_id,
+                "must be a Redshift cluster identifier: lowercase letters, digits and single hyphens, starting with "
+                "a letter",
+            )
+        check_model_string("redshift.database", database, "RedshiftDatabase")
+        check_model_string("redshift.db_user", db_user, "RedshiftUserName")
+        check_model_string("redshift.query_string", query_string, "RedshiftQueryString")
         _check_enum("redshift.output_format", output_format, RedshiftOutputFormat)
         _check_enum("redshift.output_compression", output_compression, RedshiftOutputCompression)
+        _check_combination("redshift.output_compression", output_format, output_compression, _REDSHIFT_COMPRESSIONS)
+        check_interface("redshift.kms_key", kms_key, ("key_arn",), "must be a kms.IKey, such as kms.Key(...)")
+        _check_cluster_role(cluster_role)
         self._cluster_id = cluster_id
         self._cluster_role = cluster_role
         self._database = database

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
-from ._validation import check_pattern, is_unresolved
+from . import _model
+from ._validation import check_pattern, fail, is_unresolved
 
 # Instance families whose instances come with local NVMe instance storage. SageMaker rejects a
 # VolumeKmsKeyId for them ("Certain Nitro-based instances include local storage ... you can't request a
@@ -18,7 +20,9 @@ _D_FAMILY = re.compile(r"[a-z]+\d+[a-z]*d[a-z]*")
 class InstanceType:
     """An ML compute instance type for a processing job, such as ``ml.m5.xlarge``.
 
-    Use a constant (``InstanceType.M5_XLARGE``) or ``InstanceType.of("ml.c7i.4xlarge")`` for any other type.
+    Use a constant (``InstanceType.M5_XLARGE``) or ``InstanceType.of("ml.c7i.4xlarge")`` for any other type. A job
+    accepts the types of SageMaker's ``ProcessingInstanceType`` enum, as the installed botocore's model lists them;
+    ``InstanceType.of(name, allow_unlisted=True)`` takes a type newer than that model.
     """
 
     PATTERN = r"ml\.[a-z0-9]+(-[a-z0-9]+)*\.[a-z0-9]+"
@@ -50,14 +54,40 @@ class InstanceType:
     G5_XLARGE: InstanceType
     P3_2XLARGE: InstanceType
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, allow_unlisted: bool = False) -> None:
         check_pattern("instance_type", name, self.PATTERN, "an ML instance type such as ml.m5.xlarge")
+        if not isinstance(allow_unlisted, bool):
+            raise fail("allow_unlisted", allow_unlisted, "must be True or False")
         self._name = name
+        self._allow_unlisted = allow_unlisted
 
     @classmethod
-    def of(cls, name: str) -> InstanceType:
-        """Any ML instance type by name, for example ``InstanceType.of("ml.m5.xlarge")``."""
-        return cls(name)
+    def of(cls, name: str, *, allow_unlisted: bool = False) -> InstanceType:
+        """Any ML instance type by name, for example ``InstanceType.of("ml.m5.xlarge")``.
+
+        :param allow_unlisted: accept a type that the installed botocore's SageMaker model does not list for
+            processing jobs (a type newer than the model; SageMaker still checks it when the job is created).
+            Default: a job refuses such a type at synth, naming the closest types it knows.
+        """
+        return cls(name, allow_unlisted)
+
+    def check_processing(self, prop: str = "instance_type") -> None:
+        """The type is one SageMaker Processing offers (``ProcessingInstanceType`` in botocore's model), unless it
+        was allowed unlisted."""
+        if self._allow_unlisted or is_unresolved(self._name):
+            return
+        known = _model.enum("ProcessingInstanceType")
+        if self._name in known:
+            return
+        close = difflib.get_close_matches(self._name, known, n=3, cutoff=0.75)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise fail(
+            prop,
+            self._name,
+            f"{hint}not a processing instance type in botocore's SageMaker model (ProcessingInstanceType, "
+            f"{len(known)} types such as ml.m5.xlarge); for a type newer than the model, "
+            f"use InstanceType.of({self._name!r}, allow_unlisted=True)",
+        )
 
     @property
     def name(self) -> str:
@@ -75,7 +105,7 @@ class InstanceType:
         return self._name
 
     def __repr__(self) -> str:
-        return f"InstanceType({self._name!r})"
+        return f"InstanceType.of({self._name!r})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, InstanceType) and other._name == self._name

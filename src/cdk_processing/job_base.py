@@ -10,6 +10,9 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from constructs import Construct
 
+from . import _model
+from ._validation import check_interface, check_str_list, fail, in_construct
+
 METRICS_NAMESPACE = "/aws/sagemaker/ProcessingJobs"
 STATE_CHANGE = "SageMaker Processing Job State Change"
 
@@ -29,6 +32,7 @@ class ProcessingJobBase(Construct):
     def _rule_added(self, rule: events.Rule) -> None:
         """What a job does with a rule on its state changes once it is made: nothing, unless a subclass says so."""
 
+    @in_construct
     def on_state_change(
         self,
         id: str,
@@ -45,6 +49,11 @@ class ProcessingJobBase(Construct):
         :param target: Default: no target; add one with ``rule.add_target()``.
         :param statuses: only these ``ProcessingJobStatus`` values, e.g. ``["Failed", "Stopped"]``. Default: all.
         """
+        statuses = check_str_list("statuses", statuses, "['Failed', 'Stopped']")
+        for status in statuses or []:
+            if status not in _model.enum("ProcessingJobStatus"):
+                raise fail("statuses[]", status, f"must be one of {list(_model.enum('ProcessingJobStatus'))}")
+        check_interface("target", target, ("bind",), "must be an events.IRuleTarget, such as targets.SnsTopic(topic)")
         detail: dict[str, Any] = {"ProcessingJobName": self._name_pattern()}
         if statuses:
             detail["ProcessingJobStatus"] = list(statuses)

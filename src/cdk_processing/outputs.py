@@ -13,7 +13,7 @@ from constructs import Construct
 
 from ._policy import allow
 from ._s3 import S3Location
-from ._validation import check_local_path, check_pattern, fail, is_unresolved
+from ._validation import check_bool, check_local_path, check_model_string, fail, is_unresolved
 from .assets import job_defaults
 from .inputs import _check_enum, _check_name
 
@@ -40,6 +40,7 @@ class ProcessingOutput(ABC):
 
     def __init__(self, name: str, app_managed: bool) -> None:
         _check_name("outputs[].name", name)
+        check_bool(f"outputs[{name}].app_managed", app_managed)
         self.name = name
         self.app_managed = app_managed
 
@@ -81,6 +82,7 @@ class ProcessingOutput(ABC):
         :param upload_mode: Default: ``S3UploadMode.END_OF_JOB``.
         :param app_managed: the application uploads the data itself. Default: SageMaker uploads it.
         """
+        _check_name("outputs[].name", name)
         location = None if bucket is None and key_prefix is None else _location(name, bucket, key_prefix)
         return _S3Output(name, location, local_path, upload_mode, app_managed)
 
@@ -97,6 +99,7 @@ class ProcessingOutput(ABC):
 
         A URI known only at deploy time (a token) is granted on the whole bucket it names.
         """
+        _check_name("outputs[].name", name)
         location = S3Location.from_uri(f"outputs[{name}].s3_uri", s3_uri)
         return _S3Output(name, location, local_path, upload_mode, app_managed)
 
@@ -180,10 +183,10 @@ class _S3Output(ProcessingOutput):
 class _FeatureStoreOutput(ProcessingOutput):
     def __init__(self, name: str, feature_group_name: str, app_managed: bool) -> None:
         super().__init__(name, app_managed)
-        check_pattern(
+        check_model_string(
             f"outputs[{name}].feature_group_name",
             feature_group_name,
-            r"[a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}",
+            "FeatureGroupName",
             "1 to 64 letters or digits, with '_' or '-' between them",
         )
         if not app_managed:

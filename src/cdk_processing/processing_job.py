@@ -11,7 +11,6 @@ from typing import Any
 
 import jsii
 from aws_cdk import (
-    Annotations,
     ArnFormat,
     Aspects,
     CfnResource,
@@ -38,18 +37,26 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct, IDependable, IValidation
 
+from . import _model
 from ._naming import job_name_prefix, role_path
 from ._policy import KMS_VOLUME, KMS_WRITE, ManagedPolicyPrincipal, PoliciesOf, acknowledge, allow, allow_key
 from ._validation import (
     ProcessingJobValidationError,
+    check_bool,
     check_count,
     check_integer,
+    check_interface,
     check_length,
+    check_list_of,
     check_local_paths_unique,
-    check_pattern,
-    check_range,
+    check_mapping,
+    check_model_range,
+    check_model_string,
+    check_str_list,
+    check_type,
     check_unique,
     fail,
+    in_construct,
     is_unresolved,
 )
 from .assets import CODE_PATH, Code, default_bucket
@@ -63,13 +70,28 @@ from .provider import SERVICE_TIMEOUT, ProcessingJobProvider
 
 RESOURCE_TYPE = "Custom::SageMakerProcessingJob"
 LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
-MAX_INPUTS = 10
-MAX_OUTPUTS = 10
+MAX_INPUTS = 10  # ProcessingInputs' max in botocore's model (test_bad_input checks it)
+MAX_OUTPUTS = 10  # ProcessingOutputs' max
 # SageMaker accepts 50 tags; the handler adds up to five of its own (cdk-processing:request-id, :request-digest,
 # :resource, :replaces and :wait-handle) to recognise its jobs.
 MAX_TAGS = 45
-_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
-_ENTITY_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}"
+# The jsii interfaces a prop takes, as the attributes that make one (jsii's Python interfaces are Protocols that
+# isinstance cannot check), with what to write instead of a string or a number.
+_KEY = (("key_arn", "grant_encrypt_decrypt"), "must be a kms.IKey, such as kms.Key(...) or kms.Key.from_key_arn(...)")
+_ROLE = (
+    ("role_arn", "grant_principal", "add_to_principal_policy"),
+    "must be an iam.IRole, such as iam.Role(...) or iam.Role.from_role_arn(scope, id, arn)",
+)
+_VPC = (("vpc_id", "select_subnets"), "must be an ec2.IVpc, such as ec2.Vpc(...) or ec2.Vpc.from_lookup(...)")
+_GROUP = (
+    ("security_group_id", "connections"),
+    "must be an ec2.ISecurityGroup, such as ec2.SecurityGroup.from_security_group_id(scope, id, 'sg-...')",
+)
+_BUCKET = (
+    ("bucket_name", "bucket_arn", "grant_read"),
+    "must be an s3.IBucket, such as s3.Bucket.from_bucket_name(...)",
+)
+_SERVICE = "sagemaker.amazonaws.com"
 # SageMaker's [\p{L}\p{Z}\p{N}_.:/=+\-@]*: letters, digits, spaces (no tabs or line breaks) and _.:/=+-@.
 _TAG_PATTERN = r"(?:[^\W_]|[ _.:/=+\-@])*"
 
@@ -106,6 +128,7 @@ class ProcessingJob(ProcessingJobBase):
         )
     """
 
+    @in_construct
     def __init__(
         self,
         scope: Construct,
@@ -176,6 +199,30 @@ class ProcessingJob(ProcessingJobBase):
         """
         super().__init__(scope, id)
         stack = Stack.of(self)
+        entrypoint = check_str_list("entrypoint", entrypoint, "['python3', '/opt/program/run.py']")
+        arguments = check_str_list("arguments", arguments, "['--train-ratio', '0.8']")
+        command = check_str_list("command", command, "['python3', '-u']")
+        inputs = check_list_of("inputs", inputs, ProcessingInput, "[ProcessingInput.from_bucket(...)]")
+        outputs = check_list_of("outputs", outputs, ProcessingOutput, "[ProcessingOutput.to_bucket(...)]")
+        self._validate_types(
+            image=image,
+            volume_size=volume_size,
+            max_runtime=max_runtime,
+            volume_encryption_key=volume_encryption_key,
+            output_encryption_key=output_encryption_key,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
+            enable_network_isolation=enable_network_isolation,
+            enable_inter_container_traffic_encryption=enable_inter_container_traffic_encryption,
+            experiment_config=experiment_config,
+            role=role,
+            processing_job_name=processing_job_name,
+            code=code,
+            output_bucket=output_bucket,
+            completion=completion,
+            environment=environment,
+        )
         self._validate_scalars(
             instance_count,
             volume_size,
@@ -189,6 +236,7 @@ class ProcessingJob(ProcessingJobBase):
             security_groups,
         )
         instance_type = instance_type or InstanceType.M5_XLARGE
+        instance_type.check_processing()
         volume_size = volume_size or Size.gibibytes(30)
         completion = completion or Completion.for_max_runtime(max_runtime)
         max_runtime = max_runtime or completion.default_max_runtime
@@ -214,8 +262,11 @@ class ProcessingJob(ProcessingJobBase):
             self.library_principal = ManagedPolicyPrincipal(created, "ManagedPolicy")
             self._principal = ManagedPolicyPrincipal(created, "GrantsPolicy")
         else:
+            _check_role("role", role)
             self.role = self._principal = role
 
+        if processing_job_name is not None:
+            _claim_job_name(self, processing_job_name)
         self._name_prefix = job_name_prefix(self)
         self._fixed_name = processing_job_name
         self._inputs: list[ProcessingInput] = []
@@ -252,7 +303,7 @@ class ProcessingJob(ProcessingJobBase):
         if code is not None:
             if entrypoint is not None:
                 raise fail("entrypoint", list(entrypoint), "cannot be combined with code, which runs with command")
-            entrypoint = self._add_code(code, list(command or ["python3"]), enable_network_isolation)
+            entrypoint = self._add_code(code, command or ["python3"], enable_network_isolation)
         elif command is not None:
             raise fail("command", list(command), "runs code: give code=Code.from_asset(...), or use entrypoint")
 
@@ -395,10 +446,15 @@ class ProcessingJob(ProcessingJobBase):
     @staticmethod
     def from_processing_job_name(scope: Construct, id: str, processing_job_name: str) -> ProcessingJobBase:
         """A processing job created elsewhere, for its ARN, events (``on_state_change``) and metrics."""
-        check_length("processing_job_name", processing_job_name, 1, 63)
-        check_pattern(
-            "processing_job_name", processing_job_name, _NAME_PATTERN, "letters and digits with hyphens between them"
-        )
+        try:
+            check_model_string(
+                "processing_job_name",
+                processing_job_name,
+                "ProcessingJobName",
+                "letters and digits with hyphens between them",
+            )
+        except ProcessingJobValidationError as error:
+            raise error.at(f"{scope.node.path}/{id}") from None
         return ImportedProcessingJob(scope, id, processing_job_name)
 
     def _name_pattern(self) -> list[Any]:
@@ -410,8 +466,15 @@ class ProcessingJob(ProcessingJobBase):
             return [self.processing_job_name]
         return [{"prefix": f"{self._name_prefix}-"}]
 
+    @in_construct
     def add_input(self, processing_input: ProcessingInput) -> None:
         """Add an input (at most 10 in all, names unique) and grant the role its reads."""
+        check_type(
+            "inputs[]",
+            processing_input,
+            ProcessingInput,
+            "must be a ProcessingInput, such as ProcessingInput.from_bucket(name, bucket, key_prefix)",
+        )
         self._admit("inputs", [i.name for i in self._inputs], processing_input.name, processing_input.local_path)
         self._inputs.append(processing_input)
         self._input_members.append(processing_input.bind(self, self))
@@ -422,8 +485,15 @@ class ProcessingJob(ProcessingJobBase):
             # The name of the upstream job's current run: when that job runs again, so does this one.
             self._upstream.append(upstream.processing_job_name)
 
+    @in_construct
     def add_output(self, processing_output: ProcessingOutput) -> None:
         """Add an output (at most 10 in all, names unique) and grant the role its writes."""
+        check_type(
+            "outputs[]",
+            processing_output,
+            ProcessingOutput,
+            "must be a ProcessingOutput, such as ProcessingOutput.to_bucket(name, bucket, key_prefix)",
+        )
         self._admit("outputs", [o.name for o in self._outputs], processing_output.name, processing_output.local_path)
         self._outputs.append(processing_output)
         self._output_members.append(processing_output.bind(self, self))
@@ -471,10 +541,12 @@ class ProcessingJob(ProcessingJobBase):
         if not code.has_requirements:
             return [*command, script]
         if network_isolation:
-            Annotations.of(self).add_warning_v2(
-                "cdk-processing:requirementsWithoutNetwork",
-                f"{code.path}/requirements.txt is installed with pip when the job starts, which needs network access, "
-                "but enable_network_isolation is on: the install will fail. Bake the packages into the image instead.",
+            raise fail(
+                "code",
+                f"{code.path}/requirements.txt",
+                "is installed with pip when the job starts, which needs network access, but enable_network_isolation "
+                "is True: the install would fail. Bake the packages into the image and give "
+                "Code.from_asset(..., install_requirements=False), or turn network isolation off",
             )
         # pip of the interpreter that runs the code (a bare pip may belong to another Python, or be missing).
         pip = f"{command[0]} -m pip" if "python" in command[0] else "pip"
@@ -665,16 +737,9 @@ class ProcessingJob(ProcessingJobBase):
                 given = "vpc_subnets" if vpc_subnets is not None else "security_groups"
                 raise fail(given, "set without vpc", "vpc_subnets and security_groups take effect only with a vpc")
             return config
-        # The Python binding spreads struct arguments into keywords; hand the SubnetSelection over as it is.
-        selection: ec2.SelectedSubnets = jsii.invoke(vpc, "selectSubnets", [vpc_subnets])
-        if vpc_subnets is None and selection.has_public:
-            raise fail(
-                "vpc_subnets",
-                "not set",
-                f"the VPC {vpc.node.path} has no private subnets to default to; pass vpc_subnets explicitly",
-            )
-        subnet_ids = selection.subnet_ids
-        check_count("vpc_subnets", subnet_ids, 16, 1)
+        subnet_ids = self._subnet_ids(vpc, vpc_subnets)
+        low, high = _model.bounds("Subnets")
+        check_count("vpc_subnets", subnet_ids, high, low)
         if security_groups is None:
             group = ec2.SecurityGroup(
                 self,
@@ -702,6 +767,32 @@ class ProcessingJob(ProcessingJobBase):
             "Subnets": subnet_ids,
         }
         return config
+
+    @staticmethod
+    def _subnet_ids(vpc: ec2.IVpc, vpc_subnets: ec2.SubnetSelection | None) -> list[str]:
+        explicit = None if vpc_subnets is None else vpc_subnets.subnets
+        if explicit is not None and not vpc_subnets.subnet_filters and not vpc_subnets.one_per_az:  # type: ignore[union-attr]
+            # Subnets given one by one are the selection, as the VPC's selectSubnets would return them. Their ids
+            # are read directly: the Python binding of SelectedSubnets reads every field, and the availability zone
+            # of a subnet imported with Subnet.from_subnet_id throws (aws-cdk-lib's Lambda reads only subnetIds).
+            for index, subnet in enumerate(explicit):
+                check_interface(
+                    f"vpc_subnets.subnets[{index}]",
+                    subnet,
+                    ("subnet_id",),
+                    "must be an ec2.ISubnet, such as ec2.Subnet.from_subnet_id(scope, id, 'subnet-...')",
+                )
+                _check_subnet_in_vpc(index, subnet, vpc)
+            return [subnet.subnet_id for subnet in explicit]
+        # The Python binding spreads struct arguments into keywords; hand the SubnetSelection over as it is.
+        selection: ec2.SelectedSubnets = jsii.invoke(vpc, "selectSubnets", [vpc_subnets])
+        if vpc_subnets is None and selection.has_public:
+            raise fail(
+                "vpc_subnets",
+                "not set",
+                f"the VPC {vpc.node.path} has no private subnets to default to; pass vpc_subnets explicitly",
+            )
+        return list(selection.subnet_ids)
 
     def _grant_eni(self, subnet_ids: Sequence[str]) -> None:
         stack = Stack.of(self)
@@ -753,6 +844,76 @@ class ProcessingJob(ProcessingJobBase):
     # -----------------------------------------------------------------------------------------------------------
 
     @staticmethod
+    def _validate_types(
+        *,
+        image: Any,
+        volume_size: Any,
+        max_runtime: Any,
+        volume_encryption_key: Any,
+        output_encryption_key: Any,
+        vpc: Any,
+        vpc_subnets: Any,
+        security_groups: Any,
+        enable_network_isolation: Any,
+        enable_inter_container_traffic_encryption: Any,
+        experiment_config: Any,
+        role: Any,
+        processing_job_name: Any,
+        code: Any,
+        output_bucket: Any,
+        completion: Any,
+        environment: Any,
+    ) -> None:
+        """Each prop is of its type: a clear error instead of an AttributeError or a jsii error further on."""
+        check_type(
+            "image",
+            image,
+            ContainerImage,
+            "must be a ContainerImage, such as ContainerImage.from_registry('<registry>/<repository>:<tag>')",
+        )
+        check_type("volume_size", volume_size, Size, "must be a Size, such as Size.gibibytes(30)")
+        check_type("max_runtime", max_runtime, Duration, "must be a Duration, such as Duration.minutes(30)")
+        check_interface("volume_encryption_key", volume_encryption_key, *_KEY)
+        check_interface("output_encryption_key", output_encryption_key, *_KEY)
+        check_interface("vpc", vpc, *_VPC)
+        check_type(
+            "vpc_subnets",
+            vpc_subnets,
+            ec2.SubnetSelection,
+            "must be an ec2.SubnetSelection, such as ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED) "
+            "or ec2.SubnetSelection(subnets=[...])",
+        )
+        if security_groups is not None:
+            if isinstance(security_groups, (str, bytes)) or not isinstance(security_groups, (list, tuple)):
+                raise fail(
+                    "security_groups", security_groups, f"must be a list of ec2.ISecurityGroup; each {_GROUP[1]}"
+                )
+            for group in security_groups:
+                check_interface("security_groups[]", group, *_GROUP)
+        check_bool("enable_network_isolation", enable_network_isolation)
+        check_bool("enable_inter_container_traffic_encryption", enable_inter_container_traffic_encryption)
+        check_type(
+            "experiment_config",
+            experiment_config,
+            ExperimentConfig,
+            "must be an ExperimentConfig, such as ExperimentConfig(experiment_name='churn')",
+        )
+        check_interface("role", role, *_ROLE)
+        check_type("processing_job_name", processing_job_name, str, "must be a string, such as 'features-2024-06-01'")
+        check_type("code", code, Code, "must be a Code, such as Code.from_asset('jobs/preprocess.py')")
+        check_interface("output_bucket", output_bucket, *_BUCKET)
+        check_type(
+            "completion",
+            completion,
+            Completion,
+            "must be a Completion: Completion.wait(), Completion.wait_long() or Completion.start_only()",
+        )
+        if check_mapping("environment", environment, "{'MODE': 'full'}") is not None and not is_unresolved(environment):
+            for key, value in environment.items():
+                check_type(f"environment key {key!r}", key, str, "must be a string")
+                check_type(f"environment[{key}]", value, str, f"must be a string (write it as {str(value)!r})")
+
+    @staticmethod
     def _validate_scalars(
         instance_count: int,
         volume_size: Size | None,
@@ -765,14 +926,21 @@ class ProcessingJob(ProcessingJobBase):
         experiment_config: ExperimentConfig | None,
         security_groups: Sequence[ec2.ISecurityGroup] | None,
     ) -> None:
+        if instance_count is None:
+            low, high = _model.bounds("ProcessingInstanceCount")
+            raise fail("instance_count", instance_count, f"must be a whole number (an int) from {low} to {high}")
         check_integer("instance_count", instance_count)
-        check_range("instance_count", instance_count, 1, 100)
+        check_model_range("instance_count", instance_count, "ProcessingInstanceCount")
         if volume_size is not None and not volume_size.is_unresolved():
-            check_range("volume_size", _gibibytes(volume_size), 1, 16384, "GiB")
-        if instance_type is not None and not isinstance(instance_type, InstanceType):
-            raise fail(
-                "instance_type", instance_type, "must be an InstanceType, such as InstanceType.of('ml.m5.xlarge')"
+            check_model_range(
+                "volume_size", _gibibytes(volume_size), "ProcessingVolumeSizeInGB", "GiB", as_written=volume_size
             )
+        check_type(
+            "instance_type",
+            instance_type,
+            InstanceType,
+            "must be an InstanceType, such as InstanceType.of('ml.m5.xlarge')",
+        )
         if volume_encryption_key is not None and (instance_type or InstanceType.M5_XLARGE).has_local_storage:
             raise fail(
                 "volume_encryption_key",
@@ -780,40 +948,124 @@ class ProcessingJob(ProcessingJobBase):
                 "cannot be used with an instance type that has local instance storage (SageMaker encrypts that "
                 "storage itself); drop the key or choose a type without local storage, such as ml.m5.xlarge",
             )
-        for prop, values in (("entrypoint", entrypoint), ("arguments", arguments)):
+        for prop, values, list_shape, item_shape in (
+            ("entrypoint", entrypoint, "ContainerEntrypoint", "ContainerEntrypointString"),
+            ("arguments", arguments, "ContainerArguments", "ContainerArgument"),
+        ):
             if values is None or is_unresolved(values):
                 continue
-            check_count(prop, values, 100, 1)
+            low, high = _model.bounds(list_shape)
+            check_count(prop, values, high, low)
             for value in values:
-                check_length(f"{prop}[]", value, 0, 256)
+                check_model_string(f"{prop}[]", value, item_shape)
         if environment is not None and not is_unresolved(environment):
-            check_count("environment", environment, 100)
+            check_count("environment", environment, _model.bounds("ProcessingEnvironmentMap")[1])
             for key, value in environment.items():
-                check_length(f"environment key {key!r}", key, 1, 256)
-                check_pattern(
+                check_length(f"environment key {key!r}", key, 1, _model.bounds("ProcessingEnvironmentKey")[1])
+                check_model_string(
                     "environment key",
                     key,
-                    r"[a-zA-Z_][a-zA-Z0-9_]*",
+                    "ProcessingEnvironmentKey",
                     "letters, digits and '_', not starting with a digit",
                 )
-                check_length(f"environment[{key}]", value, 0, 256)
+                check_model_string(f"environment[{key}]", value, "ProcessingEnvironmentValue")
         if processing_job_name is not None:
-            check_length("processing_job_name", processing_job_name, 1, 63)
-            check_pattern(
+            check_model_string(
                 "processing_job_name",
                 processing_job_name,
-                _NAME_PATTERN,
+                "ProcessingJobName",
                 "letters and digits with single or repeated hyphens between them",
             )
         if experiment_config is not None:
             for field in ("experiment_name", "trial_name", "trial_component_display_name", "run_name"):
-                check_pattern(
+                check_model_string(
                     f"experiment_config.{field}",
                     getattr(experiment_config, field),
-                    _ENTITY_PATTERN,
+                    "ExperimentEntityName",
                     "1 to 120 letters or digits with hyphens between them",
                 )
-        check_count("security_groups", security_groups, 5, 1)
+        low, high = _model.bounds("VpcSecurityGroupIds")
+        check_count("security_groups", security_groups, high, low)
+
+
+def _check_role(prop: str, role: iam.IRole) -> None:
+    """An IAM role's ARN that SageMaker takes (RoleArn in botocore's model), and a trust SageMaker can assume.
+
+    The trust policy is that of a role made in this app (``iam.Role``) as it is when the job is given it; an imported
+    role's trust is not known at synth.
+    """
+    arn = role.role_arn
+    if not is_unresolved(arn) and not _model.matches("RoleArn", arn):
+        raise fail(
+            prop,
+            arn,
+            f"must be an IAM role ARN matching {_model.pattern('RoleArn')}, such as "
+            "arn:aws:iam::123456789012:role/ml-processing (not a user, a policy or another service's ARN)",
+        )
+    document = getattr(role, "assume_role_policy", None)
+    if document is None:
+        return
+    trust = Stack.of(role).resolve(document.to_json())
+    if not _trusts_sagemaker(trust):
+        raise fail(
+            prop,
+            role,
+            f"its trust policy does not let {_SERVICE} assume it: create it with "
+            f"assumed_by=iam.ServicePrincipal('{_SERVICE}') (or add that principal with a CompositePrincipal) "
+            "before giving it to the job",
+        )
+
+
+def _trusts_sagemaker(trust: Any) -> bool:
+    statements = trust.get("Statement", []) if isinstance(trust, dict) else []
+    for statement in statements:
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") != "Allow" or not {"sts:AssumeRole", "sts:*", "*"} & set(actions):
+            continue
+        principal = statement.get("Principal", {})
+        if principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*"):
+            return True
+        services = principal.get("Service", []) if isinstance(principal, dict) else []
+        services = [services] if isinstance(services, str) else services
+        if any(is_unresolved(s) or s == _SERVICE for s in services):
+            return True
+    return False
+
+
+def _claim_job_name(job: ProcessingJob, name: str) -> None:
+    """A fixed job name belongs to one job of the stack: SageMaker refuses a second job of the same name."""
+    if is_unresolved(name):
+        return
+    stack = Stack.of(job)
+    names: dict[str, str] | None = getattr(stack, "_cdk_processing_job_names", None)
+    if names is None:
+        names = {}
+        stack._cdk_processing_job_names = names  # type: ignore[attr-defined]
+    if name in names:
+        raise fail(
+            "processing_job_name",
+            name,
+            f"is already the name of {names[name]} in this stack: SageMaker job names are unique in an account "
+            "and region, give each job a name of its own (or none: a name is then generated per run)",
+        )
+    names[name] = job.node.path
+
+
+def _check_subnet_in_vpc(index: int, subnet: ec2.ISubnet, vpc: ec2.IVpc) -> None:
+    """A subnet made in this app under another VPC construct than the job's ``vpc`` is refused; a subnet imported on
+    its own (``Subnet.from_subnet_id``) names no VPC, and is taken as it is."""
+    for scope in reversed(subnet.node.scopes[:-1]):
+        # An imported VPC reaches Python as a jsii InterfaceDynamicProxy: its attributes are on the object.
+        if hasattr(scope, "vpc_id") and hasattr(scope, "select_subnets"):
+            if scope.node.path != vpc.node.path:
+                raise fail(
+                    f"vpc_subnets.subnets[{index}]",
+                    subnet,
+                    f"belongs to the VPC {scope.node.path}, not to the job's vpc {vpc.node.path}: SageMaker places the "
+                    "job in subnets of one VPC",
+                )
+            return
 
 
 @jsii.implements(IAspect)
@@ -893,7 +1145,7 @@ def _gibibytes(size: Size) -> Any:
     try:
         return int(size.to_gibibytes(rounding=SizeRoundingBehavior.FAIL))
     except Exception as error:  # jsii raises a plain RuntimeError for a fractional size
-        raise fail("volume_size", str(size), "must be a whole number of GiB, such as Size.gibibytes(30)") from error
+        raise fail("volume_size", size, "must be a whole number of GiB, such as Size.gibibytes(30)") from error
 
 
 def _grant_create_grant(key: kms.IKey, grantee: iam.IGrantable) -> None:
