@@ -1154,6 +1154,12 @@ SAGEMAKER_REJECTS: list[Case] = [
 # -- Mistakes across resources -----------------------------------------------------------------------------------
 CROSS_RESOURCE: list[Case] = [
     (
+        "output_uri of an output the job does not have",
+        lambda s: job(s, outputs=[ProcessingOutput.to_bucket("train")]).output_uri("test"),
+        ["output_name is 'test'", "must name one of this job's S3 outputs: ['train']"],
+        J,
+    ),
+    (
         "subnet of another VPC",
         lambda s: job(s, vpc=vpc(s, "Vpc"), vpc_subnets=ec2.SubnetSelection(subnets=vpc(s, "Other").private_subnets)),
         ["vpc_subnets.subnets[0] is", "belongs to the VPC", "/Other", "not to the job's vpc", "/Vpc"],

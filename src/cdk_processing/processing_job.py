@@ -563,6 +563,7 @@ class ProcessingJob(ProcessingJobBase):
         """The job's outputs, in request order."""
         return list(self._outputs)
 
+    @in_construct
     def output_uri(self, output_name: str) -> str:
         """The S3 URI of an S3 output, as a token that resolves once the job completed.
 
