@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -16,9 +17,12 @@ from aws_cdk.assertions import Template
 from cdk_processing import (
     AthenaOutputCompression,
     AthenaOutputFormat,
+    Code,
+    Completion,
     ContainerImage,
     DataDistribution,
     ExperimentConfig,
+    Framework,
     InputMode,
     InstanceType,
     ProcessingInput,
@@ -31,6 +35,7 @@ from cdk_processing import (
 )
 
 IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @dataclass
@@ -163,6 +168,36 @@ def build() -> Synthesized:
     jobs["prep"] = prep
     jobs["evaluate"] = evaluate
     stacks["pipeline"] = pipeline
+
+    # -- Modes: long waits, start-only jobs, code and data folders, a framework image, a key on the default bucket
+    modes = cdk.Stack(app, "Modes")
+    data = s3.Bucket(modes, "Data")
+    output_key = kms.Key(modes, "OutputKey", enable_key_rotation=True)
+    framework = ContainerImage.from_framework(Framework.SKLEARN, "1.2-1")
+    jobs["long"] = ProcessingJob(
+        modes,
+        "Train",
+        image=framework,
+        code=Code.from_asset(str(EXAMPLES / "preprocess"), entry_point="preprocess.py"),
+        inputs=[ProcessingInput.from_asset("lookup", str(EXAMPLES / "evaluate"))],
+        outputs=[ProcessingOutput.to_bucket("model")],
+        output_encryption_key=output_key,
+        max_runtime=cdk.Duration.hours(3),
+        completion=Completion.wait_long(),
+    )
+    jobs["start_only"] = ProcessingJob(
+        modes,
+        "Backfill",
+        image=framework,
+        code=Code.from_asset(str(EXAMPLES / "evaluate" / "evaluate.py")),
+        inputs=[
+            ProcessingInput.from_output("model", jobs["long"], "model"),
+            ProcessingInput.from_bucket("raw", data, "raw/"),
+        ],
+        max_runtime=cdk.Duration.days(2),
+        completion=Completion.start_only(),
+    )
+    stacks["modes"] = modes
 
     assembly = app.synth()
     templates = {name: assembly.get_stack_by_name(stack.stack_name).template for name, stack in stacks.items()}

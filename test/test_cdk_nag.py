@@ -25,9 +25,7 @@ from constructs import IConstruct
 
 from cdk_processing import (
     Code,
-    Completion,
     ContainerImage,
-    Framework,
     ProcessingInput,
     ProcessingJob,
     ProcessingOutput,
@@ -98,39 +96,10 @@ def example_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[cdk.
 
 
 @pytest.fixture(scope="module")
-def modes() -> tuple[cdk.Stack, dict[str, Any]]:
-    """A stack with what the shared test stacks leave out: long waits, start-only jobs, code and data folders, a
-    framework image and a key on the default bucket's outputs."""
-    app = cdk.App()
-    stack = cdk.Stack(app, "Modes")
-    data = s3.Bucket(stack, "Data")
-    key = kms.Key(stack, "OutputKey", enable_key_rotation=True)
-    image = ContainerImage.from_framework(Framework.SKLEARN, "1.2-1")
-    long_job = ProcessingJob(
-        stack,
-        "Train",
-        image=image,
-        code=Code.from_asset(str(ROOT / "examples" / "preprocess"), entry_point="preprocess.py"),
-        inputs=[ProcessingInput.from_asset("lookup", str(ROOT / "examples" / "evaluate"))],
-        outputs=[ProcessingOutput.to_bucket("model")],
-        output_encryption_key=key,
-        max_runtime=cdk.Duration.hours(3),
-        completion=Completion.wait_long(),
-    )
-    ProcessingJob(
-        stack,
-        "Backfill",
-        image=image,
-        code=Code.from_asset(str(ROOT / "examples" / "evaluate" / "evaluate.py")),
-        inputs=[
-            ProcessingInput.from_output("model", long_job, "model"),
-            ProcessingInput.from_bucket("raw", data, "raw/"),
-        ],
-        max_runtime=cdk.Duration.days(2),
-        completion=Completion.start_only(),
-    )
-    template = dict(app.synth().get_stack_by_name("Modes").template)
-    return stack, template
+def modes(synthesized) -> tuple[cdk.Stack, dict[str, Any]]:
+    """The stack with what the other test stacks leave out (stacks.py): long waits, start-only jobs, code and data
+    folders, a framework image and a key on the default bucket's outputs."""
+    return synthesized.stacks["modes"], synthesized.templates["modes"]
 
 
 def test_example_app_has_no_findings_in_any_pack(example_app: tuple[cdk.App, str | None]) -> None:
