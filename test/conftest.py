@@ -17,8 +17,18 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from cdk_processing.handler import kinds as source_kinds  # noqa: E402
 from cfn import FakeClock, Provider, resolve  # noqa: E402
 from emulator import SageMakerEmulator, environment  # noqa: E402
+
+# The Lambda asset's modules, imported as the Lambda imports them (top-level names).
+HANDLER_MODULES = ("index", "logic", "calls", "kinds", "budgets", "jobs", "signal_handler")
+
+
+@pytest.fixture(params=[k.resource_type for k in source_kinds.KINDS], ids=[k.noun for k in source_kinds.KINDS])
+def kind(request: pytest.FixtureRequest, packaged_handler: PackagedHandler) -> Any:
+    """Each job kind, as the packaged handler's table has it: shared behaviour is tested once per kind."""
+    return sys.modules["kinds"].BY_RESOURCE_TYPE[request.param]
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +95,7 @@ def packaged_handler(tmp_path_factory: pytest.TempPathFactory, emulator: SageMak
     definition = json.loads(resolve(state_machine["Properties"]["DefinitionString"], template))
     retry = definition["States"]["framework-isComplete-task"]["Retry"][0]
     sys.path.insert(0, str(asset_dir))
-    for name in ("index", "logic", "calls"):
+    for name in HANDLER_MODULES:
         sys.modules.pop(name, None)
     module = importlib.import_module("index")
     assert Path(module.__file__).parent == asset_dir  # type: ignore[arg-type]

@@ -64,7 +64,7 @@ def test_every_job_request_matches_the_processing_job_resource_schema(synthesize
             errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(request)]
             assert errors == [], logical_id
             checked += 1
-    assert checked == 6
+    assert checked == 7  # minimal 1, full 1, pipeline 2, modes 1 (the start-only job is native), example 2
 
 
 def test_the_schema_check_rejects_what_the_resource_schema_forbids() -> None:

@@ -127,7 +127,7 @@ def test_1d_a_create_that_would_outlast_its_lambda_never_leaves_a_job_behind_a_m
     emulator.plan(Outcome("Completed", after_describes=1))
     emulator.lose_answers("CreateProcessingJob")
     start = provider.clock()
-    emulator.hang_seconds = packaged_handler.module.logic.ATTEMPT_SECONDS
+    emulator.hang_seconds = sys.modules["budgets"].ATTEMPT_SECONDS
     emulator.outage("hang", start, start + 2 * packaged_handler.timeouts["OnEvent"])
 
     outcome = DeployedStack(provider, pipeline).deploy()
@@ -174,7 +174,7 @@ def test_2b_a_job_that_never_appears_fails_the_deploy_after_the_visibility_windo
     response = provider.send(event("Create", logical_id, props))
     assert response.status == "FAILED"
     assert "does not exist" in response.reason
-    assert response.polls * provider.query_interval >= packaged_handler.module.logic.VISIBILITY_SECONDS
+    assert response.polls * provider.query_interval >= sys.modules["budgets"].VISIBILITY_SECONDS
 
 
 # -- 3. Delete racing a create ---------------------------------------------------------------------------------

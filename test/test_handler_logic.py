@@ -1,97 +1,125 @@
-"""The handler's pure decisions, without any AWS: status -> outcome, properties -> request, request -> name."""
+"""The handler's pure decisions, without any AWS, for each job kind: status -> outcome, properties -> request,
+request -> name, update -> plan, texts -> response budget."""
 
 from __future__ import annotations
 
 import json
+import re
+import sys
 from datetime import datetime, timezone
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 from conftest import PackagedHandler
-from model import input_shape
+from model import _MODEL
 
 NOW = 1_800_000_000.0
+NAME = "stack-abcd-prep-123456-0123456789"
 
 
 @pytest.fixture
-def logic(packaged_handler: PackagedHandler):
+def logic(packaged_handler: PackagedHandler) -> ModuleType:
     return packaged_handler.module.logic
 
 
-def description(status: str, **extra: object) -> dict:
+@pytest.fixture
+def budgets(packaged_handler: PackagedHandler) -> ModuleType:
+    return sys.modules["budgets"]
+
+
+def description(kind: Any, status: str, name: str = NAME, **extra: object) -> dict[str, Any]:
     return {
-        "ProcessingJobName": "stack-abcd-prep-123456-0123456789",
-        "ProcessingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:processing-job/stack-abcd-prep-123456-0123456789",
-        "ProcessingJobStatus": status,
+        kind.name_field: name,
+        kind.arn_field: f"arn:aws:sagemaker:us-east-1:123456789012:{kind.arn_resource}/{name}",
+        kind.status_field: status,
         "CreationTime": datetime.fromtimestamp(NOW - 60, timezone.utc),
         **extra,
     }
 
 
-@pytest.mark.parametrize(
-    "status,outcome",
-    [("InProgress", "wait"), ("Stopping", "wait"), ("Completed", "complete"), ("Failed", "fail"), ("Stopped", "fail")],
-)
-def test_each_status_has_one_outcome(logic, status: str, outcome: str) -> None:
-    assert logic.decide(description(status), NOW, 3000, "us-east-1").outcome == outcome
+def statuses(kind: Any) -> list[str]:
+    """Every status of the kind's jobs, from botocore's model of its Describe operation."""
+    return list(_MODEL.operation_model(kind.describe).output_shape.members[kind.status_field].enum)
 
 
-def test_a_job_running_past_the_budget_times_out(logic) -> None:
-    decision = logic.decide(description("InProgress"), NOW + 3000, 3000, "us-east-1")
+def test_each_status_of_the_model_has_one_outcome(logic, kind) -> None:
+    outcomes = {s: logic.decide(kind, description(kind, s), NOW, 3000, "us-east-1").outcome for s in statuses(kind)}
+    assert {s for s, o in outcomes.items() if o == "wait"} == kind.running == {"InProgress", "Stopping"}
+    assert {s for s, o in outcomes.items() if o == "fail"} == kind.failed
+    assert {s for s, o in outcomes.items() if o == "complete"} == {"Completed"}
+
+
+def test_a_job_running_past_the_budget_times_out(logic, kind) -> None:
+    decision = logic.decide(kind, description(kind, "InProgress"), NOW + 3000, 3000, "us-east-1")
     assert decision.outcome == "timeout"
-    assert "after 3060 s, beyond the 3000 s" in decision.reason
+    assert "after 3060 s" in decision.reason and "beyond the 3000 s" in decision.reason
 
 
-def test_a_completed_job_is_complete_even_past_the_budget(logic) -> None:
-    assert logic.decide(description("Completed"), NOW + 10**6, 3000, "us-east-1").outcome == "complete"
+def test_a_completed_job_is_complete_even_past_the_budget(logic, kind) -> None:
+    assert logic.decide(kind, description(kind, "Completed"), NOW + 10**6, 3000, "us-east-1").outcome == "complete"
 
 
-def test_failure_reason_keeps_both_texts_within_budget_when_both_are_long(logic) -> None:
-    reason = logic.failure_reason(description("Failed", FailureReason="F" * 5000, ExitMessage="E" * 5000), "eu-west-1")
-    assert len(reason.encode()) <= logic.REASON_BUDGET_BYTES
+def test_failure_reason_names_the_job_its_texts_and_its_logs(logic, kind) -> None:
+    failed = description(kind, "Failed", FailureReason="AlgorithmError: OOM", **{kind.exit_message_field: "exit 1"})
+    reason = logic.failure_reason(kind, failed, "eu-west-1")
+    assert reason.startswith(f"{kind.noun} {NAME} failed; FailureReason: AlgorithmError: OOM")
+    assert f"{kind.exit_message_field}: exit 1" in reason
+    assert f"Logs: log group {kind.log_group}" in reason and "region=eu-west-1" in reason
+    stopped = logic.failure_reason(kind, description(kind, "Stopped"), "eu-west-1")
+    assert f"was stopped before it completed (someone or something called {kind.stop})" in stopped
+
+
+def test_failure_reason_keeps_both_texts_within_budget_when_both_are_long(logic, budgets, kind) -> None:
+    failed = description(kind, "Failed", FailureReason="F" * 5000, **{kind.exit_message_field: "E" * 5000})
+    reason = logic.failure_reason(kind, failed, "eu-west-1")
+    assert budgets.json_size(reason) <= budgets.REASON_BUDGET_BYTES
     assert reason.count("F") > 500 and reason.count("E") > 500
-    assert "region=eu-west-1" in reason and "stack-abcd-prep-123456-0123456789" in reason
 
 
-def test_failure_reason_gives_a_short_exit_message_room_to_a_long_failure_reason(logic) -> None:
-    reason = logic.failure_reason(description("Failed", FailureReason="F" * 5000, ExitMessage="exit 1"), "us-east-1")
-    assert "ExitMessage: exit 1" in reason
-    assert reason.count("F") > 1800
+def test_failure_reason_gives_a_short_exit_message_room_to_a_long_failure_reason(logic, kind) -> None:
+    failed = description(kind, "Failed", FailureReason="F" * 5000, **{kind.exit_message_field: "exit 1"})
+    reason = logic.failure_reason(kind, failed, "us-east-1")
+    assert "exit 1" in reason and reason.count("F") > 1500
 
 
-def test_failure_reason_truncates_multibyte_text_on_a_character_boundary(logic) -> None:
-    reason = logic.failure_reason(description("Failed", FailureReason="é" * 3000), "us-east-1")
-    reason.encode().decode()  # valid UTF-8
-    assert len(reason.encode()) <= logic.REASON_BUDGET_BYTES
+@pytest.mark.parametrize("text", ["é" * 3000, "😀" * 3000, '"\\\n' * 3000, "\x01" * 3000], ids=["2", "4", "esc", "ctl"])
+def test_failure_reason_is_cut_on_a_character_boundary_counting_json_bytes(logic, budgets, kind, text) -> None:
+    reason = logic.failure_reason(kind, description(kind, "Failed", FailureReason=text), "us-east-1")
+    body = json.dumps(reason, ensure_ascii=False).encode()  # as JSON.stringify writes it
+    assert len(body) - 2 == budgets.json_size(reason) <= budgets.REASON_BUDGET_BYTES
+    body.decode("utf-8")
 
 
-def test_attributes_are_strings_and_carry_no_output_locations(logic) -> None:
+def test_attributes_are_the_kinds_strings_and_carry_no_output_locations(logic, kind) -> None:
     data = logic.attributes(
+        kind,
         description(
+            kind,
             "Completed",
             ProcessingEndTime=datetime.fromtimestamp(NOW, timezone.utc),
-            ProcessingOutputConfig={
-                "Outputs": [
-                    {"OutputName": "train", "S3Output": {"S3Uri": "s3://b/train/"}},
-                    {"OutputName": "store", "FeatureStoreOutput": {"FeatureGroupName": "g"}},
-                ]
-            },
-        )
+            ProcessingOutputConfig={"Outputs": [{"OutputName": "train", "S3Output": {"S3Uri": "s3://b/train/"}}]},
+        ),
     )
-    # Consumers read an output's location from the request (ProcessingJob.output_uri), not from the response.
-    assert set(data) == set(logic.ATTRIBUTES)
-    assert data["FailureReason"] == "" and data["ProcessingEndTime"].startswith("2027-01-15T08:00:00")
+    # Consumers read an output's location from the request (the job's output_uri), not from the response.
+    assert list(data) == list(kind.attributes)
+    assert data["FailureReason"] == ""
     assert all(isinstance(v, str) for v in data.values())
 
 
-def test_attributes_fit_the_response_even_with_a_long_exit_message(logic) -> None:
-    data = logic.attributes(description("Completed", ExitMessage="x" * 5000))
-    assert len(json.dumps(data).encode()) <= logic.DATA_BUDGET_BYTES
+def test_attributes_fit_the_response_even_with_long_multibyte_texts(logic, budgets, kind) -> None:
+    data = logic.attributes(
+        kind, description(kind, "Completed", FailureReason="界" * 1024, **{kind.exit_message_field: "😀" * 1024})
+    )
+    size = len(json.dumps(data, ensure_ascii=False).encode())
+    assert size <= budgets.DATA_BUDGET_BYTES - budgets.EVENT_DATA_BUDGET_BYTES
 
 
 def test_coerce_gives_cloudformation_strings_their_model_types(logic) -> None:
+    shape = _MODEL.operation_model("CreateProcessingJob").input_shape
     request = logic.coerce(
-        input_shape(),
+        shape,
         {
             "ProcessingResources": {
                 "ClusterConfig": {"InstanceCount": "2", "VolumeSizeInGB": "30", "InstanceType": "ml.m5.large"}
@@ -111,25 +139,105 @@ def test_coerce_gives_cloudformation_strings_their_model_types(logic) -> None:
     assert request["Environment"] == {"N": "1"}  # strings stay strings
 
 
-def test_job_names_are_valid_unique_per_request_and_stable_for_a_redelivery(logic) -> None:
+def test_job_names_are_valid_unique_per_request_and_stable_for_a_redelivery(logic, kind) -> None:
     prefix = "a" * 20 + "-abcd-" + "b" * 18 + "-123456"
     first = logic.job_name(prefix, "request-1")
     assert first == logic.job_name(prefix, "request-1")
     assert first != logic.job_name(prefix, "request-2")
-    assert len(first) <= 63
-    shape = input_shape().members["ProcessingJobName"]
-    import re
-
-    assert re.fullmatch(shape.metadata["pattern"], first)
+    pattern = _MODEL.operation_model(kind.create).input_shape.members[kind.name_field].metadata["pattern"]
+    assert len(first) <= 63 and re.fullmatch(pattern, first)
     assert logic.owns_name(first, prefix, None)
     assert not logic.owns_name(prefix + "-other", prefix, None)
     assert logic.owns_name("fixed", prefix, "fixed") and not logic.owns_name(first, prefix, "fixed")
 
 
-def test_request_digest_ignores_tags_and_name_only(logic) -> None:
+def test_request_digest_ignores_tags_and_the_name_only(logic, kind) -> None:
     base = {"AppSpecification": {"ImageUri": "i"}, "Tags": [{"Key": "a", "Value": "1"}]}
-    digest = logic.request_digest(base)
-    assert logic.request_digest({**base, "Tags": []}) == digest
-    assert logic.request_digest({**base, "ProcessingJobName": "x"}) == digest
-    assert logic.request_digest({**base, "AppSpecification": {"ImageUri": "j"}}) != digest
-    assert logic.request_digest(dict(reversed(list(base.items())))) == digest
+    digest = logic.request_digest(kind, base)
+    assert logic.request_digest(kind, {**base, "Tags": []}) == digest
+    assert logic.request_digest(kind, {**base, kind.name_field: "x"}) == digest
+    assert logic.request_digest(kind, {**base, "AppSpecification": {"ImageUri": "j"}}) != digest
+    assert logic.request_digest(kind, dict(reversed(list(base.items())))) == digest
+    assert logic.request_digest(kind, base, ["upstream-run"]) != digest
+
+
+# -- Ownership --------------------------------------------------------------------------------------------------
+
+PREFIX = "stack-abcd-prep-123456"
+OURS = "a" * 32
+
+
+@pytest.mark.parametrize(
+    "name,tags,fixed,owned,owned_when_named",
+    [
+        (f"{PREFIX}-0123456789", {"cdk-processing:resource": OURS}, None, True, True),
+        (f"{PREFIX}-0123456789", {"cdk-processing:resource": "b" * 32}, None, False, False),  # another resource's
+        (f"{PREFIX}-0123456789", {"cdk-processing:request-id": "r"}, None, True, True),  # an earlier handler's
+        (f"{PREFIX}-0123456789", {}, None, False, False),  # nobody's we know
+        ("nightly", {"cdk-processing:resource": OURS}, "nightly", True, True),
+        ("nightly", {"cdk-processing:request-id": "r"}, "nightly", False, True),  # fixed: only when CFN named it
+        ("nightly", {"team": "theirs"}, "nightly", False, False),
+        ("nightly-2", {"cdk-processing:resource": OURS}, "nightly", False, False),  # not the fixed name
+    ],
+)
+def test_a_job_is_the_resources_only_when_its_name_and_tags_say_so(
+    logic, name, tags, fixed, owned, owned_when_named
+) -> None:
+    assert logic.owned(name, tags, OURS, PREFIX, fixed) is owned
+    assert logic.owned_legacy(name, tags, OURS, PREFIX, fixed) is owned_when_named
+
+
+def test_tag_changes_add_change_and_remove_only_what_the_stack_declared(logic) -> None:
+    current = {"team": "a", "owner": "x", "by-hand": "1", "cdk-processing:resource": OURS}
+    add, remove = logic.tag_changes(
+        current,
+        [{"Key": "owner", "Value": "y"}, {"Key": "new", "Value": "1"}],
+        [{"Key": "team", "Value": "a"}, {"Key": "owner", "Value": "x"}, {"Key": "gone-already", "Value": "1"}],
+    )
+    assert add == [{"Key": "owner", "Value": "y"}, {"Key": "new", "Value": "1"}]
+    assert remove == ["team"]
+
+
+# -- Update -> plan ---------------------------------------------------------------------------------------------
+
+CURRENT, OLD, NEW = f"{PREFIX}-cccccccccc", f"{PREFIX}-oooooooooo", f"{PREFIX}-nnnnnnnnnn"
+
+
+def job(kind: Any, name: str, digest: str, status: str = "Completed", replaces: str | None = None, out: str = "a"):
+    tags = {"cdk-processing:request-digest": digest, **({"cdk-processing:replaces": replaces} if replaces else {})}
+    outputs = {"ProcessingOutputConfig": {"Outputs": [{"OutputName": "o", "S3Output": {"S3Uri": f"s3://b/{out}/"}}]}}
+    return description(kind, status, name, **outputs), tags
+
+
+@pytest.mark.parametrize(
+    "case,found,previous,fixed,action,target",
+    [
+        ("same request: keep", ("D", None, "a"), None, None, "keep", CURRENT),
+        ("new request: start", ("X", None, "a"), None, None, "start", NEW),
+        ("current vanished: start", None, None, None, "start", NEW),
+        (
+            "back to the replaced job's request, written elsewhere: return",
+            ("X", OLD, "b"),
+            ("D", "a"),
+            None,
+            "return",
+            OLD,
+        ),
+        ("back, but written over its outputs: start again", ("X", OLD, "a"), ("D", "a"), None, "start", NEW),
+        ("back to a replaced job that failed: start again", ("X", OLD, "b"), ("D", "a", "Failed"), None, "start", NEW),
+        ("fixed name, same request: keep", ("D", None, "a"), None, CURRENT, "keep", CURRENT),
+        ("fixed name, new request: refuse", ("X", None, "a"), None, CURRENT, "refuse", CURRENT),
+        ("new fixed name: start under it", ("X", None, "a"), None, "renamed", "start", "renamed"),
+    ],
+)
+def test_plan_update(logic, kind, case, found, previous, fixed, action, target) -> None:
+    found_job = None if found is None else job(kind, CURRENT, found[0], replaces=found[1], out=found[2])
+    previous_job = None
+    if previous is not None:
+        previous_job = job(kind, OLD, previous[0], *(previous[2:] or ["Completed"]), out=previous[1])
+    plan = logic.plan_update(kind, CURRENT, found_job, previous_job, "D", fixed, NEW)
+    assert (plan.action, plan.job) == (action, target), case
+    if action == "refuse":
+        assert "never reuses a job name" in plan.reason
+    if case.startswith("back, but written over"):
+        assert plan.overwritten == ["s3://b/a"]

@@ -6,6 +6,7 @@ from aws_cdk import Duration
 
 from . import _model
 from ._validation import check_type, fail
+from .handler.kinds import COMPLETION_LONG
 from .provider import MAX_RUNTIME_LIMIT
 
 # CloudFormation's WaitCondition waits at most 12 hours; the long wait keeps 15 minutes of it for SageMaker to start
@@ -26,7 +27,7 @@ class Completion:
     """
 
     WAIT = "wait"
-    LONG = "long"
+    LONG = COMPLETION_LONG  # the custom resource's Completion property says so to the handler
     START = "start"
 
     def __init__(self, kind: str, timeout: Duration | None = None) -> None:

@@ -12,9 +12,10 @@ from constructs import Construct
 
 from . import _model
 from ._validation import check_interface, check_str_list, fail, in_construct
+from .handler.kinds import PROCESSING
 
-METRICS_NAMESPACE = "/aws/sagemaker/ProcessingJobs"
-STATE_CHANGE = "SageMaker Processing Job State Change"
+METRICS_NAMESPACE = PROCESSING.metrics_namespace
+STATE_CHANGE = PROCESSING.event_detail_type
 
 
 class ProcessingJobBase(Construct):
@@ -118,7 +119,7 @@ class ImportedProcessingJob(ProcessingJobBase):
         stack = Stack.of(self)
         self.processing_job_arn = stack.format_arn(
             service="sagemaker",
-            resource="processing-job",
+            resource=PROCESSING.arn_resource,
             # SageMaker ARNs carry the name in lowercase.
             resource_name=processing_job_name
             if Token.is_unresolved(processing_job_name)

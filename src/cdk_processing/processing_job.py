@@ -61,6 +61,8 @@ from ._validation import (
 )
 from .assets import CODE_PATH, Code, default_bucket
 from .completion import LONG_WAIT_MARGIN, Completion
+from .handler import kinds
+from .handler.kinds import PROCESSING
 from .image import ContainerImage
 from .inputs import ProcessingInput, _AssetInput
 from .instance_type import InstanceType
@@ -68,13 +70,13 @@ from .job_base import ImportedProcessingJob, ProcessingJobBase
 from .outputs import ProcessingOutput
 from .provider import SERVICE_TIMEOUT, ProcessingJobProvider
 
-RESOURCE_TYPE = "Custom::SageMakerProcessingJob"
-LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
+RESOURCE_TYPE = PROCESSING.resource_type
+LOG_GROUP = PROCESSING.log_group
 MAX_INPUTS = 10  # ProcessingInputs' max in botocore's model (test_bad_input checks it)
 MAX_OUTPUTS = 10  # ProcessingOutputs' max
 # SageMaker accepts 50 tags; the handler adds up to five of its own (cdk-processing:request-id, :request-digest,
 # :resource, :replaces and :wait-handle) to recognise its jobs.
-MAX_TAGS = 45
+MAX_TAGS = kinds.MAX_JOB_TAGS - len(kinds.HANDLER_TAGS)
 # The jsii interfaces a prop takes, as the attributes that make one (jsii's Python interfaces are Protocols that
 # isinstance cannot check), with what to write instead of a string or a number.
 _KEY = (("key_arn", "grant_encrypt_decrypt"), "must be a kms.IKey, such as kms.Key(...) or kms.Key.from_key_arn(...)")
@@ -360,10 +362,10 @@ class ProcessingJob(ProcessingJobBase):
                 service_token=provider.service_token,
                 resource_type=RESOURCE_TYPE,
                 properties={
-                    "Request": request,
-                    "JobNamePrefix": self._name_prefix,
-                    "Upstream": Lazy.any(_Produce(lambda: self._upstream or None)),
-                    "Completion": None if completion.kind == Completion.WAIT else completion.kind,
+                    kinds.PROP_REQUEST: request,
+                    kinds.PROP_NAME_PREFIX: self._name_prefix,
+                    kinds.PROP_UPSTREAM: Lazy.any(_Produce(lambda: self._upstream or None)),
+                    kinds.PROP_COMPLETION: None if completion.kind == Completion.WAIT else completion.kind,
                 },
                 service_timeout=SERVICE_TIMEOUT,
             )
@@ -622,7 +624,7 @@ class ProcessingJob(ProcessingJobBase):
         resource = self._custom.node.default_child
         assert isinstance(resource, CfnResource)
         condition.node.add_dependency(self._resource)
-        resource.add_property_override("SignalHandle", handle.ref)
+        resource.add_property_override(kinds.PROP_SIGNAL_HANDLE, handle.ref)
         rule = self.on_state_change("CompletionEvents", statuses=["Completed", "Failed", "Stopped"])
         rule.add_target(
             targets.LambdaFunction(
@@ -1085,7 +1087,7 @@ class _RunIds:
         self._done = True
         stack = Stack.of(self._job)
         essential = {k: v for k, v in self._request.items() if k != "Tags"}
-        resolved = stack.resolve({"Request": essential, "Upstream": list(self._job._upstream)})
+        resolved = stack.resolve({kinds.PROP_REQUEST: essential, kinds.PROP_UPSTREAM: list(self._job._upstream)})
         digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:8]
         for resource in self._resources:
             resource.override_logical_id(f"{Names.unique_id(resource)}{digest}")

@@ -23,7 +23,8 @@ from ._policy import (
     allow,
 )
 from ._validation import fail
-from .handler import logic as handler_logic
+from .handler import budgets, kinds
+from .handler.kinds import PROCESSING, JobKind
 
 HANDLER_DIR = Path(__file__).parent / "handler"
 
@@ -170,11 +171,11 @@ class ProcessingJobProvider(Construct):
         self.handler_principal = ManagedPolicyPrincipal(self.handler_role, "ManagedPolicy")
         allow(
             self.handler_principal,
-            ["sagemaker:ListProcessingJobs"],
+            [f"sagemaker:{PROCESSING.list_jobs}"],
             ["*"],
-            why="ListProcessingJobs supports no resource-level permissions (Service Authorization Reference, Actions "
-            "defined by Amazon SageMaker AI); the handler lists only by the name prefix of the job it manages, to find "
-            "a job whose name CloudFormation never received",
+            why=f"{PROCESSING.list_jobs} supports no resource-level permissions (Service Authorization Reference, "
+            "Actions defined by Amazon SageMaker AI); the handler lists only by the name prefix of the job it manages, "
+            "to find a job whose name CloudFormation never received",
         )
         self.allow_job_name(None)
         self._pass_role(
@@ -189,8 +190,8 @@ class ProcessingJobProvider(Construct):
         for name, handler, budget in (
             # Each invocation works within its budget (OnEvent retries a role IAM is still propagating within it);
             # the timeout is twice the longest invocation, so that no timeout cuts a flow short.
-            ("OnEvent", "index.on_event", handler_logic.ON_EVENT_BUDGET_SECONDS),
-            ("IsComplete", "index.is_complete", handler_logic.IS_COMPLETE_BUDGET_SECONDS),
+            ("OnEvent", "index.on_event", budgets.ON_EVENT_BUDGET_SECONDS),
+            ("IsComplete", "index.is_complete", budgets.IS_COMPLETE_BUDGET_SECONDS),
         ):
             log_group = library_log_group(self, f"{name}Logs")
             allow(self.handler_principal, LOG_WRITE, [log_group.log_group_arn])
@@ -202,10 +203,10 @@ class ProcessingJobProvider(Construct):
                 handler=handler,
                 code=code,
                 role=self.handler_role,
-                timeout=Duration.seconds(handler_logic.lambda_timeout_seconds(budget)),
+                timeout=Duration.seconds(budgets.lambda_timeout_seconds(budget)),
                 memory_size=256,
                 log_group=log_group,
-                environment={"WAIT_BUDGET_SECONDS": str(int(WAIT_BUDGET.to_seconds()))},
+                environment={kinds.ENV_WAIT_BUDGET: str(int(WAIT_BUDGET.to_seconds()))},
                 description=f"cdk-processing: {handler} of the SageMaker processing job custom resource",
             )
         # The framework's own functions get roles of ours, so that they write only to their log group rather than
@@ -287,7 +288,7 @@ class ProcessingJobProvider(Construct):
             principal = ManagedPolicyPrincipal(role, "ManagedPolicy")
             allow(
                 principal,
-                ["sagemaker:ListTags", "sagemaker:DescribeProcessingJob"],
+                ["sagemaker:ListTags", f"sagemaker:{PROCESSING.describe}"],
                 [_job_arn(stack, None)],
                 why=JOB_NAMES_REASON,
             )
@@ -301,7 +302,7 @@ class ProcessingJobProvider(Construct):
                 handler="index.on_state_change",
                 code=self._code,
                 role=role,
-                timeout=Duration.seconds(handler_logic.lambda_timeout_seconds(handler_logic.SIGNAL_BUDGET_SECONDS)),
+                timeout=Duration.seconds(budgets.lambda_timeout_seconds(budgets.SIGNAL_BUDGET_SECONDS)),
                 memory_size=256,
                 log_group=log_group,
                 description="cdk-processing: signals the WaitCondition of a long processing job when it ends",
@@ -309,19 +310,20 @@ class ProcessingJobProvider(Construct):
             depend_on_policies_only(self)
         return self._signal_function
 
-    def allow_job_name(self, name: str | None) -> None:
-        """Let the handler start, describe, tag and stop the job named ``name`` (``None``: this stack's prefix)."""
+    def allow_job_name(self, name: str | None, kind: JobKind = PROCESSING) -> None:
+        """Let the handler start, describe, tag and stop the ``kind`` job named ``name`` (``None``: every job named
+        with this stack's prefix)."""
         allow(
             self.handler_principal,
             [
-                "sagemaker:CreateProcessingJob",
-                "sagemaker:DescribeProcessingJob",
-                "sagemaker:StopProcessingJob",
+                f"sagemaker:{kind.create}",
+                f"sagemaker:{kind.describe}",
+                f"sagemaker:{kind.stop}",
                 "sagemaker:AddTags",
                 "sagemaker:DeleteTags",
                 "sagemaker:ListTags",
             ],
-            [_job_arn(Stack.of(self), name)],
+            [_job_arn(Stack.of(self), name, kind)],
             why=JOB_NAMES_REASON,
         )
 
@@ -339,11 +341,11 @@ class ProcessingJobProvider(Construct):
         )
 
 
-def _job_arn(stack: Stack, name: str | None) -> str:
-    """The ARN of the processing job ``name``, or (``None``) of every job named with this stack's prefix."""
+def _job_arn(stack: Stack, name: str | None, kind: JobKind = PROCESSING) -> str:
+    """The ARN of the ``kind`` job ``name``, or (``None``) of every job named with this stack's prefix."""
     if name is None:
         resource_name = stack_part(stack) + "-*"
     else:
         # SageMaker ARNs carry the job name in lowercase.
         resource_name = name if Token.is_unresolved(name) else name.lower()
-    return stack.format_arn(service="sagemaker", resource="processing-job", resource_name=resource_name)
+    return stack.format_arn(service="sagemaker", resource=kind.arn_resource, resource_name=resource_name)

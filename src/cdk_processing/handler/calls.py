@@ -1,10 +1,10 @@
 """SageMaker calls of the handler, each bounded by the time its Lambda invocation may take.
 
-Every invocation works within a budget (``logic.*_BUDGET_SECONDS``): a call whose answer does not come (throttling, HTTP
-5xx, a connection reset or timeout) is tried again with backoff while the budget lasts, then ``Unanswered`` is
-raised for the caller to decide what no answer means (for a create: the job may exist; for a poll: no news). The
-client itself does not retry, so that every wait is on this module's ``clock``/``sleep`` (the lifecycle tests
-replace them with a fake clock), and one attempt takes at most ``logic.ATTEMPT_SECONDS``.
+Every invocation works within a budget (``budgets.*_BUDGET_SECONDS``): a call whose answer does not come
+(throttling, HTTP 5xx, a connection reset or timeout) is tried again with backoff while the budget lasts, then
+``Unanswered`` is raised for the caller to decide what no answer means (for a create: the job may exist; for a
+poll: no news). The client itself does not retry, so that every wait is on this module's ``clock``/``sleep`` (the
+lifecycle tests replace them with a fake clock), and one attempt takes at most ``budgets.ATTEMPT_SECONDS``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import boto3
-import logic
+import budgets
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -71,8 +71,8 @@ def client() -> Any:
             "sagemaker",
             config=Config(
                 retries={"mode": "standard", "total_max_attempts": 1},
-                connect_timeout=logic.CONNECT_TIMEOUT_SECONDS,
-                read_timeout=logic.READ_TIMEOUT_SECONDS,
+                connect_timeout=budgets.CONNECT_TIMEOUT_SECONDS,
+                read_timeout=budgets.READ_TIMEOUT_SECONDS,
                 user_agent_extra="cdk-processing",
             ),
         )
@@ -122,7 +122,7 @@ def retrying(operation: str, attempt: Callable[[], T], is_transient: Callable[[B
             if not is_transient(error):
                 raise
             tries += 1
-            delay = min(logic.BACKOFF_CAP_SECONDS, logic.BACKOFF_BASE_SECONDS * 2**tries) * random.uniform(0.5, 1.0)
+            delay = min(budgets.BACKOFF_CAP_SECONDS, budgets.BACKOFF_BASE_SECONDS * 2**tries) * random.uniform(0.5, 1.0)
             log("retrying", operation=operation, error=repr(error), retry_in=round(delay, 1))
             if not pause(delay):
                 raise Unanswered(operation, error) from error

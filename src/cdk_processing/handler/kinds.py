@@ -1,0 +1,111 @@
+"""What differs between SageMaker job kinds by name, written out once, and the custom resource's contract.
+
+Read two ways: by the Lambda handler (``import kinds``) and by the constructs (``from cdk_processing.handler import
+kinds``), so that a name the two sides must agree on (a property key, an attribute, a tag, an API operation) is
+written here and nowhere else. The API names, fields and statuses are botocore's SageMaker model; the event detail
+types EventBridge's. Standard library only: this file ships in the Lambda asset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One SageMaker job kind: its API operations, fields, statuses, logs, events and resource types."""
+
+    noun: str  # in every message: "processing job"
+    name_prop: str  # the construct's prop of a fixed job name, named in messages
+    resource_type: str  # the custom resource's type; the handler dispatches on it (the event's ResourceType)
+    native_type: str  # CloudFormation's own resource type (start-only jobs)
+    arn_resource: str  # the ARN's resource part: arn:aws:sagemaker:<region>:<account>:<arn_resource>/<name>
+    create: str  # API operations (and IAM actions: sagemaker:<operation>)
+    describe: str
+    stop: str
+    list_jobs: str
+    summaries: str  # the list operation's answer member
+    name_field: str  # in the request, the description, the summaries and the event detail
+    arn_field: str
+    status_field: str
+    running: frozenset[str]  # statuses of a job that has not ended
+    failed: frozenset[str]  # statuses of an ended job that fail the deployment (any other end completes it)
+    log_group: str
+    metrics_namespace: str
+    event_detail_type: str  # EventBridge's detail-type of the job's state changes
+    attributes: tuple[str, ...]  # the custom resource's attributes (GetAtt names), from the description
+    exit_message_field: str | None  # a message the container wrote, where the kind has one
+    # Where in a description the job writes its outputs, as a path of members ("*": each item of a list): an
+    # update rolled back returns to the job it replaced only if the replacing job did not write there too.
+    output_locations: tuple[str, ...]
+
+
+PROCESSING = JobKind(
+    noun="processing job",
+    name_prop="processing_job_name",
+    resource_type="Custom::SageMakerProcessingJob",
+    native_type="AWS::SageMaker::ProcessingJob",
+    arn_resource="processing-job",
+    create="CreateProcessingJob",
+    describe="DescribeProcessingJob",
+    stop="StopProcessingJob",
+    list_jobs="ListProcessingJobs",
+    summaries="ProcessingJobSummaries",
+    name_field="ProcessingJobName",
+    arn_field="ProcessingJobArn",
+    status_field="ProcessingJobStatus",
+    running=frozenset({"InProgress", "Stopping"}),
+    failed=frozenset({"Failed", "Stopped"}),
+    log_group="/aws/sagemaker/ProcessingJobs",
+    metrics_namespace="/aws/sagemaker/ProcessingJobs",
+    event_detail_type="SageMaker Processing Job State Change",
+    attributes=(
+        "ProcessingJobName",
+        "ProcessingJobArn",
+        "ProcessingJobStatus",
+        "ExitMessage",
+        "FailureReason",
+        "CreationTime",
+        "ProcessingStartTime",
+        "ProcessingEndTime",
+    ),
+    exit_message_field="ExitMessage",
+    output_locations=("ProcessingOutputConfig", "Outputs", "*", "S3Output", "S3Uri"),
+)
+
+KINDS = (PROCESSING,)
+BY_RESOURCE_TYPE = {kind.resource_type: kind for kind in KINDS}
+
+
+def of_event_detail(detail: dict[str, object]) -> JobKind:
+    """The kind of a job state change event's detail: the one whose name field it carries."""
+    return next(kind for kind in KINDS if kind.name_field in detail)
+
+
+# The custom resource's properties, written by the construct and read by the handler.
+PROP_REQUEST = "Request"  # the Create<Kind>Job request, less the job's name unless fixed
+PROP_NAME_PREFIX = "JobNamePrefix"  # generated job names are <prefix>-<10 hex of the request id>
+PROP_UPSTREAM = "Upstream"  # names of the runs of the jobs whose outputs this one reads
+PROP_COMPLETION = "Completion"  # absent: the resource waits; COMPLETION_LONG: it starts the job and returns
+PROP_SIGNAL_HANDLE = "SignalHandle"  # the long wait's WaitCondition handle
+COMPLETION_LONG = "long"
+# The long wait's rule input, read by the signal function.
+SIGNAL_DETAIL = "detail"
+SIGNAL_HANDLE = "handle"
+# The handler's environment, set by the construct.
+ENV_WAIT_BUDGET = "WAIT_BUDGET_SECONDS"
+
+# Tags the handler adds to every job: the CloudFormation request that created it (a redelivered event finds its
+# own job), a digest of the request it runs (an update or a rollback back to that request keeps the job), the
+# resource it belongs to (stack id and logical id: a job of another stack or team, whatever its name, is never
+# stopped); on a job that replaced another in an update, that job's name (a rollback returns to it); in the long
+# wait, a digest of the WaitCondition handle its run signals.
+REQUEST_TAG = "cdk-processing:request-id"
+DIGEST_TAG = "cdk-processing:request-digest"
+RESOURCE_TAG = "cdk-processing:resource"
+REPLACES_TAG = "cdk-processing:replaces"
+HANDLE_TAG = "cdk-processing:wait-handle"
+HANDLER_TAGS = (REQUEST_TAG, DIGEST_TAG, RESOURCE_TAG, REPLACES_TAG, HANDLE_TAG)
+LIBRARY_TAG_PREFIX = "cdk-processing:"
+# SageMaker takes at most 50 tags on a job (botocore: TagList max).
+MAX_JOB_TAGS = 50
