@@ -7,19 +7,16 @@ from .image import ContainerImage, ContainerImageConfig, Framework
 from .inputs import (
     AthenaOutputCompression,
     AthenaOutputFormat,
-    DataDistribution,
-    InputMode,
     ProcessingInput,
     RedshiftOutputCompression,
     RedshiftOutputFormat,
-    S3Compression,
-    S3DataType,
 )
 from .instance_type import InstanceType
 from .job_base import ProcessingJobBase
 from .outputs import ProcessingOutput, S3UploadMode
 from .processing_job import ExperimentConfig, ProcessingJob
 from .provider import ProcessingJobProvider
+from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType
 
 __all__ = [
     "AthenaOutputCompression",

@@ -20,6 +20,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDependable, IValidation
 
+from ._core.context import LibraryGrantee
+
 # The rule ids of the compliance packs (cdk-nag: NIST 800-53 rev 4 and 5, HIPAA Security, PCI DSS 3.2.1) that
 # share a rule name; AwsSolutions names its rules differently and is given explicitly.
 COMPLIANCE_PACKS = ("NIST.800.53.R5", "NIST.800.53.R4", "HIPAA.Security", "PCI.DSS.321")
@@ -84,7 +86,7 @@ def allow(
 def library_principal(grantee: iam.IGrantable) -> iam.IPrincipal:
     """Where the library's own statements for ``grantee`` go: its ``library_principal`` if it has one (a job), else its
     grant principal."""
-    own = getattr(grantee, "library_principal", None)
+    own = grantee.library_principal if isinstance(grantee, LibraryGrantee) else None
     return own if own is not None else grantee.grant_principal
 
 

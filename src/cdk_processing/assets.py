@@ -16,6 +16,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IDependable
 
+from ._core.context import JobScope
 from ._dependencies import depend_on_policies_only
 from ._policy import acknowledge, acknowledge_policies_written_by
 from ._s3 import S3Location
@@ -100,10 +101,10 @@ def default_bucket(scope: Construct) -> s3.IBucket:
 
 
 def job_defaults(scope: Construct) -> tuple[s3.IBucket, str]:
-    """The bucket and key prefix of a job's default locations (``scope`` is the job an input or output binds to)."""
-    bucket = getattr(scope, "output_bucket", None) or default_bucket(scope)
-    prefix = getattr(scope, "default_prefix", None) or "cdk-processing/"
-    return bucket, str(prefix)
+    """The bucket and key prefix of a job's default locations (``scope``: the job an input or output binds to)."""
+    if not isinstance(scope, JobScope):
+        raise TypeError(f"{scope.node.path} is not a job: inputs and outputs bind to the job that reads or writes them")
+    return scope.output_bucket, scope.default_prefix
 
 
 @dataclass(frozen=True)

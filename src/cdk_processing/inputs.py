@@ -6,7 +6,7 @@ import enum
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_cdk import Arn, ArnComponents, ArnFormat, Stack
 from aws_cdk import aws_iam as iam
@@ -14,12 +14,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
+from ._core.context import UpstreamJob
 from ._policy import KMS_READ, KMS_WRITE, allow, allow_key
 from ._s3 import S3Location
-from .assets import Staged, job_defaults, stage
-
-if TYPE_CHECKING:
-    from .processing_job import ProcessingJob
 from ._validation import (
     check_bool,
     check_interface,
@@ -30,34 +27,8 @@ from ._validation import (
     fail,
     is_unresolved,
 )
-
-
-class S3DataType(enum.Enum):
-    """How ``S3Uri`` is read: every object under a prefix, or the objects a manifest file lists."""
-
-    S3_PREFIX = "S3Prefix"
-    MANIFEST_FILE = "ManifestFile"
-
-
-class InputMode(enum.Enum):
-    """File copies the data to the instance before the job starts; Pipe streams it."""
-
-    FILE = "File"
-    PIPE = "Pipe"
-
-
-class DataDistribution(enum.Enum):
-    """Whether every instance gets all the data, or a shard of it by S3 key."""
-
-    FULLY_REPLICATED = "FullyReplicated"
-    SHARDED_BY_S3_KEY = "ShardedByS3Key"
-
-
-class S3Compression(enum.Enum):
-    """Compression of S3 input data; ``GZIP`` works only with ``InputMode.PIPE``."""
-
-    NONE = "None"
-    GZIP = "Gzip"
+from .assets import Staged, job_defaults, stage
+from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType, check_channel_name, check_enum
 
 
 class AthenaOutputFormat(enum.Enum):
@@ -87,11 +58,6 @@ class RedshiftOutputCompression(enum.Enum):
     SNAPPY = "SNAPPY"
 
 
-# SageMaker's model gives InputName and OutputName no pattern (a String); the library puts the name in the default
-# local path, the default S3 prefix, IAM grants on that prefix and construct ids. So: any characters but whitespace,
-# control characters, '/' (a path separator in all of those), '*', '?' (IAM wildcards) and '$' (IAM policy
-# variables), not '.' or '..', at most 64.
-_NAME_PATTERN = r"(?!\.\.?$)[^\s\x00-\x1f\x7f/*?$]{1,64}"
 DEFAULT_INPUT_ROOT = "/opt/ml/processing/input/"
 
 # The output compressions each format takes, as Athena writes them (Athena user guide, "Use Hive table compression",
@@ -109,19 +75,6 @@ _ATHENA_COMPRESSIONS = {
 _REDSHIFT_COMPRESSIONS = {"PARQUET": {"None", "SNAPPY"}, "CSV": {"None", "GZIP", "BZIP2", "ZSTD"}}
 
 
-def _check_name(prop: str, name: str) -> None:
-    if is_unresolved(name):
-        return
-    check_type(prop, name, str, "must be a string: 1 to 64 letters, digits or other characters")
-    if re.fullmatch(_NAME_PATTERN, name) is None:
-        raise fail(
-            prop,
-            name,
-            "must be 1 to 64 letters, digits or other characters without whitespace and without / * ? $ (the name "
-            "is part of the default local path and S3 prefix, and of IAM grants on them); not '.' or '..'",
-        )
-
-
 def _check_combination(
     prop: str, format: enum.Enum, compression: enum.Enum | None, allowed: dict[str, set[str]]
 ) -> None:
@@ -133,12 +86,6 @@ def _check_combination(
         compression,
         f"{type(format).__name__}.{format.name} output takes {' or '.join(choices)} compression, or none",
     )
-
-
-def _check_enum(prop: str, value: Any, enum_class: type[enum.Enum]) -> None:
-    if value is not None and not isinstance(value, enum_class):
-        choices = ", ".join(f"{enum_class.__name__}.{member.name}" for member in enum_class)
-        raise fail(prop, value, f"must be one of {choices}")
 
 
 class ProcessingInput(ABC):
@@ -153,7 +100,7 @@ class ProcessingInput(ABC):
     """
 
     def __init__(self, name: str, local_path: str | None, app_managed: bool) -> None:
-        _check_name("inputs[].name", name)
+        check_channel_name("inputs[].name", name)
         check_bool(f"inputs[{name}].app_managed", app_managed)
         self.name = name
         self.local_path = (
@@ -164,6 +111,8 @@ class ProcessingInput(ABC):
         self.app_managed = app_managed
         self.staged: Staged | None = None
         """For an input from local files, where they were put, once bound."""
+        self.upstream: UpstreamJob | None = None
+        """For another job's output, that job: this one runs again whenever it does."""
 
     @property
     def waits_for(self) -> IDependable | None:
@@ -193,7 +142,7 @@ class ProcessingInput(ABC):
         :param compression: Default: ``S3Compression.NONE``; ``GZIP`` requires ``InputMode.PIPE``.
         :param app_managed: the job's application downloads the data itself. Default: SageMaker downloads it.
         """
-        _check_name("inputs[].name", name)
+        check_channel_name("inputs[].name", name)
         location = S3Location.from_bucket(f"inputs[{name}]", bucket, key_prefix)
         return _S3Input(name, location, local_path, data_type, input_mode, distribution, compression, app_managed)
 
@@ -213,7 +162,7 @@ class ProcessingInput(ABC):
 
         A URI known only at deploy time (a token) is granted on the whole bucket it names.
         """
-        _check_name("inputs[].name", name)
+        check_channel_name("inputs[].name", name)
         location = S3Location.from_uri(f"inputs[{name}].s3_uri", s3_uri)
         return _S3Input(name, location, local_path, data_type, input_mode, distribution, compression, app_managed)
 
@@ -232,7 +181,7 @@ class ProcessingInput(ABC):
 
         :param exclude: glob patterns of files in a folder to leave out. Default: none.
         """
-        _check_name("inputs[].name", name)
+        check_channel_name("inputs[].name", name)
         check_type(f"inputs[{name}].path", path, str, "must be the path of a local file or folder, as a string")
         exclude = check_str_list(f"inputs[{name}].exclude", exclude, "['*.tmp']")
         return _AssetInput(name, path, local_path, exclude)
@@ -240,7 +189,7 @@ class ProcessingInput(ABC):
     @staticmethod
     def from_output(
         name: str,
-        job: ProcessingJob,
+        job: UpstreamJob,
         output_name: str,
         *,
         local_path: str | None = None,
@@ -252,15 +201,14 @@ class ProcessingInput(ABC):
         :param job: the job that writes the output.
         :param output_name: the name of one of its S3 outputs.
         """
-        _check_name("inputs[].name", name)
-        if not (hasattr(job, "output_uri") and hasattr(job, "outputs")):
+        check_channel_name("inputs[].name", name)
+        if not (hasattr(job, "output_uri") and hasattr(job, "output_location")):
             raise fail(
                 f"inputs[{name}].job", job, "must be a ProcessingJob of this app (the job that writes the output)"
             )
         check_type(f"inputs[{name}].output_name", output_name, str, "must be the name of one of the job's S3 outputs")
         uri = job.output_uri(output_name)
-        location = next(o.s3_location for o in job.outputs if o.name == output_name)
-        assert location is not None
+        location = job.output_location(output_name)
         chained = S3Location(bucket=location.bucket, key_prefix=location.key_prefix, uri_string=uri)
         return _ChainedInput(name, chained, local_path, input_mode, distribution, job)
 
@@ -290,7 +238,7 @@ class ProcessingInput(ABC):
         :param output_compression: Default: uncompressed.
         :param kms_key: a key to encrypt the query results with. Default: the output bucket's encryption.
         """
-        _check_name("inputs[].name", name)
+        check_channel_name("inputs[].name", name)
         return _DatasetInput(
             name,
             local_path,
@@ -335,7 +283,7 @@ class ProcessingInput(ABC):
         :param output_compression: Default: uncompressed.
         :param kms_key: a key to encrypt the unloaded data with. Default: the output bucket's encryption.
         """
-        _check_name("inputs[].name", name)
+        check_channel_name("inputs[].name", name)
         return _DatasetInput(
             name,
             local_path,
@@ -374,10 +322,10 @@ class _S3Input(ProcessingInput):
     ) -> None:
         super().__init__(name, local_path, app_managed)
         prefix = f"inputs[{name}]"
-        _check_enum(prefix + ".data_type", data_type, S3DataType)
-        _check_enum(prefix + ".input_mode", input_mode, InputMode)
-        _check_enum(prefix + ".distribution", distribution, DataDistribution)
-        _check_enum(prefix + ".compression", compression, S3Compression)
+        check_enum(prefix + ".data_type", data_type, S3DataType)
+        check_enum(prefix + ".input_mode", input_mode, InputMode)
+        check_enum(prefix + ".distribution", distribution, DataDistribution)
+        check_enum(prefix + ".compression", compression, S3Compression)
         if compression is S3Compression.GZIP and input_mode is not InputMode.PIPE:
             raise fail(prefix + ".compression", "Gzip", f"works only with input_mode InputMode.PIPE, not {input_mode}")
         self._location = location
@@ -413,7 +361,7 @@ class _ChainedInput(_S3Input):
         local_path: str | None,
         input_mode: InputMode,
         distribution: DataDistribution,
-        upstream: ProcessingJob,
+        upstream: UpstreamJob,
     ) -> None:
         super().__init__(
             name, location, local_path, S3DataType.S3_PREFIX, input_mode, distribution, S3Compression.NONE, False
@@ -421,6 +369,7 @@ class _ChainedInput(_S3Input):
         self.upstream = upstream
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
+        assert self.upstream is not None
         key = self.upstream.output_encryption_key
         if key is not None:
             allow_key(grantee, key, KMS_READ)
@@ -471,8 +420,8 @@ class _DatasetInput(ProcessingInput):
         definition: _DatasetDefinition,
     ) -> None:
         super().__init__(name, local_path, app_managed)
-        _check_enum(f"inputs[{name}].input_mode", input_mode, InputMode)
-        _check_enum(f"inputs[{name}].distribution", distribution, DataDistribution)
+        check_enum(f"inputs[{name}].input_mode", input_mode, InputMode)
+        check_enum(f"inputs[{name}].distribution", distribution, DataDistribution)
         self._input_mode = input_mode
         self._distribution = distribution
         self._definition = definition
@@ -523,8 +472,8 @@ class _AthenaDefinition(_DatasetDefinition):
         check_model_string("athena.catalog", catalog, "AthenaCatalog", "printable characters")
         check_model_string("athena.query_string", query_string, "AthenaQueryString")
         check_model_string("athena.work_group", work_group, "AthenaWorkGroup", "letters, digits, '.', '_' or '-'")
-        _check_enum("athena.output_format", output_format, AthenaOutputFormat)
-        _check_enum("athena.output_compression", output_compression, AthenaOutputCompression)
+        check_enum("athena.output_format", output_format, AthenaOutputFormat)
+        check_enum("athena.output_compression", output_compression, AthenaOutputCompression)
         _check_combination("athena.output_compression", output_format, output_compression, _ATHENA_COMPRESSIONS)
         check_interface("athena.kms_key", kms_key, ("key_arn",), "must be a kms.IKey, such as kms.Key(...)")
         self._database = database
@@ -607,8 +556,8 @@ class _RedshiftDefinition(_DatasetDefinition):
         check_model_string("redshift.database", database, "RedshiftDatabase")
         check_model_string("redshift.db_user", db_user, "RedshiftUserName")
         check_model_string("redshift.query_string", query_string, "RedshiftQueryString")
-        _check_enum("redshift.output_format", output_format, RedshiftOutputFormat)
-        _check_enum("redshift.output_compression", output_compression, RedshiftOutputCompression)
+        check_enum("redshift.output_format", output_format, RedshiftOutputFormat)
+        check_enum("redshift.output_compression", output_compression, RedshiftOutputCompression)
         _check_combination("redshift.output_compression", output_format, output_compression, _REDSHIFT_COMPRESSIONS)
         check_interface("redshift.kms_key", kms_key, ("key_arn",), "must be a kms.IKey, such as kms.Key(...)")
         _check_cluster_role(cluster_role)

@@ -15,7 +15,7 @@ from ._policy import allow
 from ._s3 import S3Location
 from ._validation import check_bool, check_local_path, check_model_string, fail, is_unresolved
 from .assets import job_defaults
-from .inputs import _check_enum, _check_name
+from .s3_data import check_channel_name, check_enum
 
 DEFAULT_OUTPUT_ROOT = "/opt/ml/processing/output/"
 
@@ -39,7 +39,7 @@ class ProcessingOutput(ABC):
     """
 
     def __init__(self, name: str, app_managed: bool) -> None:
-        _check_name("outputs[].name", name)
+        check_channel_name("outputs[].name", name)
         check_bool(f"outputs[{name}].app_managed", app_managed)
         self.name = name
         self.app_managed = app_managed
@@ -82,7 +82,7 @@ class ProcessingOutput(ABC):
         :param upload_mode: Default: ``S3UploadMode.END_OF_JOB``.
         :param app_managed: the application uploads the data itself. Default: SageMaker uploads it.
         """
-        _check_name("outputs[].name", name)
+        check_channel_name("outputs[].name", name)
         location = None if bucket is None and key_prefix is None else _location(name, bucket, key_prefix)
         return _S3Output(name, location, local_path, upload_mode, app_managed)
 
@@ -99,7 +99,7 @@ class ProcessingOutput(ABC):
 
         A URI known only at deploy time (a token) is granted on the whole bucket it names.
         """
-        _check_name("outputs[].name", name)
+        check_channel_name("outputs[].name", name)
         location = S3Location.from_uri(f"outputs[{name}].s3_uri", s3_uri)
         return _S3Output(name, location, local_path, upload_mode, app_managed)
 
@@ -133,7 +133,7 @@ class _S3Output(ProcessingOutput):
         app_managed: bool,
     ) -> None:
         super().__init__(name, app_managed)
-        _check_enum(f"outputs[{name}].upload_mode", upload_mode, S3UploadMode)
+        check_enum(f"outputs[{name}].upload_mode", upload_mode, S3UploadMode)
         if local_path is not None:
             check_local_path(f"outputs[{name}].local_path", local_path)
         self._local_path = (

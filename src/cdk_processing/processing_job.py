@@ -40,6 +40,7 @@ from constructs import Construct, IConstruct, IDependable, IValidation
 from . import _model
 from ._naming import job_name_prefix, role_path
 from ._policy import KMS_VOLUME, KMS_WRITE, ManagedPolicyPrincipal, PoliciesOf, acknowledge, allow, allow_key
+from ._s3 import S3Location
 from ._validation import (
     ProcessingJobValidationError,
     check_bool,
@@ -481,11 +482,10 @@ class ProcessingJob(ProcessingJobBase):
         self._inputs.append(processing_input)
         self._input_members.append(processing_input.bind(self, self))
         if processing_input.waits_for is not None:
-            self._wait_for(processing_input.waits_for)
-        upstream: ProcessingJob | None = getattr(processing_input, "upstream", None)
-        if upstream is not None:
+            self.wait_for(processing_input.waits_for)
+        if processing_input.upstream is not None:
             # The name of the upstream job's current run: when that job runs again, so does this one.
-            self._upstream.append(upstream.processing_job_name)
+            self._upstream.append(processing_input.upstream.run_name)
 
     @in_construct
     def add_output(self, processing_output: ProcessingOutput) -> None:
@@ -509,7 +509,7 @@ class ProcessingJob(ProcessingJobBase):
         # In place before the job starts, so that no event of the deployment's own run is missed (a native job with a
         # name of CloudFormation's can only be matched once it exists).
         if self._custom is not None or self._fixed_name:
-            self._wait_for(rule)
+            self.wait_for(rule)
 
     @property
     def output_bucket(self) -> s3.IBucket:
@@ -523,7 +523,8 @@ class ProcessingJob(ProcessingJobBase):
         """The key prefix under which this job's outputs (given no prefix) and local files go: one per job."""
         return f"cdk-processing/{self._name_prefix}/"
 
-    def _wait_for(self, dependable: IDependable) -> None:
+    def wait_for(self, dependable: IDependable) -> None:
+        """The job starts only after ``dependable`` exists (an input's files, an event rule, ...)."""
         resource: Construct | None = getattr(self, "_resource", None)
         if resource is None:  # still in the constructor: added once the resource exists
             self._waits_for.append(dependable)
@@ -564,6 +565,20 @@ class ProcessingJob(ProcessingJobBase):
     def outputs(self) -> list[ProcessingOutput]:
         """The job's outputs, in request order."""
         return list(self._outputs)
+
+    @property
+    def run_name(self) -> str:
+        """The name of the job's current run (``processing_job_name``): a job reading its outputs runs again with it."""
+        return self.processing_job_name
+
+    @in_construct
+    def output_location(self, output_name: str) -> S3Location:
+        """Where an S3 output is written: its bucket and key prefix."""
+        for output in self._outputs:
+            if output.name == output_name and output.s3_location is not None:
+                return output.s3_location
+        names = [o.name for o in self._outputs if o.is_s3]
+        raise fail("output_name", output_name, f"must name one of this job's S3 outputs: {names}")
 
     @in_construct
     def output_uri(self, output_name: str) -> str:
