@@ -1,0 +1,217 @@
+"""The job's CloudFormation resource (``Resource`` under the job): the library's custom resource, which starts and
+awaits the job, or, for a start-only job, the kind's native resource; the long wait's WaitCondition; the tokens of
+the job's attributes and of its output locations."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import jsii
+from aws_cdk import (
+    Aspects,
+    CfnResource,
+    CfnWaitCondition,
+    CfnWaitConditionHandle,
+    CustomResource,
+    Duration,
+    Fn,
+    IAspect,
+    IStableAnyProducer,
+    Lazy,
+    Names,
+    Stack,
+    Token,
+)
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct, IConstruct, IDependable
+
+from .._policy import PoliciesOf, allow
+from ..completion import LONG_WAIT_MARGIN, Completion
+from ..handler import kinds
+from ..handler.kinds import JobKind
+from ..provider import SERVICE_TIMEOUT, ProcessingJobProvider
+
+
+class EventSource(Protocol):
+    """A job that makes EventBridge rules for its state changes (``on_state_change``)."""
+
+    def on_state_change(
+        self, id: str, *, target: events.IRuleTarget | None = None, statuses: list[str] | None = None
+    ) -> events.Rule: ...
+
+
+class JobResource:
+    """Creates the job's resource under ``job`` and gives the tokens that read it."""
+
+    def __init__(
+        self,
+        job: Construct,
+        kind: JobKind,
+        request: dict[str, Any],
+        *,
+        completion: Completion,
+        name_prefix: str,
+        fixed_name: str | None,
+        role: iam.IRole,
+        role_passed_in: bool,
+        volume_key: kms.IKey | None,
+        upstream: list[str],
+        waits_for: list[IDependable],
+    ) -> None:
+        self._kind = kind
+        self._fixed_name = fixed_name
+        self.native: CfnResource | None = None
+        self.custom: CustomResource | None = None
+        self.wait_condition: CfnWaitCondition | None = None
+        self.resource: Construct
+        if completion.kind == Completion.START:
+            # Nothing waits: the native resource, created by CloudFormation itself, with no Lambda at all.
+            self.native = CfnResource(job, "Resource", type=kind.native_type, properties=request)
+            self.resource = self.native
+        else:
+            provider = ProcessingJobProvider.of(job)
+            if fixed_name is not None:
+                provider.allow_job_name(fixed_name, kind)
+            if role_passed_in:
+                provider.allow_pass_role(role)
+            if volume_key is not None:
+                grant_create_grant(volume_key, provider.handler_principal)
+            self.custom = CustomResource(
+                job,
+                "Resource",
+                service_token=provider.service_token,
+                resource_type=kind.resource_type,
+                properties={
+                    kinds.PROP_REQUEST: request,
+                    kinds.PROP_NAME_PREFIX: name_prefix,
+                    kinds.PROP_UPSTREAM: Lazy.any(Produce(lambda: upstream or None)),
+                    kinds.PROP_COMPLETION: None if completion.kind == Completion.WAIT else completion.kind,
+                },
+                service_timeout=SERVICE_TIMEOUT,
+            )
+            self.resource = self.custom
+            self.resource.node.add_dependency(provider.handler_role, PoliciesOf.for_role(provider.handler_role))
+        # The job must not start before its role can read its inputs, nor before the handler may start it (the role
+        # itself is implied by the request's GetAtt of its ARN), nor before its local files are in S3. Every policy
+        # the role holds at synth: those that inputs, outputs or grants added later bring included.
+        self.resource.node.add_dependency(PoliciesOf.for_role(role))
+        for dependable in waits_for:
+            self.resource.node.add_dependency(dependable)
+
+    def att(self, name: str) -> str:
+        """An attribute of the job (a GetAtt token)."""
+        if self.custom is not None:
+            return self.custom.get_att_string(name)
+        assert self.native is not None
+        return Token.as_string(self.native.get_att(name))
+
+    def job_name(self) -> str:
+        """The job's name as a token: the custom resource's attribute, a fixed name, or the native job's (from its
+        ARN, which is its Ref: ``.../<kind's ARN resource>/<name>``)."""
+        if self.custom is not None:
+            return self.custom.get_att_string(self._kind.name_field)
+        if self._fixed_name:
+            return self._fixed_name
+        assert self.native is not None
+        return Fn.select(1, Fn.split(f"{self._kind.arn_resource}/", self.native.ref))
+
+    def output_uri(self, location: str) -> str:
+        """An output location of the request as a token that makes its consumer wait for the job.
+
+        The location is the request's (known before the job runs, so no response has to carry it); a consumer depends
+        on the job through the empty text before "arn:" in its ARN, an attribute that exists once the job completed
+        (or, start-only, was created). With the long wait, the output is there once the WaitCondition is: the text
+        before the "{" that starts the condition's data follows too.
+        """
+        uri = Fn.join("", [location, Fn.select(0, Fn.split("arn:", self.att(self._kind.arn_field)))])
+        if self.wait_condition is None:
+            return uri
+        data = Token.as_string(self.wait_condition.attr_data)
+        return Fn.join("", [uri, Fn.select(0, Fn.split("{", data))])
+
+    def wait_for(self, dependable: IDependable) -> None:
+        self.resource.node.add_dependency(dependable)
+
+    def add_long_wait(
+        self,
+        job: Construct,
+        events_of: EventSource,
+        completion: Completion,
+        max_runtime: Duration,
+        request: dict[str, Any],
+        upstream: list[str],
+    ) -> None:
+        """A WaitCondition that the job's terminal state change event signals, through the stack's signal function.
+
+        The handle and the condition get new logical ids whenever the job runs again (their ids carry a digest of
+        the request), since a WaitCondition only waits when it is created.
+        """
+        timeout = completion.timeout or max_runtime.plus(LONG_WAIT_MARGIN)
+        handle = CfnWaitConditionHandle(job, "WaitHandle")
+        condition = CfnWaitCondition(
+            job, "WaitCondition", handle=handle.ref, count=1, timeout=str(int(timeout.to_seconds()))
+        )
+        assert self.custom is not None
+        resource = self.custom.node.default_child
+        assert isinstance(resource, CfnResource)
+        condition.node.add_dependency(self.resource)
+        resource.add_property_override(kinds.PROP_SIGNAL_HANDLE, handle.ref)
+        ended = sorted(self._kind.failed | {"Completed"})
+        rule = events_of.on_state_change("CompletionEvents", statuses=ended)
+        rule.add_target(
+            targets.LambdaFunction(
+                ProcessingJobProvider.of(job).signal_function,
+                event=events.RuleTargetInput.from_object(
+                    {kinds.SIGNAL_DETAIL: events.EventField.from_path("$.detail"), kinds.SIGNAL_HANDLE: handle.ref}
+                ),
+            )
+        )
+        self.wait_condition = condition
+        Aspects.of(job).add(_RunIds(job, [handle, condition], request, upstream))
+
+
+def grant_create_grant(key: kms.IKey, grantee: iam.IGrantable) -> None:
+    """SageMaker attaches encrypted volumes through a KMS grant made for it (kms:GrantIsForAWSResource)."""
+    allow(grantee, ["kms:CreateGrant", "kms:DescribeKey"], [key.key_arn], {"Bool": {"kms:GrantIsForAWSResource": True}})
+
+
+@jsii.implements(IAspect)
+class _RunIds:
+    """Gives the long wait's handle and condition logical ids that change with the job's request (tags aside)."""
+
+    def __init__(
+        self, job: Construct, resources: list[CfnResource], request: dict[str, Any], upstream: list[str]
+    ) -> None:
+        self._job = job
+        self._resources = resources
+        self._request = request
+        self._upstream = upstream
+        self._done = False
+
+    def visit(self, node: IConstruct) -> None:
+        if self._done or node is not self._job:
+            return
+        self._done = True
+        stack = Stack.of(self._job)
+        essential = {k: v for k, v in self._request.items() if k != "Tags"}
+        resolved = stack.resolve({kinds.PROP_REQUEST: essential, kinds.PROP_UPSTREAM: list(self._upstream)})
+        digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:8]
+        for resource in self._resources:
+            resource.override_logical_id(f"{Names.unique_id(resource)}{digest}")
+
+
+@jsii.implements(IStableAnyProducer)
+class Produce:
+    """A value computed once, at synth time, from a Python callable (``Lazy.any(Produce(...))``)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._fn = fn
+
+    def produce(self) -> Any:
+        return self._fn()

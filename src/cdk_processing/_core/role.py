@@ -1,0 +1,123 @@
+"""The job's IAM role: created with exactly the job's grants, or passed in; and the grants every job needs (its
+logs and metrics)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from .. import _model
+from .._naming import role_path
+from .._policy import ManagedPolicyPrincipal, allow
+from .._validation import fail, is_unresolved
+from ..handler.kinds import JobKind
+
+SERVICE = "sagemaker.amazonaws.com"
+
+
+class JobRole:
+    """The role SageMaker assumes for a job (``Role`` under the job, or the role passed in) and its principals.
+
+    A role the library creates holds customer managed policies (NIST 800-53 and HIPAA rule packs ask for no inline
+    policies): the library's statements in policies of their own (``ManagedPolicy``), others' grants to the job in
+    others (``GrantsPolicy``). A role passed in gets others' grants as it takes any grant, and the library's in a
+    policy of their own.
+    """
+
+    def __init__(self, job: Construct, kind: JobKind, role: iam.IRole | None) -> None:
+        self.principal: iam.IPrincipal
+        self.library_principal: iam.IPrincipal | None = None
+        self.passed_in = role is not None
+        if role is None:
+            created = iam.Role(
+                job,
+                "Role",
+                assumed_by=iam.ServicePrincipal(SERVICE),
+                description=f"Runs the SageMaker {kind.noun} {job.node.path}",
+                path=role_path(Stack.of(job)),
+            )
+            self.role: iam.IRole = created
+            self.library_principal = ManagedPolicyPrincipal(created, "ManagedPolicy")
+            self.principal = ManagedPolicyPrincipal(created, "GrantsPolicy")
+        else:
+            check_role("role", role)
+            self.role = self.principal = role
+
+
+def grant_logs_and_metrics(job: Construct, grantee: iam.IGrantable, kind: JobKind, streams: str) -> None:
+    """Let the job (``grantee``) write its log streams (``streams``: a name pattern) and put metrics in its kind's
+    namespace."""
+    stack = Stack.of(job)
+    log_group_arn = stack.format_arn(
+        service="logs", resource="log-group", resource_name=kind.log_group, arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
+    allow(
+        grantee,
+        ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+        [log_group_arn + ":*"],
+        why="CloudWatch Logs authorizes these on the log group's ARN with the ':*' suffix (CloudWatch Logs "
+        f"permissions reference); the group, {kind.log_group}, is SageMaker's and shared by every job",
+    )
+    allow(
+        grantee,
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        [f"{log_group_arn}:log-stream:{streams}"],
+        why="SageMaker names a job's log streams <job name>/algo-<n>-<epoch>; the job name ends in the "
+        "deployment's request id, so the streams are named by this job's name prefix",
+    )
+    allow(
+        grantee,
+        ["cloudwatch:PutMetricData"],
+        ["*"],
+        {"StringEquals": {"cloudwatch:namespace": kind.metrics_namespace}},
+        why="PutMetricData supports no resource-level permissions (Service Authorization Reference, Actions "
+        f"defined by Amazon CloudWatch); the condition limits it to the {kind.noun}s' namespace",
+    )
+
+
+def check_role(prop: str, role: iam.IRole) -> None:
+    """An IAM role's ARN that SageMaker takes (RoleArn in botocore's model), and a trust SageMaker can assume.
+
+    The trust policy is that of a role made in this app (``iam.Role``) as it is when the job is given it; an imported
+    role's trust is not known at synth.
+    """
+    arn = role.role_arn
+    if not is_unresolved(arn) and not _model.matches("RoleArn", arn):
+        raise fail(
+            prop,
+            arn,
+            f"must be an IAM role ARN matching {_model.pattern('RoleArn')}, such as "
+            "arn:aws:iam::123456789012:role/ml-processing (not a user, a policy or another service's ARN)",
+        )
+    document = getattr(role, "assume_role_policy", None)  # a role made in the app has one; an imported one not
+    if document is None:
+        return
+    trust = Stack.of(role).resolve(document.to_json())
+    if not _trusts_sagemaker(trust):
+        raise fail(
+            prop,
+            role,
+            f"its trust policy does not let {SERVICE} assume it: create it with "
+            f"assumed_by=iam.ServicePrincipal('{SERVICE}') (or add that principal with a CompositePrincipal) "
+            "before giving it to the job",
+        )
+
+
+def _trusts_sagemaker(trust: Any) -> bool:
+    statements = trust.get("Statement", []) if isinstance(trust, dict) else []
+    for statement in statements:
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") != "Allow" or not {"sts:AssumeRole", "sts:*", "*"} & set(actions):
+            continue
+        principal = statement.get("Principal", {})
+        if principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*"):
+            return True
+        services = principal.get("Service", []) if isinstance(principal, dict) else []
+        services = [services] if isinstance(services, str) else services
+        if any(is_unresolved(s) or s == SERVICE for s in services):
+            return True
+    return False
