@@ -1519,7 +1519,7 @@ def test_the_library_enums_are_the_model_s() -> None:
 
 
 def test_the_compression_tables_cover_the_model_s_formats() -> None:
-    from cdk_processing.inputs import _ATHENA_COMPRESSIONS, _REDSHIFT_COMPRESSIONS
+    from cdk_processing.datasets import _ATHENA_COMPRESSIONS, _REDSHIFT_COMPRESSIONS
 
     assert set(_ATHENA_COMPRESSIONS) == {m.value for m in AthenaOutputFormat}
     assert set(_REDSHIFT_COMPRESSIONS) == {m.value for m in RedshiftOutputFormat}

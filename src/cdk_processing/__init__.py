@@ -3,14 +3,9 @@
 from ._validation import ProcessingJobValidationError
 from .assets import Code
 from .completion import Completion
+from .datasets import AthenaOutputCompression, AthenaOutputFormat, RedshiftOutputCompression, RedshiftOutputFormat
 from .image import ContainerImage, ContainerImageConfig, Framework
-from .inputs import (
-    AthenaOutputCompression,
-    AthenaOutputFormat,
-    ProcessingInput,
-    RedshiftOutputCompression,
-    RedshiftOutputFormat,
-)
+from .inputs import ProcessingInput
 from .instance_type import InstanceType
 from .job_base import ProcessingJobBase
 from .outputs import ProcessingOutput, S3UploadMode

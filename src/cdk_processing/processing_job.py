@@ -20,45 +20,40 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IDependable
 
 from ._core.network import JobNetwork
-from ._core.resource import JobResource, Produce, grant_create_grant
+from ._core.resource import JobResource, Produce
 from ._core.role import JobRole, grant_logs_and_metrics
 from ._core.tags import MAX_TAGS, JobTags
-from ._job_checks import check_processing_scalars, check_prop_types, claim_job_name, gibibytes
+from ._job_checks import check_processing_scalars, check_prop_types, claim_job_name
 from ._naming import job_name_prefix
-from ._policy import KMS_VOLUME, KMS_WRITE, allow_key
+from ._policy import KMS_WRITE, allow_key
 from ._s3 import S3Location
 from ._validation import (
-    ProcessingJobValidationError,
-    check_count,
     check_list_of,
-    check_local_paths_unique,
-    check_model_string,
     check_str_list,
-    check_type,
-    check_unique,
     fail,
     in_construct,
 )
 from .assets import CODE_PATH, Code, default_bucket
+from .code import code_entrypoint
 from .completion import Completion
 from .experiment import ExperimentConfig, render_experiment
 from .handler.kinds import PROCESSING
 from .image import ContainerImage
-from .inputs import ProcessingInput, _AssetInput
+from .inputs import ProcessingInput
 from .instance_type import InstanceType
-from .job_base import ImportedProcessingJob, ProcessingJobBase
+from .job_base import ProcessingJobBase
 from .outputs import ProcessingOutput
+from .processing_attributes import ProcessingJobAttributes, render_app_specification, render_cluster
+from .processing_channels import MAX_INPUTS, MAX_OUTPUTS, ProcessingChannels
 
-__all__ = ["MAX_TAGS", "ExperimentConfig", "ProcessingJob"]
+__all__ = ["MAX_INPUTS", "MAX_OUTPUTS", "MAX_TAGS", "ExperimentConfig", "ProcessingJob"]
 
 RESOURCE_TYPE = PROCESSING.resource_type
 LOG_GROUP = PROCESSING.log_group
-MAX_INPUTS = 10  # ProcessingInputs' max in botocore's model (test_bad_input checks it)
-MAX_OUTPUTS = 10  # ProcessingOutputs' max
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
-class ProcessingJob(ProcessingJobBase):
+class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
     """A SageMaker processing job, started and awaited by CloudFormation.
 
     The deployment succeeds when the job completed and fails with the job's FailureReason and ExitMessage when it
@@ -201,14 +196,11 @@ class ProcessingJob(ProcessingJobBase):
             claim_job_name(self, processing_job_name)
         self._name_prefix = job_name_prefix(self)
         self._fixed_name = processing_job_name
-        self._inputs: list[ProcessingInput] = []
-        self._outputs: list[ProcessingOutput] = []
-        self._input_members: list[dict[str, Any]] = []
-        self._output_members: list[dict[str, Any]] = []
         self._output_bucket = output_bucket
         self._waits_for: list[IDependable] = []
         self._upstream: list[str] = []
         self._resource: JobResource | None = None
+        self._channels = ProcessingChannels(self, self._upstream, output_encryption_key)
 
         image_config = image.bind(self, self)
         streams = f"{self._fixed_name}/*" if self._fixed_name else f"{self._name_prefix}-*"
@@ -228,28 +220,18 @@ class ProcessingJob(ProcessingJobBase):
         if self._network.vpc_config is not None:
             network_config["VpcConfig"] = self._network.vpc_config
 
-        cluster_config: dict[str, Any] = {
-            "InstanceCount": instance_count,
-            "InstanceType": instance_type.name,
-            "VolumeSizeInGB": gibibytes(volume_size),
-        }
-        if volume_encryption_key is not None:
-            allow_key(self, volume_encryption_key, KMS_VOLUME)
-            grant_create_grant(volume_encryption_key, self)
-            cluster_config["VolumeKmsKeyId"] = volume_encryption_key.key_arn
+        cluster_config = render_cluster(self, instance_count, instance_type, volume_size, volume_encryption_key)
 
         if code is not None:
             if entrypoint is not None:
                 raise fail("entrypoint", list(entrypoint), "cannot be combined with code, which runs with command")
-            entrypoint = self._add_code(code, command or ["python3"], enable_network_isolation)
+            entrypoint = code_entrypoint(
+                code, command or ["python3"], enable_network_isolation, CODE_PATH, self.add_input
+            )
         elif command is not None:
             raise fail("command", list(command), "runs code: give code=Code.from_asset(...), or use entrypoint")
 
-        app_specification: dict[str, Any] = {"ImageUri": image_config.image_uri}
-        if entrypoint is not None:
-            app_specification["ContainerEntrypoint"] = list(entrypoint)
-        if arguments is not None:
-            app_specification["ContainerArguments"] = list(arguments)
+        app_specification = render_app_specification(image_config.image_uri, entrypoint, arguments)
 
         self._output_encryption_key = output_encryption_key
         if output_encryption_key is not None:
@@ -261,8 +243,8 @@ class ProcessingJob(ProcessingJobBase):
             "StoppingCondition": {"MaxRuntimeInSeconds": int(max_runtime.to_seconds())},
             "RoleArn": self.role.role_arn,
             "NetworkConfig": network_config,
-            "ProcessingInputs": Lazy.any(Produce(lambda: self._input_members or None)),
-            "ProcessingOutputConfig": Lazy.any(Produce(self._render_output_config)),
+            "ProcessingInputs": Lazy.any(Produce(self._channels.render_inputs)),
+            "ProcessingOutputConfig": Lazy.any(Produce(self._channels.render_output_config)),
             "Tags": Lazy.any(Produce(lambda: self._tags.render())),
         }
         if environment:
@@ -304,54 +286,6 @@ class ProcessingJob(ProcessingJobBase):
     # Public members
     # -----------------------------------------------------------------------------------------------------------
 
-    def _att(self, name: str) -> str:
-        assert self._resource is not None
-        return self._resource.att(name)
-
-    @property
-    def processing_job_status(self) -> str:
-        """``Completed`` once the deployment got past this resource."""
-        return self._att("ProcessingJobStatus")
-
-    @property
-    def exit_message(self) -> str:
-        """The job's exit message, if its container wrote one."""
-        return self._att("ExitMessage")
-
-    @property
-    def failure_reason(self) -> str:
-        """Empty for a completed job."""
-        return self._att("FailureReason")
-
-    @property
-    def creation_time(self) -> str:
-        """When SageMaker created the job, ISO 8601."""
-        return self._att("CreationTime")
-
-    @property
-    def processing_start_time(self) -> str:
-        """When the job started running, ISO 8601."""
-        return self._att("ProcessingStartTime")
-
-    @property
-    def processing_end_time(self) -> str:
-        """When the job ended, ISO 8601."""
-        return self._att("ProcessingEndTime")
-
-    @staticmethod
-    def from_processing_job_name(scope: Construct, id: str, processing_job_name: str) -> ProcessingJobBase:
-        """A processing job created elsewhere, for its ARN, events (``on_state_change``) and metrics."""
-        try:
-            check_model_string(
-                "processing_job_name",
-                processing_job_name,
-                "ProcessingJobName",
-                "letters and digits with hyphens between them",
-            )
-        except ProcessingJobValidationError as error:
-            raise error.at(f"{scope.node.path}/{id}") from None
-        return ImportedProcessingJob(scope, id, processing_job_name)
-
     def _name_pattern(self) -> list[Any]:
         # Every run of a job with a generated name shares its prefix; a fixed name is matched as it is. A native
         # (start-only) job's name is CloudFormation's: the rule then follows the job's creation.
@@ -364,33 +298,12 @@ class ProcessingJob(ProcessingJobBase):
     @in_construct
     def add_input(self, processing_input: ProcessingInput) -> None:
         """Add an input (at most 10 in all, names unique) and grant the role its reads."""
-        check_type(
-            "inputs[]",
-            processing_input,
-            ProcessingInput,
-            "must be a ProcessingInput, such as ProcessingInput.from_bucket(name, bucket, key_prefix)",
-        )
-        self._admit("inputs", [i.name for i in self._inputs], processing_input.name, processing_input.local_path)
-        self._inputs.append(processing_input)
-        self._input_members.append(processing_input.bind(self, self))
-        if processing_input.waits_for is not None:
-            self.wait_for(processing_input.waits_for)
-        if processing_input.upstream is not None:
-            # The name of the upstream job's current run: when that job runs again, so does this one.
-            self._upstream.append(processing_input.upstream.run_name)
+        self._channels.add_input(processing_input, self, self)
 
     @in_construct
     def add_output(self, processing_output: ProcessingOutput) -> None:
         """Add an output (at most 10 in all, names unique) and grant the role its writes."""
-        check_type(
-            "outputs[]",
-            processing_output,
-            ProcessingOutput,
-            "must be a ProcessingOutput, such as ProcessingOutput.to_bucket(name, bucket, key_prefix)",
-        )
-        self._admit("outputs", [o.name for o in self._outputs], processing_output.name, processing_output.local_path)
-        self._outputs.append(processing_output)
-        self._output_members.append(processing_output.bind(self, self))
+        self._channels.add_output(processing_output, self)
 
     @property
     def output_encryption_key(self) -> kms.IKey | None:
@@ -422,40 +335,15 @@ class ProcessingJob(ProcessingJobBase):
         else:
             self._resource.wait_for(dependable)
 
-    def _add_code(self, code: Code, command: list[str], network_isolation: bool) -> list[str]:
-        # SageMaker takes 100 entrypoint items: the command, the script, and the pip wrapper's four.
-        check_count("command", command, 95 if code.has_requirements else 99, 1)
-        # A single script goes as a plain asset (its name does not matter: the entrypoint names it); a folder keeps
-        # its file names, which its own imports rely on.
-        code_input = _AssetInput("code", code.path, CODE_PATH, code.exclude, keep_file_name=False)
-        self.add_input(code_input)
-        staged = code_input.staged
-        assert staged is not None
-        script = f"{CODE_PATH}/{staged.file_name or code.entry_point}"
-        if not code.has_requirements:
-            return [*command, script]
-        if network_isolation:
-            raise fail(
-                "code",
-                f"{code.path}/requirements.txt",
-                "is installed with pip when the job starts, which needs network access, but enable_network_isolation "
-                "is True: the install would fail. Bake the packages into the image and give "
-                "Code.from_asset(..., install_requirements=False), or turn network isolation off",
-            )
-        # pip of the interpreter that runs the code (a bare pip may belong to another Python, or be missing).
-        pip = f"{command[0]} -m pip" if "python" in command[0] else "pip"
-        install = f'{pip} install --quiet --requirement {CODE_PATH}/requirements.txt && exec "$@"'
-        return ["/bin/sh", "-c", install, "sh", *command, script]
-
     @property
     def inputs(self) -> list[ProcessingInput]:
         """The job's inputs, in request order."""
-        return list(self._inputs)
+        return list(self._channels.inputs)
 
     @property
     def outputs(self) -> list[ProcessingOutput]:
         """The job's outputs, in request order."""
-        return list(self._outputs)
+        return list(self._channels.outputs)
 
     @property
     def run_name(self) -> str:
@@ -468,23 +356,14 @@ class ProcessingJob(ProcessingJobBase):
 
         Whatever consumes it (another job's input, a model's data) is deployed after this job.
         """
-        for output in self._outputs:
-            if output.name == output_name and output.is_s3:
-                assert output.s3_uri is not None and self._resource is not None
-                return self._resource.output_uri(output.s3_uri)
-        raise self._no_s3_output(output_name)
+        uri = self._channels.s3_uri(output_name)
+        assert self._resource is not None
+        return self._resource.output_uri(uri)
 
     @in_construct
     def output_location(self, output_name: str) -> S3Location:
         """Where an S3 output is written: its bucket and key prefix."""
-        for output in self._outputs:
-            if output.name == output_name and output.s3_location is not None:
-                return output.s3_location
-        raise self._no_s3_output(output_name)
-
-    def _no_s3_output(self, output_name: str) -> ProcessingJobValidationError:
-        names = [o.name for o in self._outputs if o.is_s3]
-        return fail("output_name", output_name, f"must name one of this job's S3 outputs: {names}")
+        return self._channels.location(output_name)
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -500,30 +379,6 @@ class ProcessingJob(ProcessingJobBase):
     def connections(self) -> ec2.Connections:
         """The job's security groups, to allow traffic from the job; only for a job in a VPC."""
         return self._network.connections
-
-    # -----------------------------------------------------------------------------------------------------------
-    # Rendering
-    # -----------------------------------------------------------------------------------------------------------
-
-    def _render_output_config(self) -> dict[str, Any] | None:
-        if not self._output_members and self._output_encryption_key is None:
-            return None
-        config: dict[str, Any] = {"Outputs": self._output_members}
-        if self._output_encryption_key is not None:
-            config["KmsKeyId"] = self._output_encryption_key.key_arn
-        return config
-
-    def _admit(self, kind: str, names: list[str], name: str, local_path: str | None) -> None:
-        """One more input or output: within SageMaker's 10, under a name and a local path of its own."""
-        limit = MAX_INPUTS if kind == "inputs" else MAX_OUTPUTS
-        if len(names) >= limit:
-            raise fail(kind, f"{len(names) + 1} items", f"a job takes at most {limit} {kind}")
-        check_unique(f"{kind}[].name", [*names, name])
-        self._check_local_path(local_path)
-
-    def _check_local_path(self, path: str | None) -> None:
-        paths = [i.local_path for i in self._inputs] + [o.local_path for o in self._outputs]
-        check_local_paths_unique("local_path", [p for p in [*paths, path] if p is not None])
 
 
 def _tag_probe(scope: Construct, id: str) -> sagemaker.CfnProcessingJob:

@@ -1,0 +1,102 @@
+"""A processing job as others see it: its attributes (CloudFormation ``GetAtt`` tokens), the import of a job made
+elsewhere, and the blocks of its request that name its container and its instances."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import Size
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ._core.resource import JobResource, grant_create_grant
+from ._job_checks import gibibytes
+from ._policy import KMS_VOLUME, allow_key
+from ._validation import ProcessingJobValidationError, check_model_string
+from .instance_type import InstanceType
+from .job_base import ImportedProcessingJob, ProcessingJobBase
+
+
+class ProcessingJobAttributes:
+    """What DescribeProcessingJob says of the job, once the deployment got past it (``GetAtt`` tokens)."""
+
+    _resource: JobResource | None
+
+    def _att(self, name: str) -> str:
+        assert self._resource is not None
+        return self._resource.att(name)
+
+    @property
+    def processing_job_status(self) -> str:
+        """``Completed`` once the deployment got past this resource."""
+        return self._att("ProcessingJobStatus")
+
+    @property
+    def exit_message(self) -> str:
+        """The job's exit message, if its container wrote one."""
+        return self._att("ExitMessage")
+
+    @property
+    def failure_reason(self) -> str:
+        """Empty for a completed job."""
+        return self._att("FailureReason")
+
+    @property
+    def creation_time(self) -> str:
+        """When SageMaker created the job, ISO 8601."""
+        return self._att("CreationTime")
+
+    @property
+    def processing_start_time(self) -> str:
+        """When the job started running, ISO 8601."""
+        return self._att("ProcessingStartTime")
+
+    @property
+    def processing_end_time(self) -> str:
+        """When the job ended, ISO 8601."""
+        return self._att("ProcessingEndTime")
+
+    @staticmethod
+    def from_processing_job_name(scope: Construct, id: str, processing_job_name: str) -> ProcessingJobBase:
+        """A processing job created elsewhere, for its ARN, events (``on_state_change``) and metrics."""
+        try:
+            check_model_string(
+                "processing_job_name",
+                processing_job_name,
+                "ProcessingJobName",
+                "letters and digits with hyphens between them",
+            )
+        except ProcessingJobValidationError as error:
+            raise error.at(f"{scope.node.path}/{id}") from None
+        return ImportedProcessingJob(scope, id, processing_job_name)
+
+
+def render_app_specification(
+    image_uri: str, entrypoint: Sequence[str] | None, arguments: Sequence[str] | None
+) -> dict[str, Any]:
+    """``AppSpecification``: the image, and the entrypoint and arguments where given."""
+    app_specification: dict[str, Any] = {"ImageUri": image_uri}
+    if entrypoint is not None:
+        app_specification["ContainerEntrypoint"] = list(entrypoint)
+    if arguments is not None:
+        app_specification["ContainerArguments"] = list(arguments)
+    return app_specification
+
+
+def render_cluster(
+    grantee: iam.IGrantable, count: Any, instance_type: InstanceType, volume: Size, key: kms.IKey | None
+) -> dict[str, Any]:
+    """``ClusterConfig``: the instances and their volumes, and the volume key, which ``grantee`` (the job) and the
+    handler may use."""
+    cluster_config: dict[str, Any] = {
+        "InstanceCount": count,
+        "InstanceType": instance_type.name,
+        "VolumeSizeInGB": gibibytes(volume),
+    }
+    if key is not None:
+        allow_key(grantee, key, KMS_VOLUME)
+        grant_create_grant(key, grantee)
+        cluster_config["VolumeKmsKeyId"] = key.key_arn
+    return cluster_config
