@@ -11,22 +11,13 @@ from typing import Any
 
 import botocore.session
 
+from cdk_processing._model import python_pattern  # the library's reading of the model's Java patterns
+
 _MODEL = botocore.session.get_session().get_service_model("sagemaker")
 
 
 def input_shape(operation: str = "CreateProcessingJob") -> Any:
     return _MODEL.operation_model(operation).input_shape
-
-
-def python_pattern(pattern: str) -> str:
-    # Java's Unicode classes, which Python's re lacks (letters, separators and numbers), and Java's way of writing
-    # the supplementary planes as a range of UTF-16 surrogate pairs.
-    pattern = pattern.replace(r"\uD800\uDC00-\uDBFF\uDFFF", r"\U00010000-\U0010FFFF")
-    return (
-        pattern.replace(r"\p{L}", r"\w")
-        .replace(r"\p{Z}", " \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000")
-        .replace(r"\p{N}", r"\d")
-    )
 
 
 def validate(value: Any, shape: Any | None = None, path: str = "") -> list[str]:
