@@ -37,7 +37,7 @@ from moto.cloudformation.models import cloudformation_backends
 
 from cdk_processing.cli import main
 from cdk_processing.cli.kinds import (
-    LIBRARY_TAG_PREFIX,
+    KINDS,
     PROCESSING,
     RESOURCE_TAG,
     job_name_of,
@@ -526,21 +526,17 @@ def test_the_console_script_runs_the_cli(world: World) -> None:
 # -- what the CLI shares with the constructs and the handler ----------------------------------------------------
 
 
-def test_names_tags_and_links_are_those_of_the_constructs_and_the_handler() -> None:
+def test_the_cli_finds_the_jobs_the_constructs_name_on_the_handlers_kind_table() -> None:
     import aws_cdk as cdk
+    from constructs import Construct
 
     from cdk_processing import _naming
-    from cdk_processing.handler import logic
+    from cdk_processing.handler import kinds as handler_kinds
 
+    assert [k.job for k in KINDS] == list(handler_kinds.KINDS)  # one row per kind of the handler's table
     for name in (STACK, "MyStack", "A" * 30 + "-Long-Stack-Name", "x--1"):  # cut, lowered, dashes squeezed
-        assert stack_prefix(name) == _naming.stack_part(cdk.Stack(cdk.App(), name))
-    assert (RESOURCE_TAG, LIBRARY_TAG_PREFIX, PROCESSING.log_group) == (
-        logic.RESOURCE_TAG,
-        logic.LIBRARY_TAG_PREFIX,
-        logic.LOG_GROUP,
-    )
-    assert resource_digest("arn:stack/S/1", "Prepare") == logic.resource_digest("arn:stack/S/1", "Prepare")
-    assert logic.logs_hint("job-1", "eu-west-1").endswith(": " + logs_url(PROCESSING, "job-1", "eu-west-1"))
+        job = Construct(cdk.Stack(cdk.App(), name), "Prep")
+        assert _naming.job_name_prefix(job).startswith(stack_prefix(name) + "-")
 
 
 def test_a_kind_is_found_by_resource_type_and_arn() -> None:

@@ -1,63 +1,97 @@
-"""What the CLI knows about the library's jobs, as data: one row per job kind, and the library's names and tags.
+"""What the CLI knows about the library's jobs, as data: one row per job kind, on the handler's kind table.
 
-A kind is read, never branched on: the CloudFormation types whose physical id names a job of the kind, the
-SageMaker operations and field names that describe, list and stop one, and its log group. A new kind (training)
-is one more row in ``KINDS``.
+A kind is read, never branched on. The names SageMaker and CloudFormation give a kind's jobs, the library's tags,
+the resource digest and the console link are the handler's (``handler/kinds.py``); the CLI adds only what it shows.
+A new kind (training) is one more row in ``KINDS``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass
-from urllib.parse import quote
+
+from ..handler import kinds as job_kinds
+from ..handler.kinds import LIBRARY_TAG_PREFIX, RESOURCE_TAG, JobKind, logs_url, resource_digest, stack_prefix
+
+__all__ = [
+    "KINDS",
+    "LIBRARY_TAG_PREFIX",
+    "PROCESSING",
+    "RESOURCE_TAG",
+    "RUNNING",
+    "Kind",
+    "job_name_of",
+    "kind_of_arn",
+    "kind_of_type",
+    "logs_url",
+    "resource_digest",
+    "stack_prefix",
+]
 
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of job, by the names SageMaker and CloudFormation give it."""
+    """One kind of job: the handler's row (``job``) and what the CLI shows of it."""
 
     name: str
     """What the CLI calls the kind (``processing``)."""
-    resource_types: tuple[str, ...]
-    """CloudFormation types whose physical id is a job of this kind: its name, or its ARN (a native resource)."""
-    arn_resource: str
-    """The resource part of the kind's ARNs (``arn:aws:sagemaker:<region>:<account>:processing-job/<name>``)."""
-    describe_operation: str
-    list_operation: str
-    stop_operation: str
-    name_field: str
-    arn_field: str
-    status_field: str
-    summaries_field: str
-    created_field: str
+    job: JobKind
     started_field: str
     ended_field: str
-    failure_field: str
-    log_group: str
     instance_count_path: str
     """Where the describe answer has the number of instances (one log stream each)."""
     details: tuple[tuple[str, str], ...]
     """What ``describe`` shows besides the common fields: label and path in the describe answer (``[]`` maps a
     list)."""
+    created_field: str = "CreationTime"
+    failure_field: str = "FailureReason"
+
+    @property
+    def resource_types(self) -> tuple[str, ...]:
+        """CloudFormation types whose physical id is a job of this kind: its name, or its ARN (a native resource)."""
+        return (self.job.resource_type, self.job.native_type)
+
+    @property
+    def arn_resource(self) -> str:
+        return self.job.arn_resource
+
+    @property
+    def describe_operation(self) -> str:
+        return self.job.describe
+
+    @property
+    def list_operation(self) -> str:
+        return self.job.list_jobs
+
+    @property
+    def stop_operation(self) -> str:
+        return self.job.stop
+
+    @property
+    def name_field(self) -> str:
+        return self.job.name_field
+
+    @property
+    def arn_field(self) -> str:
+        return self.job.arn_field
+
+    @property
+    def status_field(self) -> str:
+        return self.job.status_field
+
+    @property
+    def summaries_field(self) -> str:
+        return self.job.summaries
+
+    @property
+    def log_group(self) -> str:
+        return self.job.log_group
 
 
 PROCESSING = Kind(
     name="processing",
-    resource_types=("Custom::SageMakerProcessingJob", "AWS::SageMaker::ProcessingJob"),
-    arn_resource="processing-job",
-    describe_operation="DescribeProcessingJob",
-    list_operation="ListProcessingJobs",
-    stop_operation="StopProcessingJob",
-    name_field="ProcessingJobName",
-    arn_field="ProcessingJobArn",
-    status_field="ProcessingJobStatus",
-    summaries_field="ProcessingJobSummaries",
-    created_field="CreationTime",
+    job=job_kinds.PROCESSING,
     started_field="ProcessingStartTime",
     ended_field="ProcessingEndTime",
-    failure_field="FailureReason",
-    log_group="/aws/sagemaker/ProcessingJobs",
     instance_count_path="ProcessingResources.ClusterConfig.InstanceCount",
     details=(
         ("Exit message", "ExitMessage"),
@@ -74,11 +108,7 @@ PROCESSING = Kind(
 
 KINDS: tuple[Kind, ...] = (PROCESSING,)
 
-RUNNING = frozenset({"InProgress", "Stopping"})
-
-# The handler's tags (src/cdk_processing/handler/logic.py; a test holds the two to the same values).
-LIBRARY_TAG_PREFIX = "cdk-processing:"
-RESOURCE_TAG = "cdk-processing:resource"
+RUNNING = job_kinds.PROCESSING.running
 
 
 def kind_of_type(resource_type: str) -> Kind | None:
@@ -95,22 +125,3 @@ def kind_of_arn(arn: str) -> Kind | None:
 def job_name_of(physical_id: str) -> str:
     """The job a resource's physical id names: a job name (custom resource) or a job ARN (native resource)."""
     return physical_id.rpartition("/")[2] if physical_id.startswith("arn:") else physical_id
-
-
-def stack_prefix(stack_name: str) -> str:
-    """The prefix of every job name the library generates in the stack ``stack_name`` (``_naming.stack_part``)."""
-    cleaned = re.sub(r"[^a-z0-9]+", "-", stack_name.lower()).strip("-")[:20].strip("-") or "job"
-    return f"{cleaned}-{hashlib.sha256(stack_name.encode()).hexdigest()[:4]}"
-
-
-def resource_digest(stack_id: str, logical_id: str) -> str:
-    """The ``cdk-processing:resource`` tag of every job the resource ``logical_id`` of the stack started."""
-    return hashlib.sha256(f"{stack_id}|{logical_id}".encode()).hexdigest()[:32]
-
-
-def logs_url(kind: Kind, name: str, region: str) -> str:
-    """The CloudWatch console's view of the job's log streams, as the handler links it in a failed deploy."""
-    return (
-        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-        f"#logStream:group={quote(kind.log_group, safe='')};prefix={quote(name + '/', safe='')}"
-    )

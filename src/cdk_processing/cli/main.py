@@ -115,7 +115,7 @@ def _describe(aws: Aws, args: argparse.Namespace, sleep: Sleep) -> int:
     job = aws.find(args.job, args.stack)
     kind: Kind = job.kind
     job.tags = aws.tags(job.arn) if job.arn else {}
-    url = logs_url(kind, job.name, aws.region)
+    url = logs_url(kind.job, job.name, aws.region)
     if args.json:
         document = dict(job.description or {})
         document.update(

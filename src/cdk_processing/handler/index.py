@@ -70,7 +70,7 @@ class _Resource:
         self.fixed_name: str | None = self.request.get(self.kind.name_field)
         self.physical_id: str = event.get("PhysicalResourceId") or ""
         self.digest = logic.request_digest(self.kind, self.request, self.props.get(kinds.PROP_UPSTREAM))
-        self.tag = logic.resource_digest(event["StackId"], event["LogicalResourceId"])
+        self.tag = kinds.resource_digest(event["StackId"], event["LogicalResourceId"])
         self.data: dict[str, str] = event.get("Data") or {}
 
     def new_name(self) -> str:

@@ -8,7 +8,10 @@ types EventBridge's. Standard library only: this file ships in the Lambda asset.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 
 @dataclass(frozen=True)
@@ -109,3 +112,31 @@ HANDLER_TAGS = (REQUEST_TAG, DIGEST_TAG, RESOURCE_TAG, REPLACES_TAG, HANDLE_TAG)
 LIBRARY_TAG_PREFIX = "cdk-processing:"
 # SageMaker takes at most 50 tags on a job (botocore: TagList max).
 MAX_JOB_TAGS = 50
+
+
+def resource_digest(stack_id: str, logical_id: str) -> str:
+    """The value of ``RESOURCE_TAG``: the resource, the same for all its requests and for no other resource."""
+    return hashlib.sha256(f"{stack_id}|{logical_id}".encode()).hexdigest()[:32]
+
+
+def name_part(text: str, limit: int) -> str:
+    """``text`` as part of a job name: lowercase letters and digits, runs of anything else as one hyphen."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-") or "job"
+
+
+def short_digest(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def stack_prefix(stack_name: str) -> str:
+    """``<stack name>-<hash>``, at most 25 characters: the prefix of every job name the library generates in the
+    stack ``stack_name``."""
+    return f"{name_part(stack_name, 20)}-{short_digest(stack_name, 4)}"
+
+
+def logs_url(kind: JobKind, name: str, region: str) -> str:
+    """The CloudWatch console's view of a job's log streams (``<name>/algo-<n>-<epoch>``)."""
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#logStream:group={quote(kind.log_group, safe='')};prefix={quote(name + '/', safe='')}"
+    )

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import kinds
 from budgets import DATA_BUDGET_BYTES, EVENT_DATA_BUDGET_BYTES, REASON_BUDGET_BYTES, fit_reason, json_size, truncate
@@ -82,11 +81,6 @@ def owns_name(name: str, prefix: str | None, fixed_name: str | None) -> bool:
     if fixed_name:
         return name == fixed_name
     return bool(prefix) and name.startswith(f"{prefix}-") and len(name) == len(prefix) + 11
-
-
-def resource_digest(stack_id: str, logical_id: str) -> str:
-    """The value of ``RESOURCE_TAG``: the resource, the same for all its requests and for no other resource."""
-    return hashlib.sha256(f"{stack_id}|{logical_id}".encode()).hexdigest()[:32]
 
 
 def owned(name: str, tags: dict[str, str], resource: str, prefix: str | None, fixed_name: str | None) -> bool:
@@ -272,11 +266,7 @@ def failure_reason(kind: JobKind, description: dict[str, Any], region: str) -> s
 
 
 def logs_hint(kind: JobKind, name: str, region: str) -> str:
-    url = (
-        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-        f"#logStream:group={quote(kind.log_group, safe='')};prefix={quote(name + '/', safe='')}"
-    )
-    return f"Logs: log group {kind.log_group}, streams {name}/*: {url}"
+    return f"Logs: log group {kind.log_group}, streams {name}/*: {kinds.logs_url(kind, name, region)}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
