@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from cdk_processing.handler import kinds
 from emulator import ACCOUNT, REGION
 
 STACK_NAME = "TestStack"
@@ -126,8 +127,10 @@ def stringify(value: Any) -> Any:
     return value
 
 
-def job_resources(template: dict[str, Any], resource_type: str = "Custom::SageMakerProcessingJob") -> dict[str, Any]:
-    return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
+def job_resources(template: dict[str, Any], resource_type: str | None = None) -> dict[str, Any]:
+    """The template's job custom resources (of ``resource_type``, else of every kind)."""
+    types = {resource_type} if resource_type else set(kinds.BY_RESOURCE_TYPE)
+    return {k: r for k, r in template["Resources"].items() if r["Type"] in types}
 
 
 def delivered_properties(
@@ -147,6 +150,7 @@ def event(
     old_properties: dict[str, Any] | None = None,
     request_id: str | None = None,
     stack_id: str = STACK_ID,
+    resource_type: str = kinds.PROCESSING.resource_type,
 ) -> dict[str, Any]:
     """A CloudFormation custom resource request, as the Provider framework's onEvent receives it."""
     request: dict[str, Any] = {
@@ -157,7 +161,7 @@ def event(
         "StackId": stack_id,
         "RequestId": request_id or str(uuid.uuid4()),
         "LogicalResourceId": logical_id,
-        "ResourceType": "Custom::SageMakerProcessingJob",
+        "ResourceType": resource_type,
         "ResourceProperties": properties,
     }
     if physical_resource_id is not None:

@@ -42,9 +42,41 @@ from moto.sagemaker import models
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.server import ThreadedMotoServer
 
+from cdk_processing.handler import kinds
+
 REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
 _Backend = models.SageMakerModelBackend
+
+
+@dataclass(frozen=True)
+class EmulatedKind:
+    """How moto keeps one job kind: the backend's dict of jobs and the attributes of a job; the operations are the
+    kind's (``kinds.JobKind``), as moto's backend names its methods."""
+
+    kind: kinds.JobKind
+    jobs: str  # the backend's attribute holding the jobs by name
+    name_argument: str  # the backend methods' keyword for a job's name
+    status: str
+    start_time: str
+    end_time: str
+    fake: Any  # moto's job class (its ARN formatter)
+
+    def method(self, operation: str) -> str:
+        return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+
+
+EMULATED = (
+    EmulatedKind(
+        kinds.PROCESSING,
+        jobs="processing_jobs",
+        name_argument="processing_job_name",
+        status="processing_job_status",
+        start_time="processing_start_time",
+        end_time="processing_end_time",
+        fake=models.FakeProcessingJob,
+    ),
+)
 
 
 class InjectedError(ServiceException):
@@ -186,16 +218,24 @@ class SageMakerEmulator:
         """The next ``times`` calls of ``operation`` (e.g. ``DescribeProcessingJob``) fail with ``code``."""
         self._faults.setdefault(operation, []).extend([(code, message)] * times)
 
+    def _find(self, name: str) -> tuple[EmulatedKind, Any] | tuple[None, None]:
+        """The kind and moto's record of the job ``name``, of any kind."""
+        for row in EMULATED:
+            job = getattr(self.backend, row.jobs).get(name)
+            if job is not None:
+                return row, job
+        return None, None
+
     def _advance_stopping(self, name: str) -> None:
-        job = self.backend.processing_jobs.get(name)
-        if job is not None and job.processing_job_status == "Stopping":
+        row, job = self._find(name)
+        if row is not None and getattr(job, row.status) == "Stopping":
             if self.clock() >= self._stop_requested[name] + self.stop_takes:
                 self.finish(name, "Stopped")
 
     def _advance(self, name: str) -> None:
         self._advance_stopping(name)
-        job = self.backend.processing_jobs.get(name)
-        if job is None or job.processing_job_status != "InProgress":
+        row, job = self._find(name)
+        if row is None or getattr(job, row.status) != "InProgress":
             return
         self._describes[name] += 1
         outcome = next((o for part, o in self._plans if part in name), None)
@@ -219,103 +259,118 @@ class SageMakerEmulator:
 
     @property
     def jobs(self) -> dict[str, Any]:
-        return dict(self.backend.processing_jobs)
+        """Every job, of every kind, by name (moto's records)."""
+        return {name: job for row in EMULATED for name, job in getattr(self.backend, row.jobs).items()}
+
+    def status(self, name: str) -> str:
+        row, job = self._find(name)
+        assert row is not None, name
+        return str(getattr(job, row.status))
+
+    def set_status(self, name: str, status: str) -> None:
+        row, job = self._find(name)
+        assert row is not None, name
+        setattr(job, row.status, status)
 
     def running(self) -> list[str]:
-        return [name for name, job in self.jobs.items() if job.processing_job_status == "InProgress"]
+        return [name for name in self.jobs if self.status(name) == "InProgress"]
 
     def finish(
         self, name: str, status: str, failure_reason: str | None = None, exit_message: str | None = None
     ) -> None:
         """End a job as SageMaker would: Completed, Failed or Stopped, with its texts."""
-        job = self.backend.processing_jobs[name]
+        row, job = self._find(name)
+        assert row is not None, name
         now = datetime.fromtimestamp(self.clock(), timezone.utc)
-        job.processing_job_status = status
-        job.processing_end_time = now
+        setattr(job, row.status, status)
+        setattr(job, row.end_time, now)
         job.last_modified_time = now
         job.failure_reason = failure_reason
-        job.exit_message = exit_message
+        if row.kind.exit_message_field:
+            job.exit_message = exit_message
 
     def tags(self, name: str) -> dict[str, str]:
-        return {t["Key"]: t["Value"] for t in self.backend.processing_jobs[name].tags}
+        return {t["Key"]: t["Value"] for t in self.jobs[name].tags}
 
     # -- the layer over moto's backend ---------------------------------------------------------------------------
 
     def _patch(self) -> None:
-        emulator = self
+        for row in EMULATED:
+            self._patch_kind(row)
+        for name in ("add_tags", "delete_tags"):
+            self._replace(name, getattr(_Backend, name))
+        self._replace("list_tags", self._list_tags)
+
+    def _replace(self, method: str, inner: Callable[..., Any]) -> None:
+        self._originals.setdefault(method, getattr(_Backend, method))
+        setattr(_Backend, method, self._counted(method, inner))
+
+    def _list_tags(self, backend: Any, arn: str, **kwargs: Any) -> Any:
+        name = arn.rpartition("/")[2]
+        job = next((j for n, j in self.jobs.items() if n.lower() == name.lower()), None)
+        if self._hidden(job):
+            raise _not_found(EMULATED[0], name)
+        return self._originals["list_tags"](backend, arn=arn, **kwargs)
+
+    def _patch_kind(self, row: EmulatedKind) -> None:
+        """The layer over moto's backend for one kind's create, describe, stop and list."""
+        emulator, kind = self, row.kind
+        create_method, describe_method = row.method(kind.create), row.method(kind.describe)
+        stop_method, list_method = row.method(kind.stop), row.method(kind.list_jobs)
+        for method in (create_method, describe_method, stop_method, list_method):
+            self._originals[method] = getattr(_Backend, method)
+
+        def jobs_of(backend: Any) -> dict[str, Any]:
+            return dict(getattr(backend, row.jobs))
 
         def create(backend: Any, **kwargs: Any) -> Any:
-            name = kwargs["processing_job_name"]
-            if name in backend.processing_jobs:
+            name = kwargs[row.name_argument]
+            if name in jobs_of(backend):
                 raise ResourceInUseException(
                     "Job name must be unique within an AWS account and region, and a job with this name already "
                     f"exists ({name})"
                 )
-            job = self._originals["create_processing_job"](backend, **kwargs)
+            job = self._originals[create_method](backend, **kwargs)
             started = datetime.fromtimestamp(emulator.clock(), timezone.utc)
-            job.processing_job_status = "InProgress"
-            job.processing_end_time = None
+            setattr(job, row.status, "InProgress")
+            setattr(job, row.end_time, None)
             job.creation_time = started
-            job.processing_start_time = started
+            setattr(job, row.start_time, started)
             job.last_modified_time = started
             return job
 
-        def stop(backend: Any, processing_job_name: str) -> None:
-            job = backend.processing_jobs.get(processing_job_name)
-            if job is not None and job.processing_job_status != "InProgress":
+        def stop(backend: Any, name: str) -> None:
+            job = jobs_of(backend).get(name)
+            if job is not None and getattr(job, row.status) != "InProgress":
                 raise ValidationError(
-                    f"The request was rejected because the processing job is in status {job.processing_job_status}."
+                    f"The request was rejected because the {kind.noun} is in status {getattr(job, row.status)}."
                 )
-            self._originals["stop_processing_job"](backend, processing_job_name)
-            backend.processing_jobs[processing_job_name].processing_job_status = "Stopping"
-            emulator._stop_requested[processing_job_name] = emulator.clock()
+            self._originals[stop_method](backend, name)
+            setattr(jobs_of(backend)[name], row.status, "Stopping")
+            emulator._stop_requested[name] = emulator.clock()
 
-        def not_found(name: str) -> ValidationError:
-            arn = models.FakeProcessingJob.arn_formatter(name, ACCOUNT, REGION)
-            return ValidationError(message=f"Could not find processing job '{arn}'.")
-
-        def describe(backend: Any, processing_job_name: str) -> Any:
-            if emulator._hidden(backend.processing_jobs.get(processing_job_name)):
-                raise not_found(processing_job_name)
-            emulator._advance(processing_job_name)
-            return self._originals["describe_processing_job"](backend, processing_job_name)
+        def describe(backend: Any, name: str) -> Any:
+            if emulator._hidden(jobs_of(backend).get(name)):
+                raise _not_found(row, name)
+            emulator._advance(name)
+            return self._originals[describe_method](backend, name)
 
         def list_jobs(backend: Any, **kwargs: Any) -> Any:
-            for name in list(backend.processing_jobs):
+            for name in jobs_of(backend):
                 emulator._advance_stopping(name)
-            result = self._originals["list_processing_jobs"](backend, **kwargs)
-            hidden = {n for n, j in backend.processing_jobs.items() if emulator._hidden(j)}
-            summaries = result["ProcessingJobSummaries"]
-            summaries[:] = [s for s in summaries if s["ProcessingJobName"] not in hidden]
+            result = self._originals[list_method](backend, **kwargs)
+            hidden = {n for n, j in jobs_of(backend).items() if emulator._hidden(j)}
+            summaries = result[kind.summaries]
+            summaries[:] = [s for s in summaries if s[kind.name_field] not in hidden]
             return result
 
-        def list_tags(backend: Any, arn: str, **kwargs: Any) -> Any:
-            name = arn.rpartition("/")[2]
-            job = next((j for n, j in backend.processing_jobs.items() if n.lower() == name.lower()), None)
-            if emulator._hidden(job):
-                raise not_found(name)
-            return self._originals["list_tags"](backend, arn=arn, **kwargs)
-
-        replacements = {
-            "create_processing_job": create,
-            "stop_processing_job": stop,
-            "describe_processing_job": describe,
-            "list_processing_jobs": list_jobs,
-            "list_tags": list_tags,
-        }
-        for name in (
-            "create_processing_job",
-            "describe_processing_job",
-            "stop_processing_job",
-            "list_processing_jobs",
-            "add_tags",
-            "delete_tags",
-            "list_tags",
+        for method, inner in (
+            (create_method, create),
+            (describe_method, describe),
+            (stop_method, stop),
+            (list_method, list_jobs),
         ):
-            original = getattr(_Backend, name)
-            self._originals[name] = original
-            inner = replacements.get(name, original)
-            setattr(_Backend, name, self._counted(name, inner))
+            setattr(_Backend, method, self._counted(method, inner))
 
     def _counted(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         operation = "".join(part.capitalize() for part in name.split("_"))
@@ -328,6 +383,11 @@ class SageMakerEmulator:
             return fn(*args, **kwargs)
 
         return wrapper
+
+
+def _not_found(row: EmulatedKind, name: str) -> ValidationError:
+    arn = row.fake.arn_formatter(name, ACCOUNT, REGION)
+    return ValidationError(message=f"Could not find {row.kind.noun} '{arn}'.")
 
 
 @contextmanager

@@ -16,10 +16,101 @@ It follows CloudFormation's rules for custom resources:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from cfn import Provider, Response, delivered_properties, event, job_resources, run_concurrently
+from cfn import Provider, Response, delivered_properties, job_resources, run_concurrently
+from cfn import event as cfn_event
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What the lifecycle scenarios need of one job kind: the shared test stacks that hold a chain of two jobs (a
+    producer and a consumer of its output) and a job with a fixed name, and where its request names the container's
+    arguments and the producer's output location."""
+
+    chain: str
+    fixed: str
+    arguments: tuple[str | int, ...]
+    output_location: tuple[str | int, ...]
+    someone_elses: dict[str, Any]  # a create request of another team's job of the kind, less its name and tags
+
+
+SCENARIOS = {
+    "Custom::SageMakerProcessingJob": Scenario(
+        chain="pipeline",
+        fixed="full",
+        arguments=("AppSpecification", "ContainerArguments"),
+        output_location=("ProcessingOutputConfig", "Outputs", 0, "S3Output", "S3Uri"),
+        someone_elses={
+            "AppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/theirs:1"},
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}
+            },
+            "RoleArn": "arn:aws:iam::123456789012:role/theirs",
+        },
+    ),
+}
+
+
+def producer(template: dict[str, Any]) -> str:
+    """The logical id of the job of a two-job chain that the other reads from."""
+    first, _ = waves(template)[:2]
+    return first[0]
+
+
+def consumer(template: dict[str, Any]) -> str:
+    """The logical id of the job of a two-job chain that reads the other's output."""
+    _, second = waves(template)[:2]
+    return second[0]
+
+
+def fixed_name_job(template: dict[str, Any]) -> str:
+    """The logical id of the template's job with a fixed name."""
+    return next(
+        k
+        for k, r in job_resources(template).items()
+        if SCENARIOS[r["Type"]] and any(key.endswith("JobName") for key in r["Properties"]["Request"])
+    )
+
+
+def prefix_of(template: dict[str, Any], logical_id: str) -> str:
+    return str(template["Resources"][logical_id]["Properties"]["JobNamePrefix"])
+
+
+def _request(template: dict[str, Any], logical_id: str) -> tuple[dict[str, Any], Scenario]:
+    resource = template["Resources"][logical_id]
+    return resource["Properties"]["Request"], SCENARIOS[resource["Type"]]
+
+
+def _set(node: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def _get(node: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        node = node[part]
+    return node
+
+
+def with_arguments(template: dict[str, Any], logical_id: str, arguments: list[str]) -> dict[str, Any]:
+    """The template with the job's container arguments changed (a change of the request: the job runs again)."""
+    changed = copy.deepcopy(template)
+    request, scenario = _request(changed, logical_id)
+    _set(request, scenario.arguments, arguments)
+    return changed
+
+
+def with_output_suffix(template: dict[str, Any], logical_id: str, suffix: str) -> dict[str, Any]:
+    """The template with the job's (first) output written elsewhere: ``suffix`` in place of its last path part."""
+    changed = copy.deepcopy(template)
+    request, scenario = _request(changed, logical_id)
+    location = _get(request, scenario.output_location)
+    _set(request, scenario.output_location, {"Fn::Join": ["", [*location["Fn::Join"][1][:-1], suffix]]})
+    return changed
 
 
 @dataclass
@@ -77,6 +168,11 @@ class DeployedStack:
         self.properties: dict[str, dict[str, Any]] = {}
         self.attributes: dict[str, dict[str, str]] = {}
 
+    def event(self, request_type: str, logical_id: str, properties: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """A request for the resource ``logical_id``, of the type the template gives it."""
+        resource_type = self.template["Resources"][logical_id]["Type"]
+        return cfn_event(request_type, logical_id, properties, resource_type=resource_type, **kwargs)
+
     # -- operations -------------------------------------------------------------------------------------------
 
     def deploy(self) -> Outcome:
@@ -87,7 +183,7 @@ class DeployedStack:
             for logical_id in wave:
                 props = delivered_properties(self.template, logical_id, self.attributes)
                 self.properties[logical_id] = props
-                requests[logical_id] = event("Create", logical_id, props)
+                requests[logical_id] = self.event("Create", logical_id, props)
             failed = self._send(requests, outcome)
             if failed:
                 self._rollback_create(outcome)
@@ -109,7 +205,7 @@ class DeployedStack:
                     continue
                 self.properties[logical_id] = props
                 updated.append(logical_id)
-                requests[logical_id] = event(
+                requests[logical_id] = self.event(
                     "Update",
                     logical_id,
                     props,
@@ -121,7 +217,7 @@ class DeployedStack:
                 return outcome
         # Cleanup: the resources an update replaced are deleted once the whole update succeeded.
         replaced = {
-            k: event("Delete", k, previous[k], physical_resource_id=previous_physical[k])
+            k: self.event("Delete", k, previous[k], physical_resource_id=previous_physical[k])
             for k in updated
             if previous_physical[k] != self.physical[k]
         }
@@ -132,7 +228,7 @@ class DeployedStack:
         outcome = Outcome("DELETE_COMPLETE")
         for wave in reversed(waves(self.template)):
             requests = {
-                k: event("Delete", k, self.properties[k], physical_resource_id=self.physical[k])
+                k: self.event("Delete", k, self.properties[k], physical_resource_id=self.physical[k])
                 for k in wave
                 if k in self.physical
             }
@@ -182,13 +278,13 @@ class DeployedStack:
         outcome.status = "UPDATE_ROLLBACK_COMPLETE"
         current = {k: self.physical[k] for k in updated}
         rollback = {
-            k: event("Update", k, previous[k], physical_resource_id=current[k], old_properties=self.properties[k])
+            k: self.event("Update", k, previous[k], physical_resource_id=current[k], old_properties=self.properties[k])
             for k in updated
         }
         self._send(rollback, Outcome("ROLLBACK"), record_into=outcome)
         self.properties.update({k: previous[k] for k in updated})
         abandoned = {
-            k: event("Delete", k, previous[k], physical_resource_id=current[k])
+            k: self.event("Delete", k, previous[k], physical_resource_id=current[k])
             for k in updated
             if self.physical[k] != current[k]
         }
@@ -197,7 +293,7 @@ class DeployedStack:
     def _rollback_create(self, outcome: Outcome) -> None:
         for wave in reversed(waves(self.template)):
             requests = {
-                k: event("Delete", k, self.properties[k], physical_resource_id=self.physical[k])
+                k: self.event("Delete", k, self.properties[k], physical_resource_id=self.physical[k])
                 for k in wave
                 if k in self.physical
             }

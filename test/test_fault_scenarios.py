@@ -18,6 +18,7 @@ from typing import Any
 import aws_cdk as cdk
 import boto3
 import pytest
+from botocore import xform_name
 
 from cdk_processing import ContainerImage, ProcessingJob, ProcessingOutput
 from cfn import (
@@ -31,7 +32,7 @@ from cfn import (
     job_resources,
 )
 from emulator import ACCOUNT, Outcome, SageMakerEmulator
-from harness import DeployedStack
+from harness import SCENARIOS, DeployedStack, fixed_name_job, producer
 
 # The longest ids CloudFormation sends: a 128-character stack name in the longest partition and Region names, and
 # a 255-character logical id.
@@ -42,19 +43,16 @@ LONG_LOGICAL_ID = "L" * 255
 ROLE_NOT_ASSUMABLE = "Could not assume role arn:aws:iam::123456789012:role/cdk-processing/pipeline-37e1/PrepRole"
 
 
-def logical_of(template: dict[str, Any], path: str) -> str:
-    return next(k for k, r in job_resources(template).items() if r["Metadata"]["aws:cdk:path"].startswith(path + "/"))
-
-
 @pytest.fixture
-def pipeline(synthesized) -> dict[str, Any]:
-    return synthesized.templates["pipeline"]
+def pipeline(synthesized, kind) -> dict[str, Any]:
+    """The kind's chain of two jobs: a producer, and a consumer of its output."""
+    return synthesized.templates[SCENARIOS[kind.resource_type].chain]
 
 
 @pytest.fixture
 def prep(pipeline) -> tuple[str, dict[str, Any]]:
-    """The preprocessing job of the pipeline stack: its logical id and delivered properties."""
-    logical_id = logical_of(pipeline, "Pipeline/Prep")
+    """The producer of the chain: its logical id and delivered properties."""
+    logical_id = producer(pipeline)
     return logical_id, delivered_properties(pipeline, logical_id)
 
 
@@ -70,11 +68,11 @@ def calls_module() -> types.ModuleType:
 
 
 def test_1a_a_create_whose_answer_was_lost_finds_its_job_by_name_and_runs_one_job(
-    provider: Provider, emulator: SageMakerEmulator, prep
+    provider: Provider, emulator: SageMakerEmulator, prep, kind
 ) -> None:
     logical_id, props = prep
     emulator.plan(Outcome("Completed", after_describes=2))
-    emulator.lose_answers("CreateProcessingJob")  # the job is created; the answer is an HTTP 500
+    emulator.lose_answers(kind.create)  # the job is created; the answer is an HTTP 500
     emulator.visible_after = 30  # ... and the job shows only half a minute later
 
     response = provider.send(event("Create", logical_id, props))
@@ -82,16 +80,16 @@ def test_1a_a_create_whose_answer_was_lost_finds_its_job_by_name_and_runs_one_jo
     assert response.status == "SUCCESS", response.reason
     [name] = emulator.jobs
     assert response.physical_resource_id == name
-    assert emulator.calls["CreateProcessingJob"] == 2  # the retry met the name in use, and adopted the job
-    assert emulator.jobs[name].processing_job_status == "Completed"
+    assert emulator.calls[kind.create] == 2  # the retry met the name in use, and adopted the job
+    assert emulator.status(name) == "Completed"
 
 
 def test_1b_when_sagemaker_stops_answering_after_the_create_cloudformation_still_gets_the_jobs_name(
-    provider: Provider, emulator: SageMakerEmulator, prep
+    provider: Provider, emulator: SageMakerEmulator, prep, kind
 ) -> None:
     logical_id, props = prep
     emulator.plan(Outcome("Completed", after_describes=2))
-    emulator.lose_answers("CreateProcessingJob")
+    emulator.lose_answers(kind.create)
     start = provider.clock()
     emulator.outage("unavailable", start, start + 600)  # every call, for ten minutes: longer than onEvent may run
 
@@ -100,18 +98,18 @@ def test_1b_when_sagemaker_stops_answering_after_the_create_cloudformation_still
     [name] = emulator.jobs
     assert response.physical_resource_id == name != CREATE_FAILED_MARKER
     assert response.status == "SUCCESS", response.reason  # the polls found the job once SageMaker answered again
-    assert emulator.faulted["CreateProcessingJob"] >= 2
+    assert emulator.faulted[kind.create] >= 2
 
 
 def test_1c_a_create_refused_after_an_attempt_whose_answer_was_lost_keeps_the_job_the_attempt_made(
-    provider: Provider, emulator: SageMakerEmulator, prep
+    provider: Provider, emulator: SageMakerEmulator, prep, kind
 ) -> None:
     logical_id, props = prep
     emulator.plan(Outcome("Completed", after_describes=2))
-    emulator.lose_answers("CreateProcessingJob")
+    emulator.lose_answers(kind.create)
     emulator.visible_after = 60
     # The job the lost attempt made counts against the account's limit: the retry is refused for that.
-    emulator.fail_next("CreateProcessingJob", "ResourceLimitExceeded", "The account-level service limit is 1")
+    emulator.fail_next(kind.create, "ResourceLimitExceeded", "The account-level service limit is 1")
 
     response = provider.send(event("Create", logical_id, props))
 
@@ -121,11 +119,11 @@ def test_1c_a_create_refused_after_an_attempt_whose_answer_was_lost_keeps_the_jo
 
 
 def test_1d_a_create_that_would_outlast_its_lambda_never_leaves_a_job_behind_a_marker(
-    provider: Provider, emulator: SageMakerEmulator, pipeline, packaged_handler
+    provider: Provider, emulator: SageMakerEmulator, pipeline, packaged_handler, kind
 ) -> None:
     """Every attempt hangs for a read timeout and is reset, for longer than the function may run."""
     emulator.plan(Outcome("Completed", after_describes=1))
-    emulator.lose_answers("CreateProcessingJob")
+    emulator.lose_answers(kind.create)
     start = provider.clock()
     emulator.hang_seconds = sys.modules["budgets"].ATTEMPT_SECONDS
     emulator.outage("hang", start, start + 2 * packaged_handler.timeouts["OnEvent"])
@@ -134,7 +132,7 @@ def test_1d_a_create_that_would_outlast_its_lambda_never_leaves_a_job_behind_a_m
 
     on_event = [seconds for function, seconds in provider.invocations if function == "OnEvent"]
     assert max(on_event) <= packaged_handler.timeouts["OnEvent"] / 2
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     assert all(r.physical_resource_id != CREATE_FAILED_MARKER for r in outcome.responses[prep])
     assert outcome.status == "CREATE_COMPLETE", outcome.reason
     assert emulator.running() == []
@@ -181,10 +179,10 @@ def test_2b_a_job_that_never_appears_fails_the_deploy_after_the_visibility_windo
 
 
 def test_3_a_delete_that_answers_while_the_create_is_still_retrying_stops_the_job_it_then_starts(
-    provider: Provider, emulator: SageMakerEmulator, prep, clock: FakeClock, monkeypatch
+    provider: Provider, emulator: SageMakerEmulator, prep, clock: FakeClock, monkeypatch, kind
 ) -> None:
     logical_id, props = prep
-    emulator.fail_next("CreateProcessingJob", "ValidationException", ROLE_NOT_ASSUMABLE, times=2)
+    emulator.fail_next(kind.create, "ValidationException", ROLE_NOT_ASSUMABLE, times=2)
     seen: dict[str, Any] = {}
 
     def sleep(seconds: float) -> None:
@@ -205,17 +203,17 @@ def test_3_a_delete_that_answers_while_the_create_is_still_retrying_stops_the_jo
 
     assert delete.response is not None and delete.response.status == "SUCCESS"
     assert emulator.running() == []
-    [job] = emulator.jobs.values()
-    assert job.processing_job_status == "Stopped"
+    [job] = emulator.jobs
+    assert emulator.status(job) == "Stopped"
 
 
 # -- 4. Tags removed on update ---------------------------------------------------------------------------------
 
 
 def test_4_an_update_that_removes_changes_and_adds_tags_brings_the_job_to_them_without_a_new_run(
-    provider: Provider, emulator: SageMakerEmulator, synthesized
+    provider: Provider, emulator: SageMakerEmulator, synthesized, kind
 ) -> None:
-    template = synthesized.templates["full"]
+    template = synthesized.templates[SCENARIOS[kind.resource_type].fixed]
     emulator.plan(Outcome("Completed", after_describes=1))
     stack = DeployedStack(provider, template)
     assert stack.deploy().ok
@@ -223,7 +221,7 @@ def test_4_an_update_that_removes_changes_and_adds_tags_brings_the_job_to_them_w
     arn = emulator.jobs[name].arn
     sagemaker().add_tags(ResourceArn=arn, Tags=[{"Key": "added-by-hand", "Value": "yes"}])
     changed = copy.deepcopy(template)
-    request = changed["Resources"][logical_of(template, "Full/Features")]["Properties"]["Request"]
+    request = changed["Resources"][fixed_name_job(template)]["Properties"]["Request"]
     before = {t["Key"]: t["Value"] for t in request["Tags"]}
     assert {"team", "owner"} <= set(before)
     request["Tags"] = [{"Key": "owner", "Value": "platform"}, {"Key": "cost-center", "Value": "42"}]
@@ -242,17 +240,10 @@ def test_4_an_update_that_removes_changes_and_adds_tags_brings_the_job_to_them_w
 # -- 5. Ownership ----------------------------------------------------------------------------------------------
 
 
-def _someone_elses_job(emulator: SageMakerEmulator, name: str, tags: list[dict[str, str]]) -> None:
-    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/theirs:1"
-    sagemaker().create_processing_job(
-        ProcessingJobName=name,
-        AppSpecification={"ImageUri": image},
-        ProcessingResources={
-            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}
-        },
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/theirs",
-        Tags=tags or [{"Key": "team", "Value": "theirs"}],
-    )
+def _someone_elses_job(kind: Any, name: str, tags: list[dict[str, str]]) -> None:
+    create = getattr(sagemaker(), xform_name(kind.create))
+    request = SCENARIOS[kind.resource_type].someone_elses
+    create(**{kind.name_field: name}, **request, Tags=tags or [{"Key": "team", "Value": "theirs"}])
 
 
 OTHER_CDK_PROCESSING_JOB = [
@@ -265,13 +256,13 @@ OTHER_CDK_PROCESSING_JOB = [
 @pytest.mark.parametrize("their_tags", [[], OTHER_CDK_PROCESSING_JOB], ids=["another-team", "another-stack"])
 @pytest.mark.parametrize("physical_id", ["invented", "the-fixed-name"])
 def test_5_a_delete_never_stops_a_job_of_the_same_fixed_name_that_this_resource_did_not_create(
-    provider: Provider, emulator: SageMakerEmulator, synthesized, their_tags, physical_id
+    provider: Provider, emulator: SageMakerEmulator, synthesized, their_tags, physical_id, kind
 ) -> None:
-    template = synthesized.templates["full"]
-    logical_id = logical_of(template, "Full/Features")
+    template = synthesized.templates[SCENARIOS[kind.resource_type].fixed]
+    logical_id = fixed_name_job(template)
     props = delivered_properties(template, logical_id)
-    fixed = props["Request"]["ProcessingJobName"]
-    _someone_elses_job(emulator, fixed, their_tags)
+    fixed = props["Request"][kind.name_field]
+    _someone_elses_job(kind, fixed, their_tags)
 
     created = provider.send(event("Create", logical_id, props))
     assert created.status == "FAILED" and "did not create it" in created.reason
@@ -279,8 +270,8 @@ def test_5_a_delete_never_stops_a_job_of_the_same_fixed_name_that_this_resource_
     deleted = provider.send(event("Delete", logical_id, props, physical_resource_id=named))
 
     assert deleted.status == "SUCCESS"
-    assert emulator.jobs[fixed].processing_job_status == "InProgress"
-    assert emulator.calls["StopProcessingJob"] == 0
+    assert emulator.status(fixed) == "InProgress"
+    assert emulator.calls[kind.stop] == 0
 
 
 # -- 6. Delete without a physical id ---------------------------------------------------------------------------
@@ -294,7 +285,7 @@ def test_6_a_delete_without_a_physical_id_succeeds_and_stops_the_resources_job(
     started = provider.handler.on_event(event("Create", logical_id, props))["PhysicalResourceId"]
     response = provider.send(event("Delete", logical_id, props, physical_resource_id=physical_id))
     assert response.status == "SUCCESS", response.reason
-    assert emulator.jobs[started].processing_job_status == "Stopped"
+    assert emulator.status(started) == "Stopped"
 
 
 # -- 7. Response size ------------------------------------------------------------------------------------------
@@ -342,18 +333,18 @@ def test_7a_a_success_with_ten_1024_character_output_uris_fits_4096_bytes(
 
 
 def test_7b_a_create_refused_with_a_4_kb_validation_message_fails_within_4096_bytes(
-    provider: Provider, emulator: SageMakerEmulator, prep
+    provider: Provider, emulator: SageMakerEmulator, prep, kind
 ) -> None:
     _, props = prep
     message = "1 validation error detected: Value '" + "x" * 3900 + "' at 'appSpecification' failed to satisfy"
-    emulator.fail_next("CreateProcessingJob", "ValidationException", message)
+    emulator.fail_next(kind.create, "ValidationException", message)
     request = _long_event("Create", props)
 
     response = provider.send(request)
 
     assert response.status == "FAILED"
     assert response.physical_resource_id == CREATE_FAILED_MARKER  # a refused create made no job
-    assert "CreateProcessingJob" in response.reason and message[:200] in response.reason
+    assert kind.create in response.reason and message[:200] in response.reason
     assert len(response.body(request)) <= 4096
 
 
@@ -412,23 +403,26 @@ def test_7d_every_attribute_a_template_references_is_in_the_response(
 # -- 8. Transient errors while waiting -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["unavailable", "reset", "hang", "throttling"])
+@pytest.mark.parametrize("fault", ["unavailable", "reset", "hang", "throttling"])
 def test_8_minutes_of_errors_on_describe_neither_fail_the_deploy_nor_stop_the_job(
-    provider: Provider, emulator: SageMakerEmulator, pipeline, kind
+    provider: Provider, emulator: SageMakerEmulator, pipeline, fault, kind
 ) -> None:
     emulator.plan(Outcome("Completed", runs_for=20 * 60))
     start = provider.clock()
-    if kind == "throttling":
-        emulator.fail_next("DescribeProcessingJob", "ThrottlingException", "Rate exceeded", times=60)
+    if fault == "throttling":
+        emulator.fail_next(kind.describe, "ThrottlingException", "Rate exceeded", times=60)
     else:
-        emulator.outage(kind, start + 60, start + 10 * 60, operation="DescribeProcessingJob")
+        emulator.outage(fault, start + 60, start + 10 * 60, operation=kind.describe)
 
     outcome = DeployedStack(provider, pipeline).deploy()
 
     assert outcome.status == "CREATE_COMPLETE", outcome.reason
-    assert emulator.calls["StopProcessingJob"] == 0
-    assert all(job.processing_job_status == "Completed" for job in emulator.jobs.values())
-    assert emulator.faulted["DescribeProcessingJob"] > 0 or kind == "throttling"
+    assert emulator.calls[kind.stop] == 0
+    assert all(emulator.status(job) == "Completed" for job in emulator.jobs)
+    if fault == "throttling":  # all 60 refusals were met, and ridden out
+        assert emulator.calls[kind.describe] > 60
+    else:
+        assert emulator.faulted[kind.describe] > 0
 
 
 def test_8b_only_the_wait_budget_ends_a_wait_without_answers_and_the_rollback_stops_the_job(

@@ -17,25 +17,16 @@ import pytest
 
 from cfn import Provider, delivered_properties, event, job_resources
 from emulator import Outcome, SageMakerEmulator
-from harness import DeployedStack, waves
-
-
-def prefix_of(template: dict[str, Any], path: str) -> str:
-    for resource in job_resources(template).values():
-        if resource["Metadata"]["aws:cdk:path"].startswith(path + "/"):
-            return resource["Properties"]["JobNamePrefix"]
-    raise AssertionError(path)
-
-
-def logical_of(template: dict[str, Any], path: str) -> str:
-    return next(k for k, r in job_resources(template).items() if r["Metadata"]["aws:cdk:path"].startswith(path + "/"))
-
-
-def with_arguments(template: dict[str, Any], path: str, arguments: list[str]) -> dict[str, Any]:
-    changed = copy.deepcopy(template)
-    request = changed["Resources"][logical_of(template, path)]["Properties"]["Request"]
-    request["AppSpecification"]["ContainerArguments"] = arguments
-    return changed
+from harness import (
+    SCENARIOS,
+    DeployedStack,
+    consumer,
+    prefix_of,
+    producer,
+    waves,
+    with_arguments,
+    with_output_suffix,
+)
 
 
 def _deployed(
@@ -49,8 +40,9 @@ def _deployed(
 
 
 @pytest.fixture
-def pipeline(synthesized) -> dict[str, Any]:
-    return synthesized.templates["pipeline"]
+def pipeline(synthesized, kind) -> dict[str, Any]:
+    """The kind's chain of two jobs: a producer, and a consumer of its output."""
+    return synthesized.templates[SCENARIOS[kind.resource_type].chain]
 
 
 def test_01_create_completes_with_attributes_matching_describe_and_one_job_per_resource(
@@ -70,7 +62,7 @@ def test_01_create_completes_with_attributes_matching_describe_and_one_job_per_r
         assert data["ProcessingJobStatus"] == described["ProcessingJobStatus"] == "Completed"
         assert data["ProcessingEndTime"] == described["ProcessingEndTime"].isoformat()
     # The consumer received the location the producer wrote to, once the producer had completed.
-    prep, evaluate = logical_of(pipeline, "Pipeline/Prep"), logical_of(pipeline, "Pipeline/Evaluate")
+    prep, evaluate = producer(pipeline), consumer(pipeline)
     consumed = emulator.jobs[stack.physical[evaluate]].processing_inputs[0]["S3Input"]["S3Uri"]
     produced = client.describe_processing_job(ProcessingJobName=stack.physical[prep])["ProcessingOutputConfig"]
     assert consumed == next(o["S3Output"]["S3Uri"] for o in produced["Outputs"] if o["OutputName"] == "train")
@@ -81,7 +73,7 @@ def test_02_a_create_event_delivered_twice_still_makes_one_job(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
     emulator.plan(Outcome("Completed", after_describes=2))
-    logical_id = logical_of(pipeline, "Pipeline/Prep")
+    logical_id = producer(pipeline)
     request = event("Create", logical_id, delivered_properties(pipeline, logical_id))
     first = provider.send(request)
     retried = provider.send(request)  # Lambda's retry of the same asynchronous invocation
@@ -99,14 +91,14 @@ def test_03_a_failed_job_fails_the_deploy_with_its_reason_within_4096_bytes_and_
     outcome = stack.deploy()
 
     assert outcome.status == "ROLLBACK_COMPLETE"
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     name = outcome.responses[prep][0].physical_resource_id
     assert f"processing job {name} failed" in outcome.reason
     assert failure in outcome.reason and "ExitMessage: exit code 1" in outcome.reason
     assert "console.aws.amazon.com/cloudwatch" in outcome.reason
     request = event("Create", prep, stack.properties[prep])
     assert len(outcome.responses[prep][0].body(request)) < 4096
-    assert logical_of(pipeline, "Pipeline/Evaluate") not in outcome.responses  # never started
+    assert consumer(pipeline) not in outcome.responses  # never started
     assert emulator.running() == []
 
 
@@ -134,41 +126,41 @@ def test_05_when_the_wait_budget_runs_out_the_deploy_fails_clearly_and_the_job_i
 
 
 def test_06_delete_stops_a_running_job_and_only_describes_a_finished_one(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], kind
 ) -> None:
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     props = delivered_properties(pipeline, prep)
     running = provider.handler.on_event(event("Create", prep, props))["PhysicalResourceId"]
     assert provider.send(event("Delete", prep, props, physical_resource_id=running)).status == "SUCCESS"
-    assert emulator.jobs[running].processing_job_status == "Stopped"
+    assert emulator.status(running) == "Stopped"
 
     emulator.plan(Outcome("Completed", after_describes=1))
     finished = provider.send(event("Create", prep, props)).physical_resource_id
     emulator.calls.clear()
     assert provider.send(event("Delete", prep, props, physical_resource_id=finished)).status == "SUCCESS"
-    assert dict(emulator.calls) == {"DescribeProcessingJob": 1}
+    assert dict(emulator.calls) == {kind.describe: 1}
 
 
 def test_06b_delete_waits_until_a_stopped_job_has_stopped_so_its_role_and_network_outlive_it(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     props = delivered_properties(pipeline, prep)
     running = provider.handler.on_event(event("Create", prep, props))["PhysicalResourceId"]
     emulator.stop_takes = 150
     response = provider.send(event("Delete", prep, props, physical_resource_id=running))
     assert response.status == "SUCCESS"
     assert response.polls >= 6  # 150 s of Stopping at one poll every 30 s
-    assert emulator.jobs[running].processing_job_status == "Stopped"
+    assert emulator.status(running) == "Stopped"
 
 
 def test_06c_delete_succeeds_even_when_sagemaker_cannot_be_reached(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], kind
 ) -> None:
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     props = delivered_properties(pipeline, prep)
     running = provider.handler.on_event(event("Create", prep, props))["PhysicalResourceId"]
-    emulator.fail_next("DescribeProcessingJob", "InternalFailure", "We encountered an internal error", times=50)
+    emulator.fail_next(kind.describe, "InternalFailure", "We encountered an internal error", times=50)
     response = provider.send(event("Delete", prep, props, physical_resource_id=running))
     assert response.status == "SUCCESS"
 
@@ -176,7 +168,7 @@ def test_06c_delete_succeeds_even_when_sagemaker_cannot_be_reached(
 def test_07_delete_with_an_invented_physical_id_still_stops_the_job_the_resource_started(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     props = delivered_properties(pipeline, prep)
     # CloudFormation gave up on the create while it waited (stack cancelled, or its own timeout) ...
     waiter = provider.start(event("Create", prep, props))
@@ -185,44 +177,44 @@ def test_07_delete_with_an_invented_physical_id_still_stops_the_job_the_resource
     # ... and deletes the resource under a physical id it made up.
     response = provider.send(event("Delete", prep, props, physical_resource_id=f"{prep}-{'X' * 12}"))
     assert response.status == "SUCCESS"
-    assert emulator.jobs[started].processing_job_status == "Stopped"
+    assert emulator.status(started) == "Stopped"
     assert emulator.running() == []
 
 
 def test_08_delete_of_a_job_that_no_longer_exists_succeeds(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     props = delivered_properties(pipeline, prep)
-    gone = prefix_of(pipeline, "Pipeline/Prep") + "-0123456789"
+    gone = prefix_of(pipeline, producer(pipeline)) + "-0123456789"
     assert provider.send(event("Delete", prep, props, physical_resource_id=gone)).status == "SUCCESS"
 
 
 def test_09_an_update_that_changes_the_request_runs_a_new_job_and_cleanup_stops_the_old_one_if_running(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], kind
 ) -> None:
     stack, _ = _deployed(provider, emulator, pipeline)
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     old = stack.physical[prep]
     # The old job still runs when CloudFormation deletes it (as with a job the deploy does not wait for).
-    emulator.backend.processing_jobs[old].processing_job_status = "InProgress"
+    emulator.set_status(old, "InProgress")
     emulator.plan(Outcome("Completed", runs_for=10**9), name_contains=old)
 
-    outcome = stack.update(with_arguments(pipeline, "Pipeline/Prep", ["--fold", "2"]))
+    outcome = stack.update(with_arguments(pipeline, producer(pipeline), ["--fold", "2"]))
 
     assert outcome.status == "UPDATE_COMPLETE", outcome.reason
     new = stack.physical[prep]
     assert new != old
     assert emulator.jobs[new].app_specification["ContainerArguments"] == ["--fold", "2"]
-    assert emulator.jobs[old].processing_job_status == "Stopped"
+    assert emulator.status(old) == "Stopped"
     # The evaluation reads the preprocessing output: its upstream ran again, so it ran again too.
-    evaluate = logical_of(pipeline, "Pipeline/Evaluate")
+    evaluate = consumer(pipeline)
     assert [r.status for r in outcome.responses[evaluate]] == ["SUCCESS", "SUCCESS"]  # its update, then cleanup
-    assert emulator.calls["CreateProcessingJob"] == 4
+    assert emulator.calls[kind.create] == 4
 
 
 def test_10_an_update_that_leaves_the_request_unchanged_runs_nothing(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], kind
 ) -> None:
     stack, before = _deployed(provider, emulator, pipeline)
     new_provider = copy.deepcopy(pipeline)
@@ -235,25 +227,25 @@ def test_10_an_update_that_leaves_the_request_unchanged_runs_nothing(
     assert outcome.status == "UPDATE_COMPLETE"
     assert set(outcome.responses) == set(before)  # every resource received an Update ...
     assert stack.physical == before  # ... and kept its job
-    assert emulator.calls["CreateProcessingJob"] == 2
+    assert emulator.calls[kind.create] == 2
 
 
 def test_11_the_rollback_of_a_failed_update_ends_consistent_with_no_job_running(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], kind
 ) -> None:
     stack, before = _deployed(provider, emulator, pipeline)
     emulator.plan(Outcome("Failed", after_describes=2, failure_reason="OOM"), name_contains="")
 
-    outcome = stack.update(with_arguments(pipeline, "Pipeline/Prep", ["--bad"]))
+    outcome = stack.update(with_arguments(pipeline, producer(pipeline), ["--bad"]))
 
     assert outcome.status == "UPDATE_ROLLBACK_COMPLETE"
     assert "FailureReason: OOM" in outcome.reason
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     rollback = outcome.responses[prep][-1]
     assert rollback.status == "SUCCESS" and rollback.physical_resource_id == before[prep]
     assert stack.physical == before
     assert emulator.running() == []
-    assert emulator.calls["CreateProcessingJob"] == 3  # the failed update's job only: the rollback re-ran nothing
+    assert emulator.calls[kind.create] == 3  # the failed update's job only: the rollback re-ran nothing
 
 
 def _replace_then_fail_elsewhere(
@@ -261,36 +253,33 @@ def _replace_then_fail_elsewhere(
 ) -> tuple[dict[str, str], Any, DeployedStack]:
     """Deploy, then an update that replaces the preprocessing job (it completes) and fails on the evaluation."""
     stack, before = _deployed(provider, emulator, pipeline)
-    emulator.plan(Outcome("Failed", after_describes=1, failure_reason="bad"), prefix_of(pipeline, "Pipeline/Evaluate"))
-    outcome = stack.update(with_arguments(changed, "Pipeline/Evaluate", ["--v2"]))
+    emulator.plan(Outcome("Failed", after_describes=1, failure_reason="bad"), prefix_of(pipeline, consumer(pipeline)))
+    outcome = stack.update(with_arguments(changed, consumer(pipeline), ["--v2"]))
     assert outcome.status == "UPDATE_ROLLBACK_COMPLETE"
     return before, outcome, stack
 
 
 def test_11c_the_rollback_of_a_replacement_that_wrote_elsewhere_returns_to_the_old_job(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], kind
 ) -> None:
-    changed = copy.deepcopy(pipeline)
-    request = changed["Resources"][logical_of(pipeline, "Pipeline/Prep")]["Properties"]["Request"]
-    output = request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]
-    output["S3Uri"] = {"Fn::Join": ["", [*output["S3Uri"]["Fn::Join"][1][:-1], "/prepared/v2/train/"]]}
+    changed = with_output_suffix(pipeline, producer(pipeline), "/prepared/v2/train/")
     before, outcome, stack = _replace_then_fail_elsewhere(provider, emulator, pipeline, changed)
 
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     assert outcome.responses[prep][0].physical_resource_id != before[prep]  # the update replaced the job ...
     assert outcome.responses[prep][1].physical_resource_id == before[prep]  # ... and the rollback returned to it
     assert stack.physical == before
-    assert emulator.calls["CreateProcessingJob"] == 4  # two deployed, two updated: the rollback re-ran nothing
+    assert emulator.calls[kind.create] == 4  # two deployed, two updated: the rollback re-ran nothing
     assert emulator.running() == []
 
 
 def test_11d_the_rollback_of_a_replacement_that_wrote_over_the_old_outputs_runs_the_old_request_again(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
-    changed = with_arguments(pipeline, "Pipeline/Prep", ["--v2"])  # same output location as before
+    changed = with_arguments(pipeline, producer(pipeline), ["--v2"])  # same output location as before
     before, outcome, stack = _replace_then_fail_elsewhere(provider, emulator, pipeline, changed)
 
-    prep = logical_of(pipeline, "Pipeline/Prep")
+    prep = producer(pipeline)
     rerun = outcome.responses[prep][1]
     replacing = outcome.responses[prep][0].physical_resource_id
     assert rerun.status == "SUCCESS" and rerun.physical_resource_id not in (before[prep], replacing)
@@ -304,26 +293,27 @@ def test_11b_the_rollback_of_an_update_that_timed_out_stops_the_new_job(
     provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
 ) -> None:
     stack, _ = _deployed(provider, emulator, pipeline)
-    prep = logical_of(pipeline, "Pipeline/Prep")
-    emulator.plan(Outcome("Completed", runs_for=10**6), name_contains=prefix_of(pipeline, "Pipeline/Prep"))
+    prep = producer(pipeline)
+    emulator.plan(Outcome("Completed", runs_for=10**6), name_contains=prefix_of(pipeline, producer(pipeline)))
 
-    outcome = stack.update(with_arguments(pipeline, "Pipeline/Prep", ["--slow"]))
+    outcome = stack.update(with_arguments(pipeline, producer(pipeline), ["--slow"]))
 
     assert outcome.status == "UPDATE_ROLLBACK_COMPLETE"
     assert emulator.running() == []
-    assert emulator.jobs[stack.physical[prep]].processing_job_status == "Completed"
+    assert emulator.status(stack.physical[prep]) == "Completed"
 
 
-@pytest.mark.parametrize("operation", ["CreateProcessingJob", "DescribeProcessingJob"])
+@pytest.mark.parametrize("call", ["create", "describe"])
 def test_12_throttling_several_times_in_a_row_is_ridden_out(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], operation: str
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], call: str, kind
 ) -> None:
+    operation = getattr(kind, call)
     emulator.plan(Outcome("Completed", after_describes=2))
     emulator.fail_next(operation, "ThrottlingException", "Rate exceeded", times=4)
     outcome = DeployedStack(provider, pipeline).deploy()
     assert outcome.status == "CREATE_COMPLETE", outcome.reason
     assert len(emulator.jobs) == 2
-    assert emulator.calls[operation] >= 4 + (2 if operation == "CreateProcessingJob" else 4)
+    assert emulator.calls[operation] >= 4 + (2 if call == "create" else 4)
 
 
 @pytest.mark.parametrize(
@@ -334,32 +324,32 @@ def test_12_throttling_several_times_in_a_row_is_ridden_out(
     ],
 )
 def test_13_a_create_the_service_refuses_fails_the_deploy_at_once_with_its_message(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], code: str, message: str
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], code: str, message: str, kind
 ) -> None:
-    emulator.fail_next("CreateProcessingJob", code, message)
+    emulator.fail_next(kind.create, code, message)
     outcome = DeployedStack(provider, pipeline).deploy()
     assert outcome.status == "ROLLBACK_COMPLETE"
     assert message in outcome.reason
-    assert emulator.calls["CreateProcessingJob"] == 1  # no retry of a refusal
+    assert emulator.calls[kind.create] == 1  # no retry of a refusal
     assert emulator.jobs == {}
 
 
 def test_13b_a_role_iam_has_not_propagated_yet_is_retried_until_sagemaker_can_assume_it(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], kind
 ) -> None:
     emulator.plan(Outcome("Completed", after_describes=1))
     message = "Could not assume role arn:aws:iam::123456789012:role/cdk-processing/pipeline-37e1/PrepRole"
-    emulator.fail_next("CreateProcessingJob", "ValidationException", message, times=3)
+    emulator.fail_next(kind.create, "ValidationException", message, times=3)
     outcome = DeployedStack(provider, pipeline).deploy()
     assert outcome.status == "CREATE_COMPLETE", outcome.reason
-    assert emulator.calls["CreateProcessingJob"] == 5  # three refusals, then the two jobs
+    assert emulator.calls[kind.create] == 5  # three refusals, then the two jobs
 
 
 def test_13c_a_role_that_never_becomes_assumable_fails_the_deploy_with_the_services_message(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], packaged_handler
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], packaged_handler, kind
 ) -> None:
     message = "Could not assume role arn:aws:iam::123456789012:role/ml-eval"
-    emulator.fail_next("CreateProcessingJob", "ValidationException", message, times=100)
+    emulator.fail_next(kind.create, "ValidationException", message, times=100)
     start = provider.clock()
     outcome = DeployedStack(provider, pipeline).deploy()
     assert outcome.status == "ROLLBACK_COMPLETE"
@@ -412,7 +402,7 @@ def test_15_destroy_and_redeploy_does_not_collide_with_the_old_jobs_names(
 
 
 def test_the_harness_delivers_properties_as_cloudformation_does(pipeline: dict[str, Any]) -> None:
-    props = delivered_properties(pipeline, logical_of(pipeline, "Pipeline/Prep"))
+    props = delivered_properties(pipeline, producer(pipeline))
     text = json.dumps(props)
     assert '"InstanceCount": "3"' in text and '"EnableNetworkIsolation": "false"' in text
     assert "Fn::" not in text and '"Ref"' not in text

@@ -142,7 +142,7 @@ def test_a_job_that_completes_after_five_hours_signals_success_once(
 ) -> None:
     emulator.plan(Outcome("Completed", runs_for=5 * 3600))
     _, name = _deploy(provider, template)
-    assert emulator.jobs[name].processing_job_status == "InProgress"  # the custom resource did not wait
+    assert emulator.status(name) == "InProgress"  # the custom resource did not wait
     provider.clock.advance(5 * 3600)
     long_wait.deliver(name)
     long_wait.deliver(name)  # EventBridge delivers at least once: a duplicate
@@ -171,7 +171,7 @@ def test_a_missed_event_ends_in_the_timeout_and_the_rollback_stops_the_job(
     provider.clock.advance(long_wait.timeout)
     assert long_wait.outcome() == "TIMEOUT"  # no event came: CloudFormation fails the WaitCondition and rolls back
     stack.destroy()
-    assert emulator.jobs[name].processing_job_status == "Stopped"
+    assert emulator.status(name) == "Stopped"
     assert emulator.running() == []
 
 
@@ -180,9 +180,7 @@ def test_an_event_of_another_run_does_not_signal_this_one(
 ) -> None:
     emulator.plan(Outcome("Completed", after_describes=2))
     _, name = _deploy(provider, template)
-    emulator.backend.processing_jobs[name].tags = [
-        t for t in emulator.backend.processing_jobs[name].tags if t["Key"] != "cdk-processing:wait-handle"
-    ]
+    emulator.jobs[name].tags = [t for t in emulator.jobs[name].tags if t["Key"] != "cdk-processing:wait-handle"]
     long_wait.deliver(name)
     assert long_wait.signals() == []
 
@@ -270,7 +268,7 @@ def test_a_long_job_not_visible_yet_is_waited_for_before_the_resource_reports_it
     emulator.plan(Outcome("Completed", runs_for=3600))
     emulator.visible_after = 75
     _, name = _deploy(provider, template)
-    assert emulator.jobs[name].processing_job_status == "InProgress"
+    assert emulator.status(name) == "InProgress"
     provider.clock.advance(3600)
     long_wait.deliver(name)
     assert long_wait.outcome() == "SUCCESS"
