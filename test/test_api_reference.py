@@ -10,7 +10,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pdoc
 import pdoc.render
@@ -18,7 +18,7 @@ import pytest
 
 import cdk_processing
 
-DOCFORMAT = "restructuredtext"  # as the Makefile's docs target
+DOCFORMAT: Literal["restructuredtext"] = "restructuredtext"  # as the Makefile's docs target
 PUBLIC = {name: getattr(cdk_processing, name) for name in cdk_processing.__all__}
 
 
@@ -73,8 +73,8 @@ def test_every_documented_parameter_exists() -> None:
         function = callable_of(value)
         doc = inspect.getdoc(value) or ""
         if inspect.isclass(value):
-            function = value.__init__  # type: ignore[misc]
-            doc += "\n" + (inspect.getdoc(value.__init__) or "")  # type: ignore[misc]
+            function = value.__init__
+            doc += "\n" + (inspect.getdoc(value.__init__) or "")
         if function is None:
             continue
         try:
