@@ -2,6 +2,7 @@
 #   make synth   installs everything, then synthesizes examples/app.py into cdk.out/ with the pinned cdk CLI
 #   make test    installs everything, then runs ruff, mypy and the whole test suite
 #   make bench   the benchmarks of bench/ (about two minutes), printed as markdown
+#   make docs    the API reference from the docstrings (pdoc), into docs/api/ (test_api_reference.py checks it)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install synth test lint bench clean
+.PHONY: install synth test lint bench docs clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -38,5 +39,11 @@ test: lint
 bench: install
 	$(PY) bench/run.py
 
+# pdoc imports the package, and importing aws-cdk-lib starts its Node.js runtime (jsii): PDOC_ALLOW_EXEC lets it.
+docs: install
+	rm -rf docs/api
+	PDOC_ALLOW_EXEC=1 $(PY) -m pdoc --docformat restructuredtext --output-directory docs/api cdk_processing
+	@echo "API reference: docs/api/index.html"
+
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out docs/api .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,388 @@
+"""The package as a user gets it: ``python -m build`` makes an sdist and, from it, a wheel; a virtual environment
+outside the repository installs the wheel with exactly the declared dependency floors (aws-cdk-lib, constructs,
+botocore: the ``>=`` of the wheel's ``Requires-Dist``); there examples/app.py synthesizes, every ``InstanceType``
+constant passes the synth-time check, and a typed two-job app passes ``mypy --strict`` and synthesizes with the
+repository's pinned cdk CLI. The sdist holds the tests with their helpers and what they read, and a subset of them
+runs from the unpacked sdist.
+
+One virtual environment serves the floors and the user's app (the dev venv already covers the newest versions); it is
+made fresh when the floors change (see ``user_venv``). Marked ``packaging``: ``pytest -m "not packaging"`` skips it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import textwrap
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.parser import Parser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.requirements import Requirement
+
+pytestmark = pytest.mark.packaging
+
+ROOT = Path(__file__).resolve().parent.parent
+FLOORED = {"aws-cdk-lib", "constructs", "botocore"}  # every runtime dependency has a floor the tests prove
+ENV = {
+    **os.environ,
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+for _leak in ("VIRTUAL_ENV", "PYTHONPATH", "CDK_OUTDIR", "CDK_CONTEXT_JSON"):
+    ENV.pop(_leak, None)
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 600) -> str:
+    """Run ``command``; on a non-zero exit fail with the command and the end of its output."""
+    result = subprocess.run(
+        command, cwd=cwd, env=env or ENV, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr)[-6000:]
+        pytest.fail(f"exit {result.returncode}: {' '.join(command)} (in {cwd})\n{output}", pytrace=False)
+    return result.stdout
+
+
+@dataclass(frozen=True)
+class Dists:
+    sdist: Path
+    wheel: Path
+    metadata: Any  # the wheel's METADATA, parsed
+
+    def floors(self) -> dict[str, str]:
+        """Each runtime dependency's declared floor: the version of its ``>=`` specifier."""
+        found: dict[str, str] = {}
+        for line in self.metadata.get_all("Requires-Dist") or []:
+            requirement = Requirement(line)
+            if requirement.marker is not None:
+                continue  # an extra (dev)
+            [floor] = [s.version for s in requirement.specifier if s.operator == ">="]
+            found[requirement.name] = floor
+        return found
+
+
+@pytest.fixture(scope="module")
+def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
+    out = tmp_path_factory.mktemp("dist")
+    # As a user or a release builds it: an isolated build, the sdist first, then the wheel from the sdist.
+    run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], cwd=out)
+    [sdist] = out.glob("cdk_processing-*.tar.gz")
+    [wheel] = out.glob("cdk_processing-*-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = Parser().parsestr(archive.read(name).decode())
+    return Dists(sdist, wheel, metadata)
+
+
+@dataclass
+class SdistTests:
+    unpacked: Path
+    process: subprocess.Popen[str]
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def sdist_tests(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SdistTests]:
+    """A fast subset of the tests, run from the unpacked sdist in the background (it takes about 35 s, and runs
+    while the wheel's venv installs and its apps synthesize); ``test_the_sdist_s_tests_run...`` waits for it."""
+    where = tmp_path_factory.mktemp("sdist")
+    with tarfile.open(dists.sdist) as archive:
+        archive.extractall(where, filter="data")
+    [unpacked] = where.iterdir()
+    env = {**ENV, "PYTHONPATH": str(unpacked / "src")}  # the sdist's own package, not the checkout's
+    imported = run([sys.executable, "-c", "import cdk_processing; print(cdk_processing.__file__)"], unpacked, env)
+    assert Path(imported.strip()).is_relative_to(unpacked / "src"), imported
+    # Every test module is collected (imports its helpers); a subset runs that uses each helper: the conftest
+    # fixtures, cfn, emulator, harness and model (test_request_model, also on the example app's requests: examples/
+    # and cdk.json), and stacks (test_template).
+    selection = ["-m", "not packaging", "-k", "test_request_model.py or test_template.py"]
+    log = where / "pytest.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test", *selection],
+            cwd=unpacked,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    yield SdistTests(unpacked, process, log)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def user_venv(dists: Dists, sdist_tests: SdistTests) -> Path:
+    """A virtual environment outside the repository with the built wheel, exactly the floors and the pinned mypy.
+
+    Made fresh whenever the floors, the mypy pin, the Python or the checkout change (its directory is named by
+    their hash) or when ``CDK_PROCESSING_FRESH_VENV=1``; otherwise reused with only the wheel reinstalled, so that
+    the next run skips the install and mypy's cache of aws-cdk-lib (about 100 s cold) stays warm. (It asks for
+    ``sdist_tests`` only to start them early.)
+    """
+    mypy = next(line for line in (ROOT / "constraints.txt").read_text().splitlines() if line.startswith("mypy=="))
+    pins = [f"{name}=={version}" for name, version in sorted(dists.floors().items())] + [mypy]
+    key = hashlib.sha256(json.dumps([str(ROOT), sys.version, pins]).encode()).hexdigest()[:12]
+    home = Path(tempfile.gettempdir()) / f"cdk-processing-user-venv-{key}"
+    venv, complete = home / "venv", home / "installed"
+    if not complete.exists() or os.environ.get("CDK_PROCESSING_FRESH_VENV") == "1":
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        run([sys.executable, "-m", "venv", str(venv)], cwd=home)
+        run([python(venv), "-m", "pip", "install", "--quiet", str(dists.wheel), *pins], cwd=home)
+        complete.write_text("\n".join(pins) + "\n")
+    else:
+        run([python(venv), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(dists.wheel)], home)
+    run([python(venv), "-m", "pip", "check"], cwd=home)
+    return venv
+
+
+def python(venv: Path) -> str:
+    return str(venv / "bin" / "python")
+
+
+# -- the wheel and the sdist -----------------------------------------------------------------------------------------
+
+
+def test_the_wheel_holds_the_package_its_data_types_and_license(dists: Dists) -> None:
+    with zipfile.ZipFile(dists.wheel) as archive:
+        names = set(archive.namelist())
+    package = ROOT / "src" / "cdk_processing"
+    expected = {
+        f"cdk_processing/{p.relative_to(package).as_posix()}"
+        for pattern in ("*.py", "py.typed", "handler/*.py", "data/*.json")
+        for p in package.glob(pattern)
+    }
+    assert "cdk_processing/py.typed" in expected and "cdk_processing/handler/index.py" in expected
+    assert "cdk_processing/data/framework_images.json" in expected
+    assert expected <= names, sorted(expected - names)
+    dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+    assert f"{dist_info}/licenses/LICENSE" in names
+    # Nothing but the package and its metadata: no tests, examples or caches.
+    assert {n.split("/")[0] for n in names} == {"cdk_processing", dist_info}
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+    meta = dists.metadata
+    assert meta["Name"] == "cdk-processing"
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    assert meta["Requires-Python"] == ">=3.10"
+    classifiers = meta.get_all("Classifier")
+    assert "Typing :: Typed" in classifiers and "Framework :: AWS CDK :: 2" in classifiers
+    assert not [c for c in classifiers if c.startswith("License ::")]  # the license expression says it
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL"))
+    assert set(urls) >= {"Homepage", "Source", "Issues", "Documentation"}
+    assert all(u.startswith("https://") for u in urls.values())
+    assert "Use it in your app" in meta.get_payload()  # the README is the long description
+    assert set(dists.floors()) == FLOORED
+
+
+def test_the_sdist_holds_the_tests_their_helpers_and_what_they_read(dists: Dists) -> None:
+    with tarfile.open(dists.sdist) as archive:
+        top = archive.getnames()[0].split("/")[0]
+        names = {n.removeprefix(top + "/") for n in archive.getnames()}
+    tracked = subprocess.run(
+        ["git", "ls-files", "test", "examples", "tools", "bench", "src"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert tracked, "not a git checkout"
+    assert set(tracked) <= names, sorted(set(tracked) - names)
+    for helper in ("cfn.py", "emulator.py", "harness.py", "model.py", "stacks.py", "conftest.py"):
+        assert f"test/{helper}" in names
+    for top_file in ("LICENSE", "README.md", "pyproject.toml", "Makefile", "constraints.txt", "cdk.json"):
+        assert top_file in names
+    assert {"package.json", "package-lock.json", "PKG-INFO"} <= names
+    assert not [n for n in names if n.startswith(("cdk.out", ".venv", "node_modules")) or "__pycache__" in n]
+
+
+# -- the floors ------------------------------------------------------------------------------------------------------
+
+
+def test_the_venv_has_exactly_the_declared_floors_and_the_built_wheel(dists: Dists, user_venv: Path) -> None:
+    names = sorted(FLOORED)
+    script = (
+        "import importlib.metadata as m, json, cdk_processing;"
+        f"print(json.dumps({{'versions': {{n: m.version(n) for n in {names!r}}}, 'file': cdk_processing.__file__}}))"
+    )
+    found = json.loads(run([python(user_venv), "-c", script], cwd=user_venv))
+    assert found["versions"] == dists.floors()
+    assert Path(found["file"]).is_relative_to(user_venv)  # the installed wheel, not the checkout
+
+
+def test_the_floors_synthesize_the_example_app(user_venv: Path, tmp_path: Path) -> None:
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    env = {**ENV, "CDK_OUTDIR": str(tmp_path), "CDK_CONTEXT_JSON": json.dumps(context)}
+    # Run as the cdk CLI runs it; its directory (examples/) is first on sys.path, so the library is the wheel's.
+    run([python(user_venv), str(ROOT / "examples" / "app.py")], cwd=ROOT, env=env)
+    template = json.loads((tmp_path / "ChurnPipeline.template.json").read_text())
+    types = [r["Type"] for r in template["Resources"].values()]
+    assert types.count("Custom::SageMakerProcessingJob") == 2
+
+
+def test_the_floors_accept_every_instance_type_constant(user_venv: Path, tmp_path: Path) -> None:
+    """Each ``InstanceType`` constant is one the floor botocore's model lists (``ml.m7i.xlarge`` is not before
+    1.38.37): a job on each synthesizes."""
+    (tmp_path / "every_instance_type.py").write_text(
+        textwrap.dedent(
+            """
+            import aws_cdk as cdk
+            from cdk_processing import ContainerImage, InstanceType, ProcessingJob
+
+            app = cdk.App(outdir="cdk.out")
+            stack = cdk.Stack(app, "Types")
+            image = ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1")
+            names = [n for n, v in vars(InstanceType).items() if isinstance(v, InstanceType)]
+            for name in names:
+                ProcessingJob(stack, name, image=image, instance_type=getattr(InstanceType, name))
+            app.synth()
+            print(len(names))
+            """
+        )
+    )
+    count = int(run([python(user_venv), "every_instance_type.py"], cwd=tmp_path))
+    assert count >= 20
+    template = json.loads((tmp_path / "cdk.out" / "Types.template.json").read_text())
+    assert [r["Type"] for r in template["Resources"].values()].count("Custom::SageMakerProcessingJob") == count
+
+
+# -- a user's app ----------------------------------------------------------------------------------------------------
+
+USER_APP = '''
+"""A user's app: a preprocessing job and an evaluation job that reads its output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_processing import (
+    Code,
+    Completion,
+    ContainerImage,
+    Framework,
+    InstanceType,
+    ProcessingInput,
+    ProcessingJob,
+    ProcessingOutput,
+)
+
+HERE = Path(__file__).resolve().parent
+
+
+class TwoJobs(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        bucket = s3.Bucket(self, "Data", enforce_ssl=True)
+        prep: ProcessingJob = ProcessingJob(
+            self,
+            "Prep",
+            image=ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"),
+            entrypoint=["python3", "/app/prep.py"],
+            arguments=["--train-ratio", "0.8"],
+            environment={"LOG_LEVEL": "INFO"},
+            instance_type=InstanceType.M5_XLARGE,
+            max_runtime=cdk.Duration.minutes(30),
+            completion=Completion.wait(),
+            inputs=[ProcessingInput.from_bucket("raw", bucket, "raw/")],
+            outputs=[ProcessingOutput.to_bucket("train", bucket, "prepared/train/")],
+        )
+        evaluate = ProcessingJob(
+            self,
+            "Evaluate",
+            image=ContainerImage.from_framework(Framework.SKLEARN, "1.2-1"),
+            code=Code.from_asset(str(HERE / "evaluate.py")),
+            instance_type=InstanceType.of("ml.m5.large"),
+            inputs=[ProcessingInput.from_output("train", prep, "train")],
+            outputs=[ProcessingOutput.to_bucket("report")],
+        )
+        report: str = evaluate.output_uri("report")
+        cdk.CfnOutput(self, "Report", value=report)
+        cdk.CfnOutput(self, "PrepStatus", value=prep.processing_job_status)
+
+
+app = cdk.App()
+TwoJobs(app, "TwoJobs")
+app.synth()
+'''
+
+# Wrong on purpose: mypy must see the library's types (py.typed) to reject these.
+BAD_APP = """
+import aws_cdk as cdk
+
+from cdk_processing import ContainerImage, ProcessingJob
+
+stack = cdk.Stack(cdk.App(), "Bad")
+ProcessingJob(stack, "Job", image=ContainerImage.from_registry("a/b:1"), instance_count="2")
+ProcessingJob(stack, "Other", image="a/b:1")
+"""
+
+
+@pytest.fixture(scope="module")
+def user_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    app = tmp_path_factory.mktemp("user-app")  # outside the repository: no pyproject, cdk.json or mypy config
+    (app / "app.py").write_text(USER_APP.lstrip())
+    (app / "evaluate.py").write_text("print('evaluating')\n")
+    (app / "bad.py").write_text(BAD_APP.lstrip())
+    return app
+
+
+def test_a_user_app_passes_mypy_strict_against_the_installed_wheel(user_venv: Path, user_app: Path) -> None:
+    # One run for both files: app.py must have no error, bad.py exactly its two (mypy reads the wheel's annotations).
+    command = [python(user_venv), "-m", "mypy", "--strict", "--cache-dir", str(user_venv.parent / "mypy-cache")]
+    result = subprocess.run(
+        [*command, "app.py", "bad.py"], cwd=user_app, env=ENV, capture_output=True, text=True, timeout=600, check=False
+    )
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert result.returncode == 1 and len(errors) == 2, result.stdout + result.stderr
+    assert errors[0].startswith("bad.py:") and errors[1].startswith("bad.py:"), errors
+    assert 'Argument "instance_count" to "ProcessingJob" has incompatible type "str"' in errors[0]
+    assert 'Argument "image" to "ProcessingJob" has incompatible type "str"' in errors[1]
+    assert "Found 2 errors in 1 file (checked 2 source files)" in result.stdout
+
+
+def test_a_user_app_synthesizes_with_the_pinned_cdk_cli(user_venv: Path, user_app: Path) -> None:
+    cdk = ROOT / "node_modules" / ".bin" / "cdk"
+    assert cdk.exists(), "the pinned cdk CLI is missing: run make install (npm ci)"
+    app = f"{python(user_venv)} app.py"
+    run([str(cdk), "synth", "--no-notices", "--quiet", "--app", app, "--output", "cdk.out"], cwd=user_app)
+    template = json.loads((user_app / "cdk.out" / "TwoJobs.template.json").read_text())
+    jobs = {k: r for k, r in template["Resources"].items() if r["Type"] == "Custom::SageMakerProcessingJob"}
+    [prep] = [k for k, r in jobs.items() if r["Metadata"]["aws:cdk:path"].startswith("TwoJobs/Prep/")]
+    [evaluate] = [k for k, r in jobs.items() if r["Metadata"]["aws:cdk:path"].startswith("TwoJobs/Evaluate/")]
+    # Reading Prep's output makes Evaluate run after it: its request refers to Prep's attributes.
+    assert f'"Fn::GetAtt": ["{prep}", ' in json.dumps(jobs[evaluate]["Properties"]["Request"])
+    assert "Mappings" in template  # the framework image per region, from the wheel's data/framework_images.json
+    manifest = json.loads((user_app / "cdk.out" / "TwoJobs.assets.json").read_text())
+    assert len(manifest["files"]) >= 2  # the handler (the wheel's handler/*.py) and evaluate.py
+
+
+# -- the sdist's tests (last: they ran in the background meanwhile) ---------------------------------------------------
+
+
+def test_the_sdist_s_tests_run_from_the_unpacked_sdist(sdist_tests: SdistTests) -> None:
+    returncode = sdist_tests.process.wait(timeout=600)
+    output = sdist_tests.log.read_text()
+    assert returncode == 0, output[-6000:]
+    passed = re.search(r"(\d+) passed, (\d+) deselected", output)
+    assert passed and int(passed[1]) >= 20 and int(passed[2]) >= 400, output[-2000:]
