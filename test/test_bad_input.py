@@ -493,7 +493,7 @@ WRONG_TYPES: list[Case] = [
     (
         "asset path as int",
         lambda s: ProcessingInput.from_asset("data", 7),
-        ["inputs[data].path is 7", "as a string"],
+        ["inputs[data].path is 7", "(a str or a pathlib.Path)"],
         F,
     ),
     (
@@ -619,7 +619,7 @@ WRONG_TYPES: list[Case] = [
         ["allow_unlisted is 'yes'", "True or False"],
         F,
     ),
-    ("code path as int", lambda s: Code.from_asset(5), ["code is 5", "as a string"], F),
+    ("code path as int", lambda s: Code.from_asset(5), ["code is 5", "(a str or a pathlib.Path)"], F),
     (
         "code entry point as int",
         lambda s: Code.from_asset(str(FILES / "project"), entry_point=5),

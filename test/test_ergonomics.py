@@ -156,6 +156,33 @@ def test_code_changes_change_the_request_and_unchanged_code_does_not(files: dict
     assert first["ProcessingInputs"] != changed["ProcessingInputs"]
 
 
+def test_a_path_may_be_a_pathlib_path_wherever_a_path_is_taken(tmp_path: Path) -> None:
+    folder = tmp_path / "code"
+    folder.mkdir()
+    (folder / "main.py").write_text("print(1)\n")
+    (folder / "Dockerfile").write_text("FROM python:3.12\n")
+
+    def request(as_path: bool) -> dict[str, Any]:
+        def path(p: Path) -> Any:
+            return p if as_path else str(p)
+
+        def build(stack: cdk.Stack) -> None:
+            ProcessingJob(
+                stack,
+                "Job",
+                image=ContainerImage.from_asset(path(folder)),
+                code=Code.from_asset(path(folder), entry_point="main.py"),
+                inputs=[ProcessingInput.from_asset("lookup", path(folder / "main.py"))],
+            )
+
+        _, template, _ = _synth(build)
+        return _request(template, "Ergo/Job")
+
+    by_path = request(as_path=True)
+    assert [i["InputName"] for i in by_path["ProcessingInputs"]] == ["code", "lookup"]
+    assert by_path == request(as_path=False)  # the same assets and the same request as with strings
+
+
 def test_local_data_keeps_its_file_name_and_is_an_input_the_role_may_read(ergo) -> None:
     _, template, _ = ergo
     lookup = _request(template, "Ergo/Folder")["ProcessingInputs"][1]

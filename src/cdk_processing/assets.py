@@ -4,6 +4,7 @@ the library keeps them and default outputs in."""
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,9 +220,14 @@ class Code:
     with an ``entry_point``. It is mounted at ``/opt/ml/processing/input/code`` and run with the job's ``command``."""
 
     def __init__(
-        self, path: str, entry_point: str | None, exclude: Sequence[str] | None, install_requirements: bool = True
+        self,
+        path: str | os.PathLike[str],
+        entry_point: str | None,
+        exclude: Sequence[str] | None,
+        install_requirements: bool = True,
     ) -> None:
-        check_type("code", path, str, "must be the path of a file or folder, as a string")
+        check_type("code", path, (str, os.PathLike), "must be the path of a file or folder (a str or a pathlib.Path)")
+        path = os.fspath(path)
         check_type("code.entry_point", entry_point, str, "must be a file name in the folder, as a string")
         exclude = check_str_list("code.exclude", exclude, "['*.pyc', 'tests/*']")
         check_bool("code.install_requirements", install_requirements)
@@ -249,7 +255,7 @@ class Code:
 
     @staticmethod
     def from_asset(
-        path: str,
+        path: str | os.PathLike[str],
         *,
         entry_point: str | None = None,
         exclude: Sequence[str] | None = None,

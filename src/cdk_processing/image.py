@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -129,7 +130,7 @@ class ContainerImage(ABC):
 
     @staticmethod
     def from_asset(
-        directory: str,
+        directory: str | os.PathLike[str],
         *,
         file: str | None = None,
         build_args: Mapping[str, str] | None = None,
@@ -243,12 +244,18 @@ class _EcrRepositoryImage(ContainerImage):
 class _AssetImage(ContainerImage):
     def __init__(
         self,
-        directory: str,
+        directory: str | os.PathLike[str],
         file: str | None,
         build_args: Mapping[str, str] | None,
         platform: ecr_assets.Platform | None,
     ) -> None:
-        check_type("image", directory, str, "must be the path of a folder with a Dockerfile, as a string")
+        check_type(
+            "image",
+            directory,
+            (str, os.PathLike),
+            "must be the path of a folder with a Dockerfile (a str or a pathlib.Path)",
+        )
+        directory = os.fspath(directory)
         check_type("image.file", file, str, "must be the Dockerfile's path in the folder, as a string")
         if build_args is not None and (
             not isinstance(build_args, Mapping) or not all(isinstance(v, str) for v in build_args.values())

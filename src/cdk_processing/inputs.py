@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
@@ -118,7 +119,7 @@ class ProcessingInput(ABC):
     @staticmethod
     def from_asset(
         name: str,
-        path: str,
+        path: str | os.PathLike[str],
         *,
         local_path: str | None = None,
         exclude: Sequence[str] | None = None,
@@ -131,7 +132,13 @@ class ProcessingInput(ABC):
         :param exclude: glob patterns of files in a folder to leave out. Default: none.
         """
         check_channel_name("inputs[].name", name)
-        check_type(f"inputs[{name}].path", path, str, "must be the path of a local file or folder, as a string")
+        check_type(
+            f"inputs[{name}].path",
+            path,
+            (str, os.PathLike),
+            "must be the path of a local file or folder (a str or a pathlib.Path)",
+        )
+        path = os.fspath(path)
         exclude = check_str_list(f"inputs[{name}].exclude", exclude, "['*.tmp']")
         return _AssetInput(name, path, local_path, exclude)
 
