@@ -436,3 +436,29 @@ def test_the_default_buckets_access_logs_bring_no_warning(ergo) -> None:
     stack, _, _ = ergo
     warnings = Annotations.from_stack(stack).find_warning("*", Match.any_value())
     assert [w.entry.data for w in warnings if "logging permissions" in str(w.entry.data)] == []
+
+
+def test_an_imported_job_by_arn_knows_its_name_and_a_bad_arn_fails_naming_the_construct() -> None:
+    stack = cdk.Stack(cdk.App(), "Imports")
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:processing-job/nightly-features"
+    job = ProcessingJob.from_processing_job_arn(stack, "Nightly", arn)
+    assert (job.processing_job_name, job.processing_job_arn) == ("nightly-features", arn)
+    assert job.on_state_change("Events").node.path == "Imports/Nightly/Events"
+    with pytest.raises(
+        ProcessingJobValidationError, match=r"Imports/Bad: processing_job_arn is 'arn:aws:iam::1:role/r'"
+    ):
+        ProcessingJob.from_processing_job_arn(stack, "Bad", "arn:aws:iam::1:role/r")
+
+
+def test_metrics_take_cloudwatchs_metric_options_and_retain_keeps_a_running_job_on_delete() -> None:
+    from aws_cdk import aws_cloudwatch as cloudwatch
+
+    stack = cdk.Stack(cdk.App(), "Options")
+    job = ProcessingJob(stack, "Job", image=IMAGE)
+    metric = job.metric("GPUUtilization", statistic="Maximum", label="gpu", unit=cloudwatch.Unit.PERCENT, host="algo-2")
+    assert (metric.statistic, metric.label, metric.unit) == ("Maximum", "gpu", cloudwatch.Unit.PERCENT)
+    assert metric.dimensions["Host"] == job.processing_job_name + "/algo-2"
+    job.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+    [resource] = job_resources(cdk.assertions.Template.from_stack(stack).to_json()).values()
+    assert resource["DeletionPolicy"] == "Retain"  # CloudFormation sends no delete: the job is left alone
+    assert "The job's name" in (type(job).processing_job_name.__doc__ or "")  # help() shows the attributes

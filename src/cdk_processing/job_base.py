@@ -19,12 +19,21 @@ STATE_CHANGE = PROCESSING.event_detail_type
 
 
 class ProcessingJobBase(Construct):
-    """A processing job: ``ProcessingJob`` (created and awaited by the stack) or ``from_processing_job_name``."""
+    """A processing job: ``ProcessingJob`` (created and awaited by the stack) or one made elsewhere
+    (``ProcessingJob.from_processing_job_name`` / ``from_processing_job_arn``)."""
 
-    processing_job_name: str
-    """The job's name (for a created job, a token that resolves once the job completed)."""
-    processing_job_arn: str
-    """The job's ARN."""
+    _name: str
+    _arn: str
+
+    @property
+    def processing_job_name(self) -> str:
+        """The job's name (for a job of this stack, a token that resolves once the job completed)."""
+        return self._name
+
+    @property
+    def processing_job_arn(self) -> str:
+        """The job's ARN."""
+        return self._arn
 
     def _name_pattern(self) -> list[Any]:
         """How EventBridge matches this job's name in an event: exactly, or by the prefix of its generated names."""
@@ -82,11 +91,24 @@ class ProcessingJobBase(Construct):
         statistic: str = "Average",
         period: Duration | None = None,
         dimensions_map: Mapping[str, str] | None = None,
+        label: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+        color: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
     ) -> cloudwatch.Metric:
-        """A metric SageMaker publishes for the job's instances in ``/aws/sagemaker/ProcessingJobs``.
+        """A metric SageMaker publishes for the job's instances in ``/aws/sagemaker/ProcessingJobs``; the options
+        are those of ``cloudwatch.MetricOptions``.
 
         :param host: the instance, ``algo-1`` to ``algo-<instance_count>``. Default: ``algo-1``.
+        :param statistic: Default: ``Average``.
         :param period: Default: 5 minutes.
+        :param dimensions_map: Default: ``Host`` = ``<job name>/<host>``.
+        :param label: Default: CloudWatch's, the metric name.
+        :param unit: Default: all the units the metric has.
+        :param color: Default: chosen by the dashboard.
+        :param account: Default: the stack's account.
+        :param region: Default: the stack's Region.
         """
         return cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
@@ -94,30 +116,43 @@ class ProcessingJobBase(Construct):
             dimensions_map=dict(dimensions_map or {"Host": f"{self.processing_job_name}/{host}"}),
             statistic=statistic,
             period=period or Duration.minutes(5),
-            region=Stack.of(self).region,
+            label=label,
+            unit=unit,
+            color=color,
+            account=account,
+            region=region or Stack.of(self).region,
         )
 
-    def metric_cpu_utilization(self, *, host: str = "algo-1", period: Duration | None = None) -> cloudwatch.Metric:
+    def metric_cpu_utilization(
+        self, *, host: str = "algo-1", period: Duration | None = None, statistic: str = "Average"
+    ) -> cloudwatch.Metric:
         """CPU utilization of one instance of the job, in percent of one core (up to 100 x cores)."""
-        return self.metric("CPUUtilization", host=host, period=period)
+        return self.metric("CPUUtilization", host=host, period=period, statistic=statistic)
 
-    def metric_memory_utilization(self, *, host: str = "algo-1", period: Duration | None = None) -> cloudwatch.Metric:
+    def metric_memory_utilization(
+        self, *, host: str = "algo-1", period: Duration | None = None, statistic: str = "Average"
+    ) -> cloudwatch.Metric:
         """Memory utilization of one instance of the job, in percent."""
-        return self.metric("MemoryUtilization", host=host, period=period)
+        return self.metric("MemoryUtilization", host=host, period=period, statistic=statistic)
 
-    def metric_disk_utilization(self, *, host: str = "algo-1", period: Duration | None = None) -> cloudwatch.Metric:
+    def metric_disk_utilization(
+        self, *, host: str = "algo-1", period: Duration | None = None, statistic: str = "Average"
+    ) -> cloudwatch.Metric:
         """Disk utilization of one instance of the job's storage volume, in percent."""
-        return self.metric("DiskUtilization", host=host, period=period)
+        return self.metric("DiskUtilization", host=host, period=period, statistic=statistic)
 
 
 class ImportedProcessingJob(ProcessingJobBase):
-    """A processing job created elsewhere, known by its name."""
+    """A processing job created elsewhere, known by its name (and ARN)."""
 
-    def __init__(self, scope: Construct, id: str, processing_job_name: str) -> None:
+    def __init__(self, scope: Construct, id: str, processing_job_name: str, arn: str | None = None) -> None:
         super().__init__(scope, id)
-        self.processing_job_name = processing_job_name
+        self._name = processing_job_name
+        if arn is not None:
+            self._arn = arn
+            return
         stack = Stack.of(self)
-        self.processing_job_arn = stack.format_arn(
+        self._arn = stack.format_arn(
             service="sagemaker",
             resource=PROCESSING.arn_resource,
             # SageMaker ARNs carry the name in lowercase.

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, Lazy, Size
+from aws_cdk import Duration, Lazy, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -277,10 +277,16 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
         self._tags = JobTags(self, _tag_probe)
 
-        self.processing_job_name: str = self._resource.job_name()
-        """The job's name. Depends on the job having completed."""
-        self.processing_job_arn: str = self._resource.att("ProcessingJobArn")
-        """The job's ARN."""
+        self._name = self._resource.job_name()
+        self._arn = self._resource.att("ProcessingJobArn")
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        """What a stack delete or replacement does with the job: ``DESTROY`` (the default) stops a job still
+        running; ``RETAIN`` leaves it alone (CloudFormation keeps the resource and sends no delete)."""
+        assert self._resource is not None
+        resource = self._resource.native or self._resource.custom
+        assert resource is not None
+        resource.apply_removal_policy(policy)
 
     # -----------------------------------------------------------------------------------------------------------
     # Public members
