@@ -14,6 +14,7 @@ from aws_cdk.assertions import Annotations, Match
 
 from cdk_processing import (
     Code,
+    Completion,
     ContainerImage,
     ProcessingInput,
     ProcessingJob,
@@ -462,3 +463,36 @@ def test_metrics_take_cloudwatchs_metric_options_and_retain_keeps_a_running_job_
     [resource] = job_resources(cdk.assertions.Template.from_stack(stack).to_json()).values()
     assert resource["DeletionPolicy"] == "Retain"  # CloudFormation sends no delete: the job is left alone
     assert "The job's name" in (type(job).processing_job_name.__doc__ or "")  # help() shows the attributes
+
+
+def test_a_request_override_changes_the_request_moves_the_long_wait_and_checks_its_path() -> None:
+    def synth(override: bool) -> dict[str, Any]:
+        app = cdk.App()
+        stack = cdk.Stack(app, "Hatch")
+        for id, completion in (("Wait", Completion.wait()), ("Long", Completion.wait_long())):
+            job = ProcessingJob(stack, id, image=IMAGE, completion=completion, max_runtime=cdk.Duration.minutes(30))
+            if override:
+                job.add_request_override("ProcessingResources.ClusterConfig.VolumeSizeInGB", 500)
+        return dict(app.synth().get_stack_by_name("Hatch").template)
+
+    plain, overridden = synth(False), synth(True)
+    for template in (plain, overridden):
+        assert len(job_resources(template)) == 2
+    sizes = [
+        r["Properties"]["Request"]["ProcessingResources"]["ClusterConfig"]["VolumeSizeInGB"]
+        for r in job_resources(overridden).values()
+    ]
+    assert sizes == [500, 500]  # the request changed: the handler's digest of it too, so the job runs again
+
+    def waits(template: dict[str, Any]) -> set[str]:
+        return {k for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudFormation::WaitCondition"}
+
+    assert waits(plain) and waits(plain) != waits(overridden)  # a new WaitCondition: the long wait waits again
+    stack = cdk.Stack(cdk.App(), "Typo")
+    job = ProcessingJob(stack, "Job", image=IMAGE)
+    with pytest.raises(
+        ProcessingJobValidationError, match=r"Typo/Job: add_request_override path is 'ProcessingResource"
+    ):
+        job.add_request_override("ProcessingResource.ClusterConfig.VolumeSizeInGB", 1)
+    with pytest.raises(ProcessingJobValidationError, match="'Foo' is not a member of ProcessingClusterConfig"):
+        job.add_request_override("ProcessingResources.ClusterConfig.Foo", 1)

@@ -7,7 +7,7 @@ from .datasets import AthenaOutputCompression, AthenaOutputFormat, RedshiftOutpu
 from .image import ContainerImage, ContainerImageConfig, Framework
 from .inputs import ProcessingInput
 from .instance_type import InstanceType
-from .job_base import ProcessingJobBase
+from .job_base import IProcessingJob, ProcessingJobBase
 from .outputs import ProcessingOutput, S3UploadMode
 from .processing_job import ExperimentConfig, ProcessingJob
 from .provider import ProcessingJobProvider
@@ -23,6 +23,7 @@ __all__ = [
     "DataDistribution",
     "ExperimentConfig",
     "Framework",
+    "IProcessingJob",
     "InputMode",
     "InstanceType",
     "ProcessingInput",

@@ -57,3 +57,23 @@ def matches(name: str, value: str) -> bool:
     low, high = bounds(name)
     regex = pattern(name)
     return low <= len(value) <= high and (regex is None or re.fullmatch(regex, value) is not None)
+
+
+def member_path(operation: str, path: str) -> str | None:
+    """Why ``path`` (dotted member names, list indexes as numbers) names no member of ``operation``'s request, or
+    ``None`` when it does."""
+    shape = _service_model().operation_model(operation).input_shape
+    for part in path.split("."):
+        if shape.type_name == "list":
+            if not part.isdigit():
+                return f"{part!r} must be an index in the list {shape.name}"
+            shape = shape.member
+        elif shape.type_name == "structure":
+            if part not in shape.members:
+                return f"{part!r} is not a member of {shape.name}: one of {sorted(shape.members)}"
+            shape = shape.members[part]
+        elif shape.type_name == "map":
+            shape = shape.value
+        else:
+            return f"{shape.name} is a {shape.type_name} and has no member {part!r}"
+    return None

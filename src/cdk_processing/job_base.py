@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Duration, Resource, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from constructs import Construct
@@ -18,9 +18,34 @@ METRICS_NAMESPACE = PROCESSING.metrics_namespace
 STATE_CHANGE = PROCESSING.event_detail_type
 
 
-class ProcessingJobBase(Construct):
+@runtime_checkable
+class IProcessingJob(Protocol):
+    """What any processing job offers, made in this app or imported: its name and ARN, its state change events and
+    its metrics (``ProcessingJob``, ``ProcessingJob.from_processing_job_name`` / ``from_processing_job_arn``)."""
+
+    @property
+    def processing_job_name(self) -> str: ...
+
+    @property
+    def processing_job_arn(self) -> str: ...
+
+    def on_state_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+        statuses: list[str] | None = None,
+    ) -> events.Rule: ...
+
+    def metric(self, metric_name: str, *, host: str = "algo-1", statistic: str = "Average") -> cloudwatch.Metric: ...
+
+
+class ProcessingJobBase(Resource):
     """A processing job: ``ProcessingJob`` (created and awaited by the stack) or one made elsewhere
-    (``ProcessingJob.from_processing_job_name`` / ``from_processing_job_arn``)."""
+    (``ProcessingJob.from_processing_job_name`` / ``from_processing_job_arn``). A ``cdk.Resource`` (its ``stack``,
+    ``env``, ``apply_removal_policy``), and an ``IProcessingJob``."""
 
     _name: str
     _arn: str

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Fn, Size
+from aws_cdk import Fn, RemovalPolicy, Size
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ._core.resource import JobResource, grant_create_grant
@@ -24,6 +25,14 @@ class ProcessingJobAttributes:
     """What DescribeProcessingJob says of the job, once the deployment got past it (``GetAtt`` tokens)."""
 
     _resource: JobResource | None
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        """What a stack delete or replacement does with the job: ``DESTROY`` (the default) stops a job still
+        running; ``RETAIN`` leaves it alone (CloudFormation keeps the resource and sends no delete)."""
+        assert self._resource is not None
+        resource = self._resource.native or self._resource.custom
+        assert resource is not None
+        resource.apply_removal_policy(policy)
 
     def _att(self, name: str) -> str:
         assert self._resource is not None
@@ -119,3 +128,14 @@ def render_cluster(
         grant_create_grant(key, grantee)
         cluster_config["VolumeKmsKeyId"] = key.key_arn
     return cluster_config
+
+
+def tag_probe(scope: Construct, id: str) -> sagemaker.CfnProcessingJob:
+    """A processing job's L1, on which the Tag aspects of the app are replayed (``JobTags``)."""
+    return sagemaker.CfnProcessingJob(
+        scope,
+        id,
+        app_specification={"imageUri": "unused"},
+        processing_resources={"clusterConfig": {"instanceCount": 1, "instanceType": "unused", "volumeSizeInGb": 1}},
+        role_arn="unused",
+    )

@@ -10,15 +10,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, Lazy, RemovalPolicy, Size
+from aws_cdk import Duration, Lazy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IDependable
 
+from . import _model
 from ._core.network import JobNetwork
 from ._core.resource import JobResource, Produce
 from ._core.role import JobRole, grant_logs_and_metrics
@@ -43,7 +43,7 @@ from .inputs import ProcessingInput
 from .instance_type import InstanceType
 from .job_base import ProcessingJobBase
 from .outputs import ProcessingOutput
-from .processing_attributes import ProcessingJobAttributes, render_app_specification, render_cluster
+from .processing_attributes import ProcessingJobAttributes, render_app_specification, render_cluster, tag_probe
 from .processing_channels import MAX_INPUTS, MAX_OUTPUTS, ProcessingChannels
 
 __all__ = ["MAX_INPUTS", "MAX_OUTPUTS", "MAX_TAGS", "ExperimentConfig", "ProcessingJob"]
@@ -272,21 +272,28 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
             upstream=self._upstream,
             waits_for=self._waits_for,
         )
+        self._request = request
         if completion.kind == Completion.LONG:
             self._resource.add_long_wait(self, self, completion, max_runtime, request, self._upstream)
         # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
-        self._tags = JobTags(self, _tag_probe)
+        self._tags = JobTags(self, tag_probe)
 
         self._name = self._resource.job_name()
         self._arn = self._resource.att("ProcessingJobArn")
 
-    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
-        """What a stack delete or replacement does with the job: ``DESTROY`` (the default) stops a job still
-        running; ``RETAIN`` leaves it alone (CloudFormation keeps the resource and sends no delete)."""
+    @in_construct
+    def add_request_override(self, path: str, value: Any) -> None:
+        """Set a member of the ``CreateProcessingJob`` request that no prop reaches, by its dotted path in the API's
+        names (``"ProcessingResources.ClusterConfig.VolumeSizeInGB"``, list items by index). The job runs again,
+        and a long wait waits again, as for any change of the request. The path must name members of the request in
+        botocore's SageMaker model; the value is not checked (SageMaker does, at deploy)."""
+        problem = _model.member_path(PROCESSING.create, path) if isinstance(path, str) else "it must be a str"
+        if problem is not None:
+            raise fail(
+                "add_request_override path", path, f"must name a member of {PROCESSING.create}'s request: {problem}"
+            )
         assert self._resource is not None
-        resource = self._resource.native or self._resource.custom
-        assert resource is not None
-        resource.apply_removal_policy(policy)
+        self._resource.override_request(self._request, path, value)
 
     # -----------------------------------------------------------------------------------------------------------
     # Public members
@@ -385,14 +392,3 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
     def connections(self) -> ec2.Connections:
         """The job's security groups, to allow traffic from the job; only for a job in a VPC."""
         return self._network.connections
-
-
-def _tag_probe(scope: Construct, id: str) -> sagemaker.CfnProcessingJob:
-    """A processing job's L1, on which the Tag aspects of the app are replayed (``JobTags``)."""
-    return sagemaker.CfnProcessingJob(
-        scope,
-        id,
-        app_specification={"imageUri": "unused"},
-        processing_resources={"clusterConfig": {"instanceCount": 1, "instanceType": "unused", "volumeSizeInGb": 1}},
-        role_arn="unused",
-    )

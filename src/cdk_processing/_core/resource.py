@@ -138,6 +138,22 @@ class JobResource:
     def wait_for(self, dependable: IDependable) -> None:
         self.resource.node.add_dependency(dependable)
 
+    def override_request(self, request: dict[str, Any], path: str, value: Any) -> None:
+        """Set the request's member at ``path`` (dotted): in the resource's properties, and in ``request`` (the
+        dictionary the long wait's ids are computed from), so that the job and its wait change as for any prop."""
+        node: Any = request
+        parts: list[str | int] = [int(p) if p.isdigit() else p for p in path.split(".")]
+        for part in parts[:-1]:
+            node = node[part] if isinstance(part, int) else node.setdefault(part, {})
+        node[parts[-1]] = value
+        if self.custom is not None:
+            resource = self.custom.node.default_child
+            assert isinstance(resource, CfnResource)
+            resource.add_property_override(f"{kinds.PROP_REQUEST}.{path}", value)
+        else:
+            assert self.native is not None
+            self.native.add_property_override(path, value)
+
     def add_long_wait(
         self,
         job: Construct,
