@@ -248,7 +248,7 @@ def test_a_deployment_function_the_stack_made_for_someone_else_gets_no_acknowled
         stack,
         "Job",
         image=ContainerImage.from_registry("python:3.12"),
-        code=Code.from_asset(str(ROOT / "examples" / "preprocess"), entry_point="preprocess.py"),
+        inputs=[ProcessingInput.from_asset("lookup", str(ROOT / "examples" / "preprocess"))],  # a folder: copied
     )
     app.synth()
     Annotations.from_stack(stack).has_warning("/Shared/Job", Match.string_like_regexp("run under its role"))
@@ -268,6 +268,7 @@ def test_a_log_key_configured_for_the_stack_encrypts_every_library_log_group_wit
         "Train",
         image=ContainerImage.from_registry("python:3.12"),
         code=Code.from_asset(str(ROOT / "examples" / "preprocess"), entry_point="preprocess.py"),
+        inputs=[ProcessingInput.from_asset("lookup", str(ROOT / "examples" / "evaluate"))],  # a folder: copied
         max_runtime=cdk.Duration.hours(2),
     )
     template = dict(app.synth().get_stack_by_name("Keyed").template)

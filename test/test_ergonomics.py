@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -112,30 +113,34 @@ def test_a_single_script_is_an_asset_run_with_the_command_then_the_arguments(erg
     assert request["AppSpecification"]["ContainerArguments"] == ["--n", "3"]
 
 
-def test_a_folder_is_unpacked_with_its_names_and_its_requirements_installed_first(ergo) -> None:
+def test_a_folder_travels_as_its_asset_zip_unpacked_by_the_job_with_its_requirements_installed_first(
+    ergo,
+) -> None:
     _, template, _ = ergo
     request = _request(template, "Ergo/Folder")
+    [code] = [i for i in request["ProcessingInputs"] if i["InputName"] == "code"]
+    uri = resolve(code["S3Input"]["S3Uri"], template)  # s3://<bootstrap bucket>/<hash>.zip: the CDK asset itself
+    archive = "/" + uri.rsplit("/", 1)[1]
+    assert re.fullmatch(r"/[0-9a-f]{64}\.zip", archive), uri
     assert request["AppSpecification"]["ContainerEntrypoint"] == [
         "/bin/sh",
         "-c",
-        'python3 -m pip install --quiet --requirement /opt/ml/processing/input/code/requirements.txt && exec "$@"',
+        "d=/opt/ml/processing/input/code && python3 -m zipfile -e $d" + archive + " $d && "
+        'python3 -m pip install -q -r $d/requirements.txt && exec "$@"',
         "sh",
         "python3",
         "-u",
         "/opt/ml/processing/input/code/main.py",
     ]
-    deployments = [
-        r
-        for r in template["Resources"].values()
-        if r["Type"] == "Custom::CDKBucketDeployment"
-        and r["Metadata"]["aws:cdk:path"].startswith("Ergo/Folder/InputcodeFiles/")
-    ]
-    assert len(deployments) == 1
-    assert deployments[0]["Properties"]["Prune"] is False and deployments[0]["Properties"]["RetainOnDelete"] is True
-    prefix = deployments[0]["Properties"]["DestinationBucketKeyPrefix"]
-    assert request["ProcessingInputs"][0]["S3Input"]["S3Uri"].endswith("/" + prefix)
-    job = next(r for r in job_resources(template).values() if r["Metadata"]["aws:cdk:path"].startswith("Ergo/Folder/"))
-    assert any(d.startswith("FolderInputcodeFiles") for d in job["DependsOn"])  # the files are in S3 first
+    assert all(len(item) <= 256 for item in request["AppSpecification"]["ContainerEntrypoint"])  # SageMaker's limit
+    # No copy function: a job with code adds no fixed resources.
+    copies = [r for r in template["Resources"].values() if r["Type"] == "Custom::CDKBucketDeployment"]
+    assert not [r for r in copies if r["Metadata"]["aws:cdk:path"].startswith("Ergo/Folder/InputcodeFiles/")]
+
+
+def test_the_example_app_with_code_folders_has_no_bucket_deployment(example_template) -> None:
+    types = {r["Type"] for r in example_template["Resources"].values()}
+    assert "Custom::CDKBucketDeployment" not in types and "AWS::Lambda::LayerVersion" not in types
 
 
 def test_code_changes_change_the_request_and_unchanged_code_does_not(files: dict[str, Path], tmp_path: Path) -> None:
@@ -301,7 +306,9 @@ def test_requirements_not_installed_in_a_network_isolated_job_when_opted_out(fil
     [request] = [
         r["Properties"]["Request"] for r in job_resources(app.synth().get_stack_by_name("Isolated").template).values()
     ]
-    assert request["AppSpecification"]["ContainerEntrypoint"] == ["python3", "/opt/ml/processing/input/code/main.py"]
+    entrypoint = request["AppSpecification"]["ContainerEntrypoint"]
+    assert entrypoint[-1] == "/opt/ml/processing/input/code/main.py" and "zipfile -e" in entrypoint[2]
+    assert "pip" not in json.dumps(entrypoint)  # unpacked, not installed: the packages are in the image
 
 
 @pytest.mark.parametrize(

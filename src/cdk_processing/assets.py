@@ -127,16 +127,18 @@ def stage(
     keep_file_name: bool = True,
 ) -> Staged:
     """Put ``path`` in S3: a folder, or a file with its name kept, unpacked under ``key_prefix/<hash>/`` of the
-    job's bucket; or, with ``keep_file_name=False``, a file as a plain CDK asset (uploaded by the CLI, named
-    ``<hash><ext>``, no deployment function needed). The content hash is in the S3 URI, so the job's request (and so
+    job's bucket (by a BucketDeployment); or, with ``keep_file_name=False``, as the plain CDK asset (uploaded by the
+    CLI to the bootstrap bucket, no deployment function needed): a file named ``<hash><ext>``, a folder as the zip
+    ``<hash>.zip`` that the job unpacks itself. The content hash is in the S3 URI, so the job's request (and so
     the job) changes exactly when the files do."""
     local = Path(path)
     if not local.exists():
         raise fail(prop, path, "must be an existing file or folder")
-    if local.is_file() and not keep_file_name:
-        asset = s3_assets.Asset(scope, id, path=str(local))
+    if not keep_file_name:
+        # The CDK asset itself: a file as it is, a folder as the zip the CLI makes of it (which the job unpacks).
+        asset = s3_assets.Asset(scope, id, path=str(local), exclude=list(exclude or []) or None)
         location = S3Location(bucket=asset.bucket, key_prefix=asset.s3_object_key, single_object=True)
-        return Staged(location, f"{asset.asset_hash}{local.suffix}", None)
+        return Staged(location, f"{asset.asset_hash}{local.suffix if local.is_file() else '.zip'}", None)
     if local.is_file():  # the file alone, from its folder
         exclude, local = ["*", f"!{local.name}"], local.parent
     fingerprint = FileSystem.fingerprint(str(local), exclude=list(exclude or []))

@@ -1,5 +1,6 @@
-"""How a job runs its own code (``Code.from_asset``): the code is staged as an input, and the entrypoint runs it with
-the job's command, after installing its requirements.txt with pip where it has one."""
+"""How a job runs its own code (``Code.from_asset``): the code is the job's input ``code`` (the CDK asset: a script,
+or a folder's zip), and the entrypoint runs it with the job's command, after unpacking a folder and installing its
+requirements.txt with pip where it has one."""
 
 from __future__ import annotations
 
@@ -19,18 +20,18 @@ def code_entrypoint(
 ) -> list[str]:
     """Stage ``code`` as the job's input ``code`` at ``mount_path`` (through ``add_input``) and return the
     entrypoint that runs it: ``command + [script]``, after a pip install of its requirements where it has them."""
-    # SageMaker takes 100 entrypoint items: the command, the script, and the pip wrapper's four.
-    check_count("command", command, 95 if code.has_requirements else 99, 1)
-    # A single script goes as a plain asset (its name does not matter: the entrypoint names it); a folder keeps
-    # its file names, which its own imports rely on.
+    # SageMaker takes 100 entrypoint items: the command, the script, and the wrapper's four.
+    wrapped = code.has_requirements or code.entry_point is not None
+    check_count("command", command, 95 if wrapped else 99, 1)
+    # The code travels as the CDK asset it is (no copy function): a single script as the file, a folder as its zip,
+    # which the job unpacks at the mount path before it runs (its names kept: its own imports rely on them).
     code_input = _AssetInput("code", code.path, mount_path, code.exclude, keep_file_name=False)
     add_input(code_input)
     staged = code_input.staged
-    assert staged is not None
-    script = f"{mount_path}/{staged.file_name or code.entry_point}"
-    if not code.has_requirements:
-        return [*command, script]
-    if network_isolation:
+    assert staged is not None and staged.file_name is not None
+    if code.entry_point is None:
+        return [*command, f"{mount_path}/{staged.file_name}"]
+    if code.has_requirements and network_isolation:
         raise fail(
             "code",
             f"{code.path}/requirements.txt",
@@ -38,7 +39,11 @@ def code_entrypoint(
             "is True: the install would fail. Bake the packages into the image and give "
             "Code.from_asset(..., install_requirements=False), or turn network isolation off",
         )
-    # pip of the interpreter that runs the code (a bare pip may belong to another Python, or be missing).
-    pip = f"{command[0]} -m pip" if "python" in command[0] else "pip"
-    install = f'{pip} install --quiet --requirement {mount_path}/requirements.txt && exec "$@"'
-    return ["/bin/sh", "-c", install, "sh", *command, script]
+    # The interpreter that runs the code unpacks it (zipfile's command line) and installs its requirements (a bare
+    # pip may belong to another Python, or be missing); a command that is no Python uses the image's python3. The
+    # script is one entrypoint item, at most 256 characters: hence the variable.
+    python = command[0] if "python" in command[0] else "python3"
+    steps = [f"d={mount_path}", f"{python} -m zipfile -e $d/{staged.file_name} $d"]
+    if code.has_requirements:
+        steps.append(f"{python} -m pip install -q -r $d/requirements.txt")
+    return ["/bin/sh", "-c", " && ".join(steps) + ' && exec "$@"', "sh", *command, f"{mount_path}/{code.entry_point}"]
