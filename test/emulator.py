@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from botocore import xform_name
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import ServiceException
 from moto.sagemaker import models
@@ -61,9 +62,6 @@ class EmulatedKind:
     start_time: str
     end_time: str
     fake: Any  # moto's job class (its ARN formatter)
-
-    def method(self, operation: str) -> str:
-        return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
 
 
 EMULATED = (
@@ -218,6 +216,10 @@ class SageMakerEmulator:
         """The next ``times`` calls of ``operation`` (e.g. ``DescribeProcessingJob``) fail with ``code``."""
         self._faults.setdefault(operation, []).extend([(code, message)] * times)
 
+    def _all(self) -> dict[str, tuple[EmulatedKind, Any]]:
+        """Every job, of every kind, by name, with its kind."""
+        return {name: (row, job) for row in EMULATED for name, job in getattr(self.backend, row.jobs).items()}
+
     def _find(self, name: str) -> tuple[EmulatedKind, Any] | tuple[None, None]:
         """The kind and moto's record of the job ``name``, of any kind."""
         for row in EMULATED:
@@ -260,7 +262,7 @@ class SageMakerEmulator:
     @property
     def jobs(self) -> dict[str, Any]:
         """Every job, of every kind, by name (moto's records)."""
-        return {name: job for row in EMULATED for name, job in getattr(self.backend, row.jobs).items()}
+        return {name: job for name, (_, job) in self._all().items()}
 
     def status(self, name: str) -> str:
         row, job = self._find(name)
@@ -307,16 +309,16 @@ class SageMakerEmulator:
 
     def _list_tags(self, backend: Any, arn: str, **kwargs: Any) -> Any:
         name = arn.rpartition("/")[2]
-        job = next((j for n, j in self.jobs.items() if n.lower() == name.lower()), None)
-        if self._hidden(job):
-            raise _not_found(EMULATED[0], name)
+        row, job = next(((r, j) for n, (r, j) in self._all().items() if n.lower() == name.lower()), (None, None))
+        if row is not None and self._hidden(job):
+            raise _not_found(row, name)
         return self._originals["list_tags"](backend, arn=arn, **kwargs)
 
     def _patch_kind(self, row: EmulatedKind) -> None:
         """The layer over moto's backend for one kind's create, describe, stop and list."""
         emulator, kind = self, row.kind
-        create_method, describe_method = row.method(kind.create), row.method(kind.describe)
-        stop_method, list_method = row.method(kind.stop), row.method(kind.list_jobs)
+        create_method, describe_method = xform_name(kind.create), xform_name(kind.describe)
+        stop_method, list_method = xform_name(kind.stop), xform_name(kind.list_jobs)
         for method in (create_method, describe_method, stop_method, list_method):
             self._originals[method] = getattr(_Backend, method)
 

@@ -20,6 +20,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdk_processing.handler import kinds
 from cfn import Provider, Response, delivered_properties, job_resources, run_concurrently
 from cfn import event as cfn_event
 
@@ -71,7 +72,7 @@ def fixed_name_job(template: dict[str, Any]) -> str:
     return next(
         k
         for k, r in job_resources(template).items()
-        if SCENARIOS[r["Type"]] and any(key.endswith("JobName") for key in r["Properties"]["Request"])
+        if kinds.BY_RESOURCE_TYPE[r["Type"]].name_field in r["Properties"]["Request"]
     )
 
 

@@ -358,7 +358,7 @@ def test_describe_shows_the_job_with_its_log_link(world: World, capsys: pytest.C
     ]
     assert fields["Log group"] == LOG_GROUP
     assert fields["Log streams"] == f"{world.evaluate}/*"
-    assert fields["Logs"] == logs_url(PROCESSING, world.evaluate, REGION)
+    assert fields["Logs"] == logs_url(PROCESSING.job, world.evaluate, REGION)
     assert f"prefix={world.evaluate}%2F" in fields["Logs"]
 
 

@@ -20,9 +20,9 @@ def code_entrypoint(
 ) -> list[str]:
     """Stage ``code`` as the job's input ``code`` at ``mount_path`` (through ``add_input``) and return the
     entrypoint that runs it: ``command + [script]``, after a pip install of its requirements where it has them."""
-    # SageMaker takes 100 entrypoint items: the command, the script, and the wrapper's four.
-    wrapped = code.has_requirements or code.entry_point is not None
-    check_count("command", command, 95 if wrapped else 99, 1)
+    # SageMaker takes 100 entrypoint items: the command, the script, and the wrapper's four (a folder's: it has an
+    # entry point, a single script has none).
+    check_count("command", command, 95 if code.entry_point is not None else 99, 1)
     # The code travels as the CDK asset it is (no copy function): a single script as the file, a folder as its zip,
     # which the job unpacks at the mount path before it runs (its names kept: its own imports rely on them).
     code_input = _AssetInput("code", code.path, mount_path, code.exclude, keep_file_name=False)

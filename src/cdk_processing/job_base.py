@@ -89,9 +89,9 @@ class ProcessingJobBase(Resource):
             if status not in _model.enum("ProcessingJobStatus"):
                 raise fail("statuses[]", status, f"must be one of {list(_model.enum('ProcessingJobStatus'))}")
         check_interface("target", target, ("bind",), "must be an events.IRuleTarget, such as targets.SnsTopic(topic)")
-        detail: dict[str, Any] = {"ProcessingJobName": self._name_pattern()}
+        detail: dict[str, Any] = {PROCESSING.name_field: self._name_pattern()}
         if statuses:
-            detail["ProcessingJobStatus"] = list(statuses)
+            detail[PROCESSING.status_field] = list(statuses)
         rule = events.Rule(
             self,
             id,

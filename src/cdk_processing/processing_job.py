@@ -252,7 +252,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         if experiment_config is not None:
             request["ExperimentConfig"] = render_experiment(experiment_config)
         if processing_job_name is not None:
-            request["ProcessingJobName"] = processing_job_name
+            request[PROCESSING.name_field] = processing_job_name
 
         for processing_input in inputs or []:
             self.add_input(processing_input)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import jsii
 from aws_cdk import (
@@ -35,15 +35,8 @@ from .._policy import PoliciesOf, allow
 from ..completion import LONG_WAIT_MARGIN, Completion
 from ..handler import kinds
 from ..handler.kinds import JobKind
+from ..job_base import IProcessingJob
 from ..provider import SERVICE_TIMEOUT, ProcessingJobProvider
-
-
-class EventSource(Protocol):
-    """A job that makes EventBridge rules for its state changes (``on_state_change``)."""
-
-    def on_state_change(
-        self, id: str, *, target: events.IRuleTarget | None = None, statuses: list[str] | None = None
-    ) -> events.Rule: ...
 
 
 class JobResource:
@@ -157,7 +150,7 @@ class JobResource:
     def add_long_wait(
         self,
         job: Construct,
-        events_of: EventSource,
+        events_of: IProcessingJob,
         completion: Completion,
         max_runtime: Duration,
         request: dict[str, Any],

@@ -222,13 +222,18 @@ def _adopt(resource: _Resource, name: str) -> str:
     found = resource.jobs.visible_job(name)
     if found is None:
         return "unconfirmed"
-    if found[1].get(kinds.REQUEST_TAG) != resource.event["RequestId"]:
+    _check_created_by_request(resource, name, found[1])
+    log("status", job=name, status=resource.jobs.status(found[0]))
+    return "adopted"
+
+
+def _check_created_by_request(resource: _Resource, name: str, tags: dict[str, str]) -> None:
+    """A job under the name this request chose that another request created is not this resource's."""
+    if tags.get(kinds.REQUEST_TAG) != resource.event["RequestId"]:
         raise logic.JobFailedError(
             f"a {resource.kind.noun} named {name} already exists and this deployment did not create it: SageMaker "
             f"job names are unique per account and region forever; choose another {resource.kind.name_prop}"
         )
-    log("status", job=name, status=resource.jobs.status(found[0]))
-    return "adopted"
 
 
 def _delete(resource: _Resource) -> dict[str, Any]:
@@ -299,7 +304,7 @@ def _progress(resource: _Resource) -> dict[str, Any]:
         description = resource.jobs.describe(name)
         if description is not None and data.get("Unconfirmed"):
             # The create's answer was lost: the job under this name must be the one this request created.
-            _adopt(resource, name)
+            _check_created_by_request(resource, name, resource.jobs.tags(resource.jobs.arn(description)))
     except Unanswered as error:
         if since <= WAIT_BUDGET_SECONDS:
             log("no_news", job=name, error=repr(error.last))

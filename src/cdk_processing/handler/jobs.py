@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import budgets
 import calls
 import logic
 from botocore import xform_name
@@ -54,7 +55,7 @@ class Jobs:
             found = self.job(name)
             if found is not None or not calls.pause(delay):
                 return found
-            delay = min(delay * 2, 20.0)
+            delay = min(delay * 2, budgets.BACKOFF_CAP_SECONDS)
 
     def tags(self, arn: str) -> dict[str, str]:
         return {t["Key"]: t["Value"] for t in calls.pages("list_tags", "Tags", ResourceArn=arn)}
