@@ -48,9 +48,6 @@ from .processing_channels import MAX_INPUTS, MAX_OUTPUTS, ProcessingChannels
 
 __all__ = ["MAX_INPUTS", "MAX_OUTPUTS", "MAX_TAGS", "ExperimentConfig", "ProcessingJob"]
 
-RESOURCE_TYPE = PROCESSING.resource_type
-LOG_GROUP = PROCESSING.log_group
-
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
 class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
