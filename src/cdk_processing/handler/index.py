@@ -153,6 +153,7 @@ def _start(resource: _Resource, name: str, replaces: str | None = None) -> dict[
     """
     request = dict(logic.coerce(resource.jobs.request_shape(), resource.request))
     request.pop(resource.kind.name_field, None)
+    request = logic.per_run(request, resource.props.get(kinds.PROP_PER_RUN), name)
     tags = [
         *request.pop("Tags", []),
         {"Key": kinds.REQUEST_TAG, "Value": resource.event["RequestId"]},
@@ -296,7 +297,8 @@ def _progress(resource: _Resource) -> dict[str, Any]:
     # Since the job was submitted (a job of this request), or since the update that kept its job was asked for.
     submitted = "SubmittedAt" in data
     since = calls.clock() - float(data.get("SubmittedAt") or data.get("RequestedAt") or calls.clock())
-    long_wait = resource.props.get(kinds.PROP_COMPLETION) == kinds.COMPLETION_LONG
+    # Nothing waits here when a WaitCondition waits for the job, or nothing at all does.
+    long_wait = resource.props.get(kinds.PROP_COMPLETION) in (kinds.COMPLETION_LONG, kinds.COMPLETION_START)
     if submitted and not long_wait and since < FIRST_POLL_AFTER_SECONDS:
         log("waiting", job=name, status="Submitted")
         return {"IsComplete": False}
@@ -326,7 +328,7 @@ def _progress(resource: _Resource) -> dict[str, Any]:
     decision = logic.decide(kind, description, calls.clock(), WAIT_BUDGET_SECONDS, calls.region())
     status = resource.jobs.status(description)
     if decision.outcome in ("wait", "timeout") and long_wait:
-        # The deployment does not wait here: the job runs on, and a WaitCondition waits for it.
+        # The deployment does not wait here: the job runs on (and a WaitCondition waits for it, in the long wait).
         log("started", job=name, status=status)
         return {"IsComplete": True, "Data": logic.attributes(kind, description)}
     if decision.outcome == "wait":

@@ -21,7 +21,7 @@ class JobKind:
     noun: str  # in every message: "processing job"
     name_prop: str  # the construct's prop of a fixed job name, named in messages
     resource_type: str  # the custom resource's type; the handler dispatches on it (the event's ResourceType)
-    native_type: str  # CloudFormation's own resource type (start-only jobs)
+    native_type: str | None  # CloudFormation's own resource type (start-only jobs); None: none is provisionable
     arn_resource: str  # the ARN's resource part: arn:aws:sagemaker:<region>:<account>:<arn_resource>/<name>
     create: str  # API operations (and IAM actions: sagemaker:<operation>)
     describe: str
@@ -36,8 +36,13 @@ class JobKind:
     log_group: str
     metrics_namespace: str
     event_detail_type: str  # EventBridge's detail-type of the job's state changes
-    attributes: tuple[str, ...]  # the custom resource's attributes (GetAtt names), from the description
+    # The custom resource's attributes (GetAtt names), from the description: a member, or a dotted path of members
+    # ("ModelArtifacts.S3ModelArtifacts", as AwsCustomResource names nested fields).
+    attributes: tuple[str, ...]
     exit_message_field: str | None  # a message the container wrote, where the kind has one
+    # A list of status transitions in the description whose last StatusMessage explains a failure (capacity
+    # retries, an instance replaced, ...), where the kind has one.
+    transitions_field: str | None
     # Where in a description the job writes its outputs, as a path of members ("*": each item of a list): an
     # update rolled back returns to the job it replaced only if the replacing job did not write there too.
     output_locations: tuple[str, ...]
@@ -73,10 +78,52 @@ PROCESSING = JobKind(
         "ProcessingEndTime",
     ),
     exit_message_field="ExitMessage",
+    transitions_field=None,
     output_locations=("ProcessingOutputConfig", "Outputs", "*", "S3Output", "S3Uri"),
 )
 
-KINDS = (PROCESSING,)
+# No CloudFormation resource type provisions a training job (AWS::SageMaker::TrainingJob is documented but not
+# provisionable, and aws-cdk-lib has no CfnTrainingJob): every mode, start-only too, goes through the custom resource.
+TRAINING = JobKind(
+    noun="training job",
+    name_prop="training_job_name",
+    resource_type="Custom::SageMakerTrainingJob",
+    native_type=None,
+    arn_resource="training-job",
+    create="CreateTrainingJob",
+    describe="DescribeTrainingJob",
+    stop="StopTrainingJob",
+    list_jobs="ListTrainingJobs",
+    summaries="TrainingJobSummaries",
+    name_field="TrainingJobName",
+    arn_field="TrainingJobArn",
+    status_field="TrainingJobStatus",
+    running=frozenset({"InProgress", "Stopping"}),
+    # A job being deleted while the deployment waits for it did not complete.
+    failed=frozenset({"Failed", "Stopped", "Deleting"}),
+    log_group="/aws/sagemaker/TrainingJobs",
+    metrics_namespace="/aws/sagemaker/TrainingJobs",
+    event_detail_type="SageMaker Training Job State Change",
+    attributes=(
+        "TrainingJobName",
+        "TrainingJobArn",
+        "TrainingJobStatus",
+        "SecondaryStatus",
+        "FailureReason",
+        "ModelArtifacts.S3ModelArtifacts",
+        "CreationTime",
+        "TrainingStartTime",
+        "TrainingEndTime",
+        "BillableTimeInSeconds",
+    ),
+    exit_message_field=None,
+    transitions_field="SecondaryStatusTransitions",
+    # Each run writes its model under a folder of its own name; only checkpoints shared between runs are written
+    # over.
+    output_locations=("CheckpointConfig", "S3Uri"),
+)
+
+KINDS = (PROCESSING, TRAINING)
 BY_RESOURCE_TYPE = {kind.resource_type: kind for kind in KINDS}
 
 
@@ -89,9 +136,13 @@ def of_event_detail(detail: dict[str, object]) -> JobKind:
 PROP_REQUEST = "Request"  # the Create<Kind>Job request, less the job's name unless fixed
 PROP_NAME_PREFIX = "JobNamePrefix"  # generated job names are <prefix>-<10 hex of the request id>
 PROP_UPSTREAM = "Upstream"  # names of the runs of the jobs whose outputs this one reads
-PROP_COMPLETION = "Completion"  # absent: the resource waits; COMPLETION_LONG: it starts the job and returns
+PROP_COMPLETION = "Completion"  # absent: the resource waits; COMPLETION_LONG or _START: it starts the job, returns
 PROP_SIGNAL_HANDLE = "SignalHandle"  # the long wait's WaitCondition handle
-COMPLETION_LONG = "long"
+COMPLETION_LONG = "long"  # a WaitCondition waits for the job's end
+COMPLETION_START = "start"  # nothing waits (a kind with no native resource to render start-only)
+# Members of the request (dotted paths) whose S3 URI the handler extends with "<job name>/" for each run, so that
+# every run has a location of its own (a training job's checkpoints).
+PROP_PER_RUN = "PerRunLocations"
 # The long wait's rule input, read by the signal function.
 SIGNAL_DETAIL = "detail"
 SIGNAL_HANDLE = "handle"

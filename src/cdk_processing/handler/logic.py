@@ -248,6 +248,7 @@ def failure_reason(kind: JobKind, description: dict[str, Any], region: str) -> s
     name = description[kind.name_field]
     cause = description.get("FailureReason") or ""
     exit_message = (description.get(kind.exit_message_field) if kind.exit_message_field else None) or ""
+    last = last_transition(kind, description)
     if description[kind.status_field] == "Stopped":
         head = f"{kind.noun} {name} was stopped before it completed (someone or something called {kind.stop})"
     else:
@@ -255,14 +256,26 @@ def failure_reason(kind: JobKind, description: dict[str, Any], region: str) -> s
     tail = logs_hint(kind, name, region)
     # Room for the two service texts; when both are long, FailureReason keeps at least half of it.
     room = REASON_BUDGET_BYTES - json_size(head) - json_size(tail) - 64
-    cause = truncate(cause, max(room // 2, room - json_size(exit_message)))
-    exit_message = truncate(exit_message, room - json_size(cause))
+    # The container's message, or else the last status message (capacity retries, ...), shares the room with it.
+    second = exit_message or last
+    cause = truncate(cause, max(room // 2, room - json_size(second)))
+    second = truncate(second, room - json_size(cause))
     parts = [head]
     if cause:
         parts.append(f"FailureReason: {cause}")
-    if exit_message:
-        parts.append(f"{kind.exit_message_field}: {exit_message}")
+    if second:
+        parts.append(f"{kind.exit_message_field}: {second}" if exit_message else f"last status: {second}")
     return fit_reason("; ".join(parts) + ". " + tail)
+
+
+def last_transition(kind: JobKind, description: dict[str, Any]) -> str:
+    """The last status transition of the job, with its message (``"Starting: Insufficient capacity ..."``), where
+    the kind keeps them; empty otherwise."""
+    transitions = description.get(kind.transitions_field) if kind.transitions_field else None
+    if not transitions or not isinstance(transitions, list) or not isinstance(transitions[-1], dict):
+        return ""
+    last = transitions[-1]
+    return ": ".join(str(part) for part in (last.get("Status"), last.get("StatusMessage")) if part)
 
 
 def logs_hint(kind: JobKind, name: str, region: str) -> str:
@@ -280,13 +293,37 @@ def attributes(kind: JobKind, description: dict[str, Any]) -> dict[str, str]:
     Output locations are not among them: they are known from the request, and a consumer reads them from there
     (the job's ``output_uri``), so ten outputs of 1024 characters each still fit CloudFormation's 4096 bytes.
     """
-    data = {key: _text(description.get(key)) for key in kind.attributes}
+    data = {key: _text(member(description, key)) for key in kind.attributes}
     room = DATA_BUDGET_BYTES - EVENT_DATA_BUDGET_BYTES
     for key in (kind.exit_message_field, "FailureReason"):
         excess = len(json.dumps(data, ensure_ascii=False).encode()) - room
         if key in data and excess > 0:
             data[key] = truncate(data[key], max(0, json_size(data[key]) - excess))
     return data
+
+
+def member(description: dict[str, Any], path: str) -> Any:
+    """The member of ``description`` at a dotted ``path`` (``"ModelArtifacts.S3ModelArtifacts"``), or None."""
+    value: Any = description
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def per_run(request: dict[str, Any], paths: list[str] | None, name: str) -> dict[str, Any]:
+    """The request with the S3 URI at each dotted path of ``paths`` extended by ``<name>/``: a location of this run's
+    own (its checkpoints), not shared with the runs before."""
+    if not paths:
+        return request
+    request = json.loads(json.dumps(request))
+    for path in paths:
+        *parents, last = path.split(".")
+        node: Any = request
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(last), str):
+            node[last] = node[last].rstrip("/") + f"/{name}/"
+    return request
 
 
 def _text(value: Any) -> str:
