@@ -7,14 +7,21 @@ from .datasets import AthenaOutputCompression, AthenaOutputFormat, RedshiftOutpu
 from .image import ContainerImage, ContainerImageConfig, Framework
 from .inputs import ProcessingInput
 from .instance_type import InstanceType
-from .job_base import IProcessingJob, ProcessingJobBase
+from .job_base import IProcessingJob, ITrainingJob, ProcessingJobBase, TrainingJobBase
 from .outputs import ProcessingOutput, S3UploadMode
 from .processing_job import ExperimentConfig, ProcessingJob
 from .provider import ProcessingJobProvider
 from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType
+from .training_attributes import Checkpoints, MetricDefinition
+from .training_inputs import RecordWrapper, TrainingInput
+from .training_job import TrainingJob
+
+# The library's one error class, for every job kind.
+JobValidationError = ProcessingJobValidationError
 
 __all__ = [
     "AthenaOutputCompression",
+    "Checkpoints",
     "AthenaOutputFormat",
     "Code",
     "Completion",
@@ -24,17 +31,24 @@ __all__ = [
     "ExperimentConfig",
     "Framework",
     "IProcessingJob",
+    "ITrainingJob",
     "InputMode",
     "InstanceType",
+    "JobValidationError",
+    "MetricDefinition",
     "ProcessingInput",
     "ProcessingJob",
     "ProcessingJobBase",
     "ProcessingJobProvider",
     "ProcessingJobValidationError",
     "ProcessingOutput",
+    "RecordWrapper",
     "RedshiftOutputCompression",
     "RedshiftOutputFormat",
     "S3Compression",
     "S3DataType",
     "S3UploadMode",
+    "TrainingInput",
+    "TrainingJob",
+    "TrainingJobBase",
 ]

@@ -4,6 +4,7 @@ wrong type meets a clear error instead of an AttributeError or a jsii error furt
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Duration, Size, SizeRoundingBehavior, Stack
@@ -68,6 +69,7 @@ def check_prop_types(
     output_bucket: Any,
     completion: Any,
     environment: Any,
+    name_prop: str = "processing_job_name",
 ) -> None:
     """Each prop is of its type: a clear error instead of an AttributeError or a jsii error further on."""
     check_type(
@@ -102,7 +104,7 @@ def check_prop_types(
         "must be an ExperimentConfig, such as ExperimentConfig(experiment_name='churn')",
     )
     check_interface("role", role, *_ROLE)
-    check_type("processing_job_name", processing_job_name, str, "must be a string, such as 'features-2024-06-01'")
+    check_type(name_prop, processing_job_name, str, "must be a string, such as 'features-2024-06-01'")
     check_type("code", code, Code, "must be a Code, such as Code.from_asset('jobs/preprocess.py')")
     check_interface("output_bucket", output_bucket, *_BUCKET)
     check_type(
@@ -117,7 +119,8 @@ def check_prop_types(
             check_type(f"environment[{key}]", value, str, f"must be a string (write it as {str(value)!r})")
 
 
-def check_processing_scalars(
+def check_job_scalars(
+    shapes: JobShapes,
     instance_count: int,
     volume_size: Size | None,
     volume_encryption_key: kms.IKey | None,
@@ -125,19 +128,18 @@ def check_processing_scalars(
     entrypoint: Sequence[str] | None,
     arguments: Sequence[str] | None,
     environment: Mapping[str, str] | None,
-    processing_job_name: str | None,
+    job_name: str | None,
     experiment_config: ExperimentConfig | None,
     security_groups: Sequence[ec2.ISecurityGroup] | None,
 ) -> None:
+    """The scalars every job kind has, as the kind's shapes in botocore's model take them."""
     if instance_count is None:
-        low, high = _model.bounds("ProcessingInstanceCount")
+        low, high = _model.bounds(shapes.instance_count)
         raise fail("instance_count", instance_count, f"must be a whole number (an int) from {low} to {high}")
     check_integer("instance_count", instance_count)
-    check_model_range("instance_count", instance_count, "ProcessingInstanceCount")
+    check_model_range("instance_count", instance_count, shapes.instance_count)
     if volume_size is not None and not volume_size.is_unresolved():
-        check_model_range(
-            "volume_size", gibibytes(volume_size), "ProcessingVolumeSizeInGB", "GiB", as_written=volume_size
-        )
+        check_model_range("volume_size", gibibytes(volume_size), shapes.volume_size, "GiB", as_written=volume_size)
     check_type(
         "instance_type",
         instance_type,
@@ -151,9 +153,62 @@ def check_processing_scalars(
             "cannot be used with an instance type that has local instance storage (SageMaker encrypts that "
             "storage itself); drop the key or choose a type without local storage, such as ml.m5.xlarge",
         )
-    for prop, values, list_shape, item_shape in (
-        ("entrypoint", entrypoint, "ContainerEntrypoint", "ContainerEntrypointString"),
-        ("arguments", arguments, "ContainerArguments", "ContainerArgument"),
+    check_container(entrypoint, arguments, environment, experiment_config, security_groups, shapes)
+    if job_name is not None:
+        check_model_string(
+            shapes.name_prop,
+            job_name,
+            shapes.name_shape,
+            "letters and digits with single or repeated hyphens between them",
+        )
+
+
+@dataclass(frozen=True)
+class JobShapes:
+    """The shapes in botocore's model of a kind's instances, container entrypoint, arguments, environment and name."""
+
+    instance_count: str
+    volume_size: str
+    entrypoint: tuple[str, str]  # the list's shape and its items'
+    arguments: tuple[str, str]
+    environment: tuple[str, str, str]  # the map's shape, its keys' and its values'
+    name_shape: str
+    name_prop: str
+
+
+PROCESSING_SHAPES = JobShapes(
+    "ProcessingInstanceCount",
+    "ProcessingVolumeSizeInGB",
+    ("ContainerEntrypoint", "ContainerEntrypointString"),
+    ("ContainerArguments", "ContainerArgument"),
+    ("ProcessingEnvironmentMap", "ProcessingEnvironmentKey", "ProcessingEnvironmentValue"),
+    "ProcessingJobName",
+    "processing_job_name",
+)
+TRAINING_SHAPES = JobShapes(
+    "TrainingInstanceCount",
+    "OptionalVolumeSizeInGB",
+    ("TrainingContainerEntrypoint", "TrainingContainerEntrypointString"),
+    ("TrainingContainerArguments", "TrainingContainerArgument"),
+    ("TrainingEnvironmentMap", "TrainingEnvironmentKey", "TrainingEnvironmentValue"),
+    "TrainingJobName",
+    "training_job_name",
+)
+
+
+def check_container(
+    entrypoint: Sequence[str] | None,
+    arguments: Sequence[str] | None,
+    environment: Mapping[str, str] | None,
+    experiment_config: ExperimentConfig | None,
+    security_groups: Sequence[ec2.ISecurityGroup] | None,
+    shapes: JobShapes,
+) -> None:
+    """The container's entrypoint, arguments and environment, the experiment and the security groups, as the kind's
+    shapes in botocore's model take them."""
+    for prop, values, (list_shape, item_shape) in (
+        ("entrypoint", entrypoint, shapes.entrypoint),
+        ("arguments", arguments, shapes.arguments),
     ):
         if values is None or is_unresolved(values):
             continue
@@ -161,24 +216,18 @@ def check_processing_scalars(
         check_count(prop, values, high, low)
         for value in values:
             check_model_string(f"{prop}[]", value, item_shape)
+    map_shape, key_shape, value_shape = shapes.environment
     if environment is not None and not is_unresolved(environment):
-        check_count("environment", environment, _model.bounds("ProcessingEnvironmentMap")[1])
+        check_count("environment", environment, _model.bounds(map_shape)[1])
         for key, value in environment.items():
-            check_length(f"environment key {key!r}", key, 1, _model.bounds("ProcessingEnvironmentKey")[1])
+            check_length(f"environment key {key!r}", key, 1, _model.bounds(key_shape)[1])
             check_model_string(
                 "environment key",
                 key,
-                "ProcessingEnvironmentKey",
+                key_shape,
                 "letters, digits and '_', not starting with a digit",
             )
-            check_model_string(f"environment[{key}]", value, "ProcessingEnvironmentValue")
-    if processing_job_name is not None:
-        check_model_string(
-            "processing_job_name",
-            processing_job_name,
-            "ProcessingJobName",
-            "letters and digits with single or repeated hyphens between them",
-        )
+            check_model_string(f"environment[{key}]", value, value_shape)
     if experiment_config is not None:
         for field in ("experiment_name", "trial_name", "trial_component_display_name", "run_name"):
             check_model_string(
@@ -191,7 +240,7 @@ def check_processing_scalars(
     check_count("security_groups", security_groups, high, low)
 
 
-def claim_job_name(job: Construct, name: str) -> None:
+def claim_job_name(job: Construct, name: str, prop: str = "processing_job_name") -> None:
     """A fixed job name belongs to one job of the stack: SageMaker refuses a second job of the same name."""
     if is_unresolved(name):
         return
@@ -202,7 +251,7 @@ def claim_job_name(job: Construct, name: str) -> None:
         stack._cdk_processing_job_names = names  # type: ignore[attr-defined]
     if name in names:
         raise fail(
-            "processing_job_name",
+            prop,
             name,
             f"is already the name of {names[name]} in this stack: SageMaker job names are unique in an account "
             "and region, give each job a name of its own (or none: a name is then generated per run)",

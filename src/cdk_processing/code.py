@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 from ._validation import check_count, fail
 from .assets import Code
-from .inputs import ProcessingInput, _AssetInput
 
 
 def code_entrypoint(
@@ -16,21 +15,19 @@ def code_entrypoint(
     command: list[str],
     network_isolation: bool,
     mount_path: str,
-    add_input: Callable[[ProcessingInput], None],
+    add_code: Callable[[Code], str],
 ) -> list[str]:
-    """Stage ``code`` as the job's input ``code`` at ``mount_path`` (through ``add_input``) and return the
-    entrypoint that runs it: ``command + [script]``, after a pip install of its requirements where it has them."""
+    """Stage ``code`` as the job's input ``code``, which the container sees at ``mount_path`` (``add_code`` adds it
+    to the job, as the plain CDK asset, and returns the file name it has there), and return the entrypoint that runs
+    it: ``command + [script]``, after a pip install of its requirements where it has them."""
     # SageMaker takes 100 entrypoint items: the command, the script, and the wrapper's four (a folder's: it has an
     # entry point, a single script has none).
     check_count("command", command, 95 if code.entry_point is not None else 99, 1)
     # The code travels as the CDK asset it is (no copy function): a single script as the file, a folder as its zip,
     # which the job unpacks at the mount path before it runs (its names kept: its own imports rely on them).
-    code_input = _AssetInput("code", code.path, mount_path, code.exclude, keep_file_name=False)
-    add_input(code_input)
-    staged = code_input.staged
-    assert staged is not None and staged.file_name is not None
+    file_name = add_code(code)
     if code.entry_point is None:
-        return [*command, f"{mount_path}/{staged.file_name}"]
+        return [*command, f"{mount_path}/{file_name}"]
     if code.has_requirements and network_isolation:
         raise fail(
             "code",
@@ -43,7 +40,7 @@ def code_entrypoint(
     # pip may belong to another Python, or be missing); a command that is no Python uses the image's python3. The
     # script is one entrypoint item, at most 256 characters: hence the variable.
     python = command[0] if "python" in command[0] else "python3"
-    steps = [f"d={mount_path}", f"{python} -m zipfile -e $d/{staged.file_name} $d"]
+    steps = [f"d={mount_path}", f"{python} -m zipfile -e $d/{file_name} $d"]
     if code.has_requirements:
         steps.append(f"{python} -m pip install -q -r $d/requirements.txt")
     return ["/bin/sh", "-c", " && ".join(steps) + ' && exec "$@"', "sh", *command, f"{mount_path}/{code.entry_point}"]

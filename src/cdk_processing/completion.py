@@ -63,9 +63,12 @@ class Completion:
         return Completion(Completion.START)
 
     @staticmethod
-    def for_max_runtime(max_runtime: Duration | None) -> Completion:
-        """The default: wait in the custom resource when the job fits its budget, else the long wait."""
-        check_type("max_runtime", max_runtime, Duration, "must be a Duration, such as Duration.minutes(30)")
+    def for_max_runtime(max_runtime: Duration | None, prop: str = "max_runtime") -> Completion:
+        """The default: wait in the custom resource when the job fits its budget, else the long wait.
+
+        :param prop: the prop that bounds the job's time (a spot training job's ``max_wait``).
+        """
+        check_type(prop, max_runtime, Duration, "must be a Duration, such as Duration.minutes(30)")
         if max_runtime is None or max_runtime.is_unresolved():
             return Completion.wait()
         seconds = max_runtime.to_seconds()
@@ -74,7 +77,7 @@ class Completion:
         if seconds <= LONG_MAX_RUNTIME.to_seconds():
             return Completion.wait_long()
         raise fail(
-            "max_runtime",
+            prop,
             f"{seconds:g} s",
             f"no deployment can wait that long (a WaitCondition waits 12 hours at most): give at most "
             f"{int(LONG_MAX_RUNTIME.to_seconds())} s, or completion=Completion.start_only() so that the deployment "
@@ -82,12 +85,12 @@ class Completion:
             as_written=max_runtime,
         )
 
-    @property
-    def max_runtime_limit(self) -> Duration:
+    def max_runtime_limit(self, start_limit: Duration | None = None) -> Duration:
+        """The longest the job may run in this mode; ``start_limit``: the kind's own limit (default: processing's)."""
         return {
             Completion.WAIT: MAX_RUNTIME_LIMIT,
             Completion.LONG: LONG_MAX_RUNTIME,
-            Completion.START: Duration.seconds(_model.bounds("ProcessingMaxRuntimeInSeconds")[1]),
+            Completion.START: start_limit or Duration.seconds(_model.bounds("ProcessingMaxRuntimeInSeconds")[1]),
         }[self.kind]
 
     @property
@@ -98,19 +101,30 @@ class Completion:
             Completion.START: SAGEMAKER_DEFAULT_RUNTIME,
         }[self.kind]
 
-    def check(self, max_runtime: Duration) -> None:
-        """``max_runtime`` fits this mode, or a clear error naming the modes."""
-        check_type("max_runtime", max_runtime, Duration, "must be a Duration, such as Duration.minutes(30)")
+    def check(
+        self,
+        max_runtime: Duration,
+        prop: str = "max_runtime",
+        start_limit: Duration | None = None,
+        start_source: str = "ProcessingMaxRuntimeInSeconds",
+    ) -> None:
+        """``max_runtime`` fits this mode, or a clear error naming the modes.
+
+        :param prop: the prop that bounds the job's time (a spot training job's ``max_wait``).
+        :param start_limit: the kind's longest job, for ``start_only()``. Default: processing's.
+        :param start_source: where that limit is written, for the message.
+        """
+        check_type(prop, max_runtime, Duration, "must be a Duration, such as Duration.minutes(30)")
         if max_runtime.is_unresolved():
             return
         seconds = max_runtime.to_seconds()
-        limit = int(self.max_runtime_limit.to_seconds())
+        limit = int(self.max_runtime_limit(start_limit).to_seconds())
         if 1 <= seconds <= limit:
             if self.timeout is not None and not self.timeout.is_unresolved() and self.timeout.to_seconds() < seconds:
                 raise fail(
                     "completion timeout",
                     f"{self.timeout.to_seconds():g} s",
-                    f"must be at least max_runtime ({seconds:g} s)",
+                    f"must be at least {prop} ({seconds:g} s)",
                     as_written=self.timeout,
                 )
             return
@@ -118,10 +132,10 @@ class Completion:
             Completion.WAIT: "a deployment waits at most one hour for a custom resource, less the time SageMaker "
             "takes to start the job: use Completion.wait_long() (up to 12 hours) or Completion.start_only()",
             Completion.LONG: "a WaitCondition waits 12 hours at most: use Completion.start_only() for longer jobs",
-            Completion.START: f"SageMaker allows {limit} s (ProcessingMaxRuntimeInSeconds) at most",
+            Completion.START: f"SageMaker allows {limit} s ({start_source}) at most",
         }
         raise fail(
-            "max_runtime",
+            prop,
             f"{seconds:g} s",
             f"must be between 1 s and {limit} s with {self}: {hints[self.kind]}",
             as_written=max_runtime,

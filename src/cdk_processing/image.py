@@ -21,6 +21,7 @@ from constructs import Construct
 from . import _model
 from ._policy import allow
 from ._validation import check_bool, check_interface, check_length, check_type, fail, is_unresolved
+from .instance_type import InstanceType
 
 # <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest]
 _ECR_URI = re.compile(
@@ -150,7 +151,7 @@ class ContainerImage(ABC):
         version: str,
         *,
         py_version: str | None = None,
-        gpu: bool = False,
+        gpu: bool | None = None,
     ) -> ContainerImage:
         """A SageMaker framework image (scikit-learn, XGBoost, PyTorch, Spark processing) in the stack's region.
 
@@ -162,7 +163,8 @@ class ContainerImage(ABC):
         :param version: e.g. ``"1.2-1"`` for scikit-learn, ``"1.7-1"`` for XGBoost, ``"2.6.0"`` for PyTorch, ``"3.5"``
             for Spark.
         :param py_version: PyTorch and Spark only. Default: PyTorch's newest for that version; Spark's default tag.
-        :param gpu: PyTorch only: the GPU build. Default: CPU.
+        :param gpu: PyTorch only: the GPU build. Default: a processing job runs the CPU build; a training job the
+            build of its instance type (GPU on the ml.p and ml.g families).
         """
         return _FrameworkImage(framework, version, py_version, gpu)
 
@@ -282,8 +284,25 @@ class _AssetImage(ContainerImage):
         return ContainerImageConfig(image_uri=asset.image_uri)
 
 
+def for_training(image: ContainerImage, instance_type: InstanceType) -> ContainerImage:
+    """``image`` as a training job on ``instance_type`` runs it: a framework image in its training build (not Spark,
+    which has processing images only), CPU or GPU as the instance type has, unless ``gpu`` was given."""
+    if not isinstance(image, _FrameworkImage):
+        return image
+    if image._framework is Framework.SPARK:
+        raise fail(
+            "image",
+            f"Framework.SPARK {image._version}",
+            "has SageMaker processing images only: a training job takes Framework.PYTORCH, SKLEARN or XGBOOST, or an "
+            "image of yours",
+        )
+    if image._gpu is not None or image._framework is not Framework.PYTORCH:
+        return image
+    return _FrameworkImage(image._framework, image._version, image._py_version, instance_type.has_gpu)
+
+
 class _FrameworkImage(ContainerImage):
-    def __init__(self, framework: Framework, version: str, py_version: str | None, gpu: bool) -> None:
+    def __init__(self, framework: Framework, version: str, py_version: str | None, gpu: bool | None) -> None:
         if not isinstance(framework, Framework):
             choices = ", ".join(f"Framework.{f.name}" for f in Framework)
             raise fail("framework", framework, f"must be one of {choices}")

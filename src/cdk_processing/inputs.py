@@ -169,6 +169,20 @@ class ProcessingInput(ABC):
         return _ChainedInput(name, chained, local_path, input_mode, distribution, job)
 
     @staticmethod
+    def from_model(
+        name: str,
+        training_job: UpstreamJob,
+        *,
+        local_path: str | None = None,
+    ) -> ProcessingInput:
+        """A training job's model artifact (``model.tar.gz``, at ``local_path``): this job runs after the training job
+        completed, with read access to its model location only, and runs again whenever the model is trained again.
+
+        :param training_job: a ``TrainingJob`` of this app.
+        """
+        return ProcessingInput.from_output(name, training_job, "model", local_path=local_path)
+
+    @staticmethod
     def from_athena(
         name: str,
         *,
@@ -278,8 +292,8 @@ class _S3Input(ProcessingInput):
     ) -> None:
         super().__init__(name, local_path, app_managed)
         prefix = f"inputs[{name}]"
-        check_enum(prefix + ".data_type", data_type, S3DataType)
-        check_enum(prefix + ".input_mode", input_mode, InputMode)
+        check_enum(prefix + ".data_type", data_type, S3DataType, "ProcessingS3DataType")
+        check_enum(prefix + ".input_mode", input_mode, InputMode, "ProcessingS3InputMode")
         check_enum(prefix + ".distribution", distribution, DataDistribution)
         check_enum(prefix + ".compression", compression, S3Compression)
         if compression is S3Compression.GZIP and input_mode is not InputMode.PIPE:
@@ -371,7 +385,7 @@ class _DatasetInput(ProcessingInput):
         definition: DatasetDefinition,
     ) -> None:
         super().__init__(name, local_path, app_managed)
-        check_enum(f"inputs[{name}].input_mode", input_mode, InputMode)
+        check_enum(f"inputs[{name}].input_mode", input_mode, InputMode, "ProcessingS3InputMode")
         check_enum(f"inputs[{name}].distribution", distribution, DataDistribution)
         self._input_mode = input_mode
         self._distribution = distribution

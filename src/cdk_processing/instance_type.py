@@ -74,9 +74,17 @@ class InstanceType:
     def check_processing(self, prop: str = "instance_type") -> None:
         """The type is one SageMaker Processing offers (``ProcessingInstanceType`` in botocore's model), unless it
         was allowed unlisted."""
+        self._check("ProcessingInstanceType", "processing", prop)
+
+    def check_training(self, prop: str = "instance_type") -> None:
+        """The type is one SageMaker Training offers (``TrainingInstanceType`` in botocore's model), unless it was
+        allowed unlisted."""
+        self._check("TrainingInstanceType", "training", prop)
+
+    def _check(self, shape: str, noun: str, prop: str) -> None:
         if self._allow_unlisted or is_unresolved(self._name):
             return
-        known = _model.enum("ProcessingInstanceType")
+        known = _model.enum(shape)
         if self._name in known:
             return
         close = difflib.get_close_matches(self._name, known, n=3, cutoff=0.75)
@@ -84,10 +92,17 @@ class InstanceType:
         raise fail(
             prop,
             self._name,
-            f"{hint}not a processing instance type in botocore's SageMaker model (ProcessingInstanceType, "
+            f"{hint}not a {noun} instance type in botocore's SageMaker model ({shape}, "
             f"{len(known)} types such as ml.m5.xlarge); for a type newer than the model, "
             f"use InstanceType.of({self._name!r}, allow_unlisted=True)",
         )
+
+    @property
+    def has_gpu(self) -> bool:
+        """Whether the type has NVIDIA GPUs (the ml.p and ml.g families), for a framework image's CPU or GPU build."""
+        if is_unresolved(self._name):
+            return False
+        return re.fullmatch(r"ml\.[pg]\d.*", self._name) is not None
 
     @property
     def name(self) -> str:

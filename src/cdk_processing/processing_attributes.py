@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Fn, RemovalPolicy, Size
+from aws_cdk import RemovalPolicy, Size
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
@@ -15,10 +15,10 @@ from constructs import Construct
 from ._core.resource import JobResource, grant_create_grant
 from ._job_checks import gibibytes
 from ._policy import KMS_VOLUME, allow_key
-from ._validation import ProcessingJobValidationError, check_model_string, fail, is_unresolved
+from ._validation import ProcessingJobValidationError, check_model_string
 from .handler.kinds import PROCESSING
 from .instance_type import InstanceType
-from .job_base import ImportedProcessingJob, ProcessingJobBase
+from .job_base import ImportedProcessingJob, ProcessingJobBase, name_of_arn
 
 
 class ProcessingJobAttributes:
@@ -86,18 +86,10 @@ class ProcessingJobAttributes:
     def from_processing_job_arn(scope: Construct, id: str, processing_job_arn: str) -> ProcessingJobBase:
         """A processing job created elsewhere, by its ARN (``arn:<partition>:sagemaker:<region>:<account>:
         processing-job/<name>``), for events and metrics."""
-        if is_unresolved(processing_job_arn):
-            name = Fn.select(1, Fn.split(f"{PROCESSING.arn_resource}/", processing_job_arn))
-        else:
-            parts = processing_job_arn.split(":", 5)
-            if len(parts) != 6 or parts[2] != "sagemaker" or not parts[5].startswith(f"{PROCESSING.arn_resource}/"):
-                raise fail(
-                    "processing_job_arn",
-                    processing_job_arn,
-                    "must be a processing job's ARN: "
-                    "arn:<partition>:sagemaker:<region>:<account>:processing-job/<name>",
-                ).at(f"{scope.node.path}/{id}")
-            name = parts[5].split("/", 1)[1]
+        try:
+            name = name_of_arn(PROCESSING, processing_job_arn, "processing_job_arn")
+        except ProcessingJobValidationError as error:
+            raise error.at(f"{scope.node.path}/{id}") from None
         return ImportedProcessingJob(scope, id, name, processing_job_arn)
 
 

@@ -23,7 +23,7 @@ from ._core.network import JobNetwork
 from ._core.resource import JobResource, Produce
 from ._core.role import JobRole, grant_logs_and_metrics
 from ._core.tags import MAX_TAGS, JobTags
-from ._job_checks import check_processing_scalars, check_prop_types, claim_job_name
+from ._job_checks import PROCESSING_SHAPES, check_job_scalars, check_prop_types, claim_job_name
 from ._naming import job_name_prefix
 from ._policy import KMS_WRITE, allow_key
 from ._s3 import S3Location
@@ -39,7 +39,7 @@ from .completion import Completion
 from .experiment import ExperimentConfig, render_experiment
 from .handler.kinds import PROCESSING
 from .image import ContainerImage
-from .inputs import ProcessingInput
+from .inputs import ProcessingInput, _AssetInput
 from .instance_type import InstanceType
 from .job_base import ProcessingJobBase
 from .outputs import ProcessingOutput
@@ -162,7 +162,8 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
             completion=completion,
             environment=environment,
         )
-        check_processing_scalars(
+        check_job_scalars(
+            PROCESSING_SHAPES,
             instance_count,
             volume_size,
             volume_encryption_key,
@@ -223,7 +224,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
             if entrypoint is not None:
                 raise fail("entrypoint", list(entrypoint), "cannot be combined with code, which runs with command")
             entrypoint = code_entrypoint(
-                code, command or ["python3"], enable_network_isolation, CODE_PATH, self.add_input
+                code, command or ["python3"], enable_network_isolation, CODE_PATH, self._add_code
             )
         elif command is not None:
             raise fail("command", list(command), "runs code: give code=Code.from_asset(...), or use entrypoint")
@@ -304,6 +305,13 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         if self._resource is None or self._resource.custom is None:
             return [self.processing_job_name]
         return [{"prefix": f"{self._name_prefix}-"}]
+
+    def _add_code(self, code: Code) -> str:
+        """The code as the input ``code`` (the plain CDK asset); its file name at ``CODE_PATH``."""
+        code_input = _AssetInput("code", code.path, CODE_PATH, code.exclude, keep_file_name=False)
+        self.add_input(code_input)
+        assert code_input.staged is not None and code_input.staged.file_name is not None
+        return code_input.staged.file_name
 
     @in_construct
     def add_input(self, processing_input: ProcessingInput) -> None:

@@ -150,17 +150,22 @@ class ProcessingJobProvider(Construct):
             )
 
     @staticmethod
-    def of(scope: Construct) -> ProcessingJobProvider:
-        """The stack's provider, created on first use."""
+    def of(scope: Construct, kind: JobKind = PROCESSING) -> ProcessingJobProvider:
+        """The stack's provider, created on first use, allowed to manage this stack's jobs of ``kind``."""
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(PROVIDER_ID)
-        if isinstance(existing, ProcessingJobProvider):
-            return existing
-        return ProcessingJobProvider(stack, PROVIDER_ID)
+        if not isinstance(existing, ProcessingJobProvider):
+            existing = ProcessingJobProvider(stack, PROVIDER_ID, kind)
+        existing.allow_kind(kind)
+        return existing
 
-    def __init__(self, scope: Construct, id: str) -> None:
+    def __init__(self, scope: Construct, id: str, kind: JobKind = PROCESSING) -> None:
+        """:param kind: the kind of the stack's first job, whose jobs the handler may manage from the start (others
+        are added by ``allow_kind``)."""
         super().__init__(scope, id)
         stack = Stack.of(self)
+        self._kinds: list[JobKind] = []
+        self._signal_function: lambda_.Function | None = None
         self.handler_role = iam.Role(
             self,
             "HandlerRole",
@@ -169,15 +174,7 @@ class ProcessingJobProvider(Construct):
         )
         # Its statements are all the library's, in customer managed policies.
         self.handler_principal = ManagedPolicyPrincipal(self.handler_role, "ManagedPolicy")
-        allow(
-            self.handler_principal,
-            [f"sagemaker:{PROCESSING.list_jobs}"],
-            ["*"],
-            why=f"{PROCESSING.list_jobs} supports no resource-level permissions (Service Authorization Reference, "
-            "Actions defined by Amazon SageMaker AI); the handler lists only by the name prefix of the job it manages, "
-            "to find a job whose name CloudFormation never received",
-        )
-        self.allow_job_name(None)
+        self.allow_kind(kind)
         self._pass_role(
             [stack.format_arn(service="iam", region="", resource="role", resource_name=role_path(stack)[1:] + "*")],
             why="the job roles of this stack, one per job, are all under the IAM path of this stack's prefix: naming "
@@ -185,7 +182,6 @@ class ProcessingJobProvider(Construct):
         )
         code = lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"])
         self._code = code
-        self._signal_function: lambda_.Function | None = None
         functions = {}
         for name, handler, budget in (
             # Each invocation works within its budget (OnEvent retries a role IAM is still propagating within it);
@@ -279,19 +275,41 @@ class ProcessingJobProvider(Construct):
         )
         acknowledge_policies_written_by(role, PROVIDER_WRITER, FRAMEWORK_INVOKE_REASON)
 
+    def allow_kind(self, kind: JobKind) -> None:
+        """Let the handler manage this stack's jobs of ``kind`` (those named with the stack's prefix), and the signal
+        function read them; once per kind."""
+        if kind in self._kinds:
+            return
+        self._kinds.append(kind)
+        allow(
+            self.handler_principal,
+            [f"sagemaker:{kind.list_jobs}"],
+            ["*"],
+            why=f"{kind.list_jobs} supports no resource-level permissions (Service Authorization Reference, "
+            "Actions defined by Amazon SageMaker AI); the handler lists only by the name prefix of the job it manages, "
+            "to find a job whose name CloudFormation never received",
+        )
+        self.allow_job_name(None, kind)
+        if self._signal_function is not None:
+            self._allow_signal(kind)
+
+    def _allow_signal(self, kind: JobKind) -> None:
+        allow(
+            self._signal_principal,
+            ["sagemaker:ListTags", f"sagemaker:{kind.describe}"],
+            [_job_arn(Stack.of(self), None, kind)],
+            why=JOB_NAMES_REASON,
+        )
+
     @property
     def signal_function(self) -> lambda_.Function:
         """The function that signals long waits from jobs' state change events; created on first use."""
         if self._signal_function is None:
-            stack = Stack.of(self)
             role = iam.Role(self, "SignalRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
             principal = ManagedPolicyPrincipal(role, "ManagedPolicy")
-            allow(
-                principal,
-                ["sagemaker:ListTags", f"sagemaker:{PROCESSING.describe}"],
-                [_job_arn(stack, None)],
-                why=JOB_NAMES_REASON,
-            )
+            self._signal_principal = principal
+            for kind in self._kinds:
+                self._allow_signal(kind)
             log_group = library_log_group(self, "SignalLogs")
             allow(principal, LOG_WRITE, [log_group.log_group_arn])
             self._signal_function = lambda_.Function(

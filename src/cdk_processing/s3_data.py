@@ -7,21 +7,26 @@ import enum
 import re
 from typing import Any
 
+from . import _model
 from ._validation import check_type, fail, is_unresolved
 
 
 class S3DataType(enum.Enum):
-    """How ``S3Uri`` is read: every object under a prefix, or the objects a manifest file lists."""
+    """How ``S3Uri`` is read: every object under a prefix, or the objects a manifest file lists (training jobs also
+    read augmented manifests)."""
 
     S3_PREFIX = "S3Prefix"
     MANIFEST_FILE = "ManifestFile"
+    AUGMENTED_MANIFEST_FILE = "AugmentedManifestFile"
 
 
 class InputMode(enum.Enum):
-    """File copies the data to the instance before the job starts; Pipe streams it."""
+    """File copies the data to the instance before the job starts; Pipe streams it; FastFile (training jobs) streams
+    it behind a file system."""
 
     FILE = "File"
     PIPE = "Pipe"
+    FAST_FILE = "FastFile"
 
 
 class DataDistribution(enum.Enum):
@@ -58,7 +63,9 @@ def check_channel_name(prop: str, name: str) -> None:
         )
 
 
-def check_enum(prop: str, value: Any, enum_class: type[enum.Enum]) -> None:
-    if value is not None and not isinstance(value, enum_class):
-        choices = ", ".join(f"{enum_class.__name__}.{member.name}" for member in enum_class)
+def check_enum(prop: str, value: Any, enum_class: type[enum.Enum], shape: str | None = None) -> None:
+    """``value`` is a member of ``enum_class`` (and, with ``shape``, one the model's enum of that name takes)."""
+    allowed = [m for m in enum_class if shape is None or m.value in _model.enum(shape)]
+    if value is not None and (not isinstance(value, enum_class) or value not in allowed):
+        choices = ", ".join(f"{enum_class.__name__}.{member.name}" for member in allowed)
         raise fail(prop, value, f"must be one of {choices}")

@@ -35,7 +35,7 @@ from .._policy import PoliciesOf, allow
 from ..completion import LONG_WAIT_MARGIN, Completion
 from ..handler import kinds
 from ..handler.kinds import JobKind
-from ..job_base import IProcessingJob
+from ..job_base import JobBase
 from ..provider import SERVICE_TIMEOUT, ProcessingJobProvider
 
 
@@ -56,19 +56,22 @@ class JobResource:
         volume_key: kms.IKey | None,
         upstream: list[str],
         waits_for: list[IDependable],
+        per_run: list[str] | None = None,
     ) -> None:
+        """:param per_run: members of the request (dotted paths) whose S3 URI each run extends with its job name."""
         self._kind = kind
         self._fixed_name = fixed_name
         self.native: CfnResource | None = None
         self.custom: CustomResource | None = None
         self.wait_condition: CfnWaitCondition | None = None
         self.resource: Construct
-        if completion.kind == Completion.START:
+        if completion.kind == Completion.START and kind.native_type is not None:
             # Nothing waits: the native resource, created by CloudFormation itself, with no Lambda at all.
             self.native = CfnResource(job, "Resource", type=kind.native_type, properties=request)
             self.resource = self.native
         else:
-            provider = ProcessingJobProvider.of(job)
+            # A kind with no native resource starts only-started jobs through the custom resource too.
+            provider = ProcessingJobProvider.of(job, kind)
             if fixed_name is not None:
                 provider.allow_job_name(fixed_name, kind)
             if role_passed_in:
@@ -85,6 +88,7 @@ class JobResource:
                     kinds.PROP_NAME_PREFIX: name_prefix,
                     kinds.PROP_UPSTREAM: Lazy.any(Produce(lambda: upstream or None)),
                     kinds.PROP_COMPLETION: None if completion.kind == Completion.WAIT else completion.kind,
+                    kinds.PROP_PER_RUN: per_run or None,
                 },
                 service_timeout=SERVICE_TIMEOUT,
             )
@@ -150,7 +154,7 @@ class JobResource:
     def add_long_wait(
         self,
         job: Construct,
-        events_of: IProcessingJob,
+        events_of: JobBase,
         completion: Completion,
         max_runtime: Duration,
         request: dict[str, Any],
@@ -175,7 +179,7 @@ class JobResource:
         rule = events_of.on_state_change("CompletionEvents", statuses=ended)
         rule.add_target(
             targets.LambdaFunction(
-                ProcessingJobProvider.of(job).signal_function,
+                ProcessingJobProvider.of(job, self._kind).signal_function,
                 event=events.RuleTargetInput.from_object(
                     {kinds.SIGNAL_DETAIL: events.EventField.from_path("$.detail"), kinds.SIGNAL_HANDLE: handle.ref}
                 ),

@@ -48,7 +48,7 @@ class Kind:
     @property
     def resource_types(self) -> tuple[str, ...]:
         """CloudFormation types whose physical id is a job of this kind: its name, or its ARN (a native resource)."""
-        return (self.job.resource_type, self.job.native_type)
+        return tuple(t for t in (self.job.resource_type, self.job.native_type) if t is not None)
 
     @property
     def arn_resource(self) -> str:
@@ -106,9 +106,28 @@ PROCESSING = Kind(
     ),
 )
 
-KINDS: tuple[Kind, ...] = (PROCESSING,)
+TRAINING = Kind(
+    name="training",
+    job=job_kinds.TRAINING,
+    started_field="TrainingStartTime",
+    ended_field="TrainingEndTime",
+    instance_count_path="ResourceConfig.InstanceCount",
+    details=(
+        ("Secondary status", "SecondaryStatus"),
+        ("Image", "AlgorithmSpecification.TrainingImage"),
+        ("Instance type", "ResourceConfig.InstanceType"),
+        ("Instance count", "ResourceConfig.InstanceCount"),
+        ("Max runtime (s)", "StoppingCondition.MaxRuntimeInSeconds"),
+        ("Role", "RoleArn"),
+        ("Channels", "InputDataConfig[].DataSource.S3DataSource.S3Uri"),
+        ("Model", "ModelArtifacts.S3ModelArtifacts"),
+        ("Billable seconds", "BillableTimeInSeconds"),
+    ),
+)
 
-RUNNING = job_kinds.PROCESSING.running
+KINDS: tuple[Kind, ...] = (PROCESSING, TRAINING)
+
+RUNNING = job_kinds.PROCESSING.running | job_kinds.TRAINING.running
 
 
 def kind_of_type(resource_type: str) -> Kind | None:

@@ -1,0 +1,206 @@
+"""A training job as others see it: its attributes (CloudFormation ``GetAtt`` tokens), the import of a job made
+elsewhere, its tag probe, and the small types of its request (metric definitions, checkpoints, hyperparameters)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsii
+from aws_cdk import ITaggableV2, RemovalPolicy, TagManager, TagType
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from . import _model
+from ._core.resource import JobResource
+from ._s3 import S3Location
+from ._validation import (
+    ProcessingJobValidationError,
+    check_local_path,
+    check_model_string,
+    check_type,
+    fail,
+    is_unresolved,
+)
+from .handler.kinds import TRAINING
+from .job_base import ImportedTrainingJob, TrainingJobBase, name_of_arn
+
+
+@dataclass(frozen=True)
+class MetricDefinition:
+    """A metric the training job's logs carry: SageMaker reads it with ``regex`` (its first group is the value)
+    and publishes it to CloudWatch and to the job's final metrics.
+
+    Example: ``MetricDefinition("validation:auc", r"validation-auc=([0-9\\.]+)")``.
+    """
+
+    name: str
+    regex: str
+
+    def __post_init__(self) -> None:
+        check_type("metric_definitions[].name", self.name, str, "must be a metric name, such as 'validation:auc'")
+        check_model_string("metric_definitions[].name", self.name, "MetricName")
+        check_type("metric_definitions[].regex", self.regex, str, "must be a regular expression with one group")
+        check_model_string(f"metric_definitions[{self.name}].regex", self.regex, "MetricRegex")
+
+
+class Checkpoints:
+    """Where a training job keeps its checkpoints, which SageMaker syncs from ``local_path`` to S3 while the job
+    runs and downloads back when it starts (a spot job resumes from them after an interruption).
+
+    - ``Checkpoints.per_run()``: each run of the job has a prefix of its own (``<prefix><job name>/``): a run with
+      changed hyperparameters never resumes from the checkpoints of another.
+    - ``Checkpoints.shared(bucket, key_prefix)``: every run reads and writes the same prefix, to resume on purpose.
+    """
+
+    def __init__(self, location: S3Location | None, local_path: str | None, per_run: bool) -> None:
+        check_type("checkpoints.local_path", local_path, str, "must be a path in the container, such as '/opt/ml/ckpt'")
+        if local_path is not None:
+            check_local_path("checkpoints.local_path", local_path)
+        self.location = location
+        self.local_path = local_path
+        self.own_prefix_per_run = per_run
+
+    @staticmethod
+    def per_run(
+        bucket: s3.IBucket | None = None, key_prefix: str | None = None, *, local_path: str | None = None
+    ) -> Checkpoints:
+        """A prefix for each run of the job.
+
+        :param bucket: Default: the job's ``output_bucket``.
+        :param key_prefix: Default: ``<the job's prefix>checkpoints/``.
+        :param local_path: Default: SageMaker's, ``/opt/ml/checkpoints/``.
+        """
+        location = None if bucket is None else S3Location.from_bucket("checkpoints", bucket, key_prefix)
+        if bucket is None and key_prefix is not None:
+            raise fail("checkpoints.key_prefix", key_prefix, "is a prefix in a bucket: give the bucket too")
+        return Checkpoints(location, local_path, True)
+
+    @staticmethod
+    def shared(bucket: s3.IBucket, key_prefix: str, *, local_path: str | None = None) -> Checkpoints:
+        """One prefix for every run: a run downloads what the runs before wrote there, and resumes from it.
+
+        :param local_path: Default: SageMaker's, ``/opt/ml/checkpoints/``.
+        """
+        return Checkpoints(S3Location.from_bucket("checkpoints", bucket, key_prefix), local_path, False)
+
+
+def render_hyperparameters(values: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """``HyperParameters``: every value a string, as SageMaker takes them. Booleans as ``true``/``false`` (what the
+    framework containers decode as JSON), numbers as Python writes them, strings and tokens as they are."""
+    if values is None or is_unresolved(values):
+        return values  # type: ignore[return-value]
+    if not isinstance(values, Mapping):
+        raise fail(
+            "hyperparameters", values, "must be a dict of names to str, int, float or bool, such as {'epochs': 10}"
+        )
+    low, high = _model.bounds("HyperParameters")
+    if len(values) > high:
+        raise fail("hyperparameters", f"{len(values)} entries", f"SageMaker takes at most {high}")
+    rendered = {}
+    for key, value in values.items():
+        check_type("hyperparameters key", key, str, "must be a string")
+        check_model_string("hyperparameters key", key, "HyperParameterKey")
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float, str)):
+            text = str(value)
+        else:
+            raise fail(f"hyperparameters[{key}]", value, "must be a str, int, float or bool")
+        check_model_string(f"hyperparameters[{key}]", text, "HyperParameterValue")
+        rendered[key] = text
+    return rendered
+
+
+@jsii.implements(ITaggableV2)
+class _TagProbe(Construct):
+    """What ``Tags.of()`` sees of a training job: the type ``AWS::SageMaker::TrainingJob`` (no L1 exists for it), so
+    that include and exclude resource types behave as for any resource."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self._tags = TagManager(TagType.KEY_VALUE, "AWS::SageMaker::TrainingJob")
+
+    @property
+    def cdk_tag_manager(self) -> TagManager:
+        return self._tags
+
+
+def tag_probe(scope: Construct, id: str) -> Any:
+    return _TagProbe(scope, id)
+
+
+class TrainingJobAttributes:
+    """What DescribeTrainingJob says of the job, once the deployment got past it (``GetAtt`` tokens)."""
+
+    _resource: JobResource | None
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        """What a stack delete or replacement does with the job: ``DESTROY`` (the default) stops a job still
+        running; ``RETAIN`` leaves it alone (CloudFormation keeps the resource and sends no delete)."""
+        assert self._resource is not None and self._resource.custom is not None
+        self._resource.custom.apply_removal_policy(policy)
+
+    def _att(self, name: str) -> str:
+        assert self._resource is not None
+        return self._resource.att(name)
+
+    @property
+    def training_job_status(self) -> str:
+        """``Completed`` once the deployment got past this resource (``InProgress`` for a job only started)."""
+        return self._att("TrainingJobStatus")
+
+    @property
+    def secondary_status(self) -> str:
+        """SageMaker's finer status (``Completed``, ``Training``, ...)."""
+        return self._att("SecondaryStatus")
+
+    @property
+    def failure_reason(self) -> str:
+        """Empty for a completed job."""
+        return self._att("FailureReason")
+
+    @property
+    def creation_time(self) -> str:
+        """When SageMaker created the job, ISO 8601."""
+        return self._att("CreationTime")
+
+    @property
+    def training_start_time(self) -> str:
+        """When the job started training (instances ready, billing started), ISO 8601."""
+        return self._att("TrainingStartTime")
+
+    @property
+    def training_end_time(self) -> str:
+        """When the job ended, ISO 8601."""
+        return self._att("TrainingEndTime")
+
+    @property
+    def billable_time_in_seconds(self) -> str:
+        """The seconds billed per instance (less than the training time for a spot job)."""
+        return self._att("BillableTimeInSeconds")
+
+    @staticmethod
+    def from_training_job_name(scope: Construct, id: str, training_job_name: str) -> TrainingJobBase:
+        """A training job created elsewhere, for its ARN, events (``on_state_change``) and metrics."""
+        try:
+            check_model_string(
+                "training_job_name",
+                training_job_name,
+                "TrainingJobName",
+                "letters and digits with hyphens between them",
+            )
+        except ProcessingJobValidationError as error:
+            raise error.at(f"{scope.node.path}/{id}") from None
+        return ImportedTrainingJob(scope, id, training_job_name)
+
+    @staticmethod
+    def from_training_job_arn(scope: Construct, id: str, training_job_arn: str) -> TrainingJobBase:
+        """A training job created elsewhere, by its ARN (``arn:<partition>:sagemaker:<region>:<account>:
+        training-job/<name>``), for events and metrics."""
+        try:
+            name = name_of_arn(TRAINING, training_job_arn, "training_job_arn")
+        except ProcessingJobValidationError as error:
+            raise error.at(f"{scope.node.path}/{id}") from None
+        return ImportedTrainingJob(scope, id, name, training_job_arn)

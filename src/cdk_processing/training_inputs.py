@@ -1,0 +1,245 @@
+"""Training job channels (``InputDataConfig``): S3 data, local files, and another job's output."""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct, IDependable
+
+from . import _model
+from ._core.context import UpstreamJob
+from ._policy import KMS_READ, allow_key
+from ._s3 import S3Location
+from ._validation import check_integer, check_model_string, check_str_list, check_type, fail, is_unresolved
+from .assets import Staged, job_defaults, stage
+from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType, check_enum
+
+try:  # Python 3.11+
+    from typing import Unpack
+except ImportError:  # pragma: no cover - Python 3.10
+    from typing_extensions import Unpack
+
+# Where SageMaker puts a channel's files in a training container (File and FastFile modes).
+CHANNEL_ROOT = "/opt/ml/input/data/"
+
+
+class RecordWrapper(enum.Enum):
+    """How SageMaker hands the records of a channel to the algorithm: as they are, or each in a RecordIO record."""
+
+    NONE = "None"
+    RECORD_IO = "RecordIO"
+
+
+class ChannelOptions(TypedDict, total=False):
+    """A channel's options, each with its default."""
+
+    content_type: str  # the MIME type of the data. Default: none given.
+    input_mode: InputMode  # Default: the job's input_mode.
+    distribution: DataDistribution  # Default: DataDistribution.FULLY_REPLICATED.
+    compression: S3Compression  # Default: S3Compression.NONE; GZIP with InputMode.PIPE only.
+    record_wrapper: RecordWrapper  # Default: none.
+    shuffle_seed: int  # shuffles the data with this seed (Pipe mode). Default: not shuffled.
+    data_type: S3DataType  # Default: S3DataType.S3_PREFIX.
+    attribute_names: Sequence[str]  # the attributes of an augmented manifest to read. Default: all.
+
+
+class TrainingInput:
+    """A training job's channel: data the job reads, under a channel name (``train``, ``validation``, ...), at
+    ``/opt/ml/input/data/<channel>`` in File and FastFile modes. Choose a factory:
+
+    - ``TrainingInput.from_bucket(channel, bucket, key_prefix)`` or ``from_s3_uri(channel, "s3://...")``;
+    - ``TrainingInput.from_asset(channel, path)`` for small local data;
+    - ``TrainingInput.from_output(channel, job, output_name)`` for another job's S3 output (a processing job's
+      prepared data): the training job runs after it, reads only that prefix, and trains again whenever it runs again.
+
+    Every factory takes the channel's options: ``content_type``, ``input_mode`` (default: the job's), ``distribution``,
+    ``compression`` (``GZIP`` with Pipe mode only), ``record_wrapper``, ``shuffle_seed`` (Pipe mode), ``data_type`` and
+    ``attribute_names`` (augmented manifests). The job's role is granted exactly the reads the channel needs.
+    """
+
+    def __init__(
+        self,
+        channel: str,
+        location: S3Location | None,
+        *,
+        content_type: str | None = None,
+        input_mode: InputMode | None = None,
+        distribution: DataDistribution = DataDistribution.FULLY_REPLICATED,
+        compression: S3Compression = S3Compression.NONE,
+        record_wrapper: RecordWrapper | None = None,
+        shuffle_seed: int | None = None,
+        data_type: S3DataType = S3DataType.S3_PREFIX,
+        attribute_names: Sequence[str] | None = None,
+    ) -> None:
+        check_model_string("inputs[].channel", channel, "ChannelName", "letters, digits, '.', '-' and '_'")
+        prop = f"inputs[{channel}]"
+        check_type(prop + ".content_type", content_type, str, "must be a MIME type, such as 'text/csv'")
+        check_model_string(prop + ".content_type", content_type, "ContentType")
+        check_enum(prop + ".input_mode", input_mode, InputMode)
+        check_enum(prop + ".distribution", distribution, DataDistribution)
+        check_enum(prop + ".compression", compression, S3Compression)
+        check_enum(prop + ".record_wrapper", record_wrapper, RecordWrapper)
+        check_enum(prop + ".data_type", data_type, S3DataType)
+        if shuffle_seed is not None:
+            check_integer(prop + ".shuffle_seed", shuffle_seed)
+        names = check_str_list(prop + ".attribute_names", attribute_names, "['source-ref', 'class']")
+        if names is not None and not is_unresolved(names):
+            high = _model.bounds("AttributeNames")[1]
+            if len(names) > high:
+                raise fail(prop + ".attribute_names", names, f"takes at most {high} names")
+        if names and data_type is not S3DataType.AUGMENTED_MANIFEST_FILE:
+            raise fail(
+                prop + ".attribute_names",
+                names,
+                "are read from an augmented manifest: give S3DataType.AUGMENTED_MANIFEST_FILE",
+            )
+        if compression is S3Compression.GZIP and input_mode not in (InputMode.PIPE, None):
+            raise fail(prop + ".compression", "Gzip", f"works only with input_mode InputMode.PIPE, not {input_mode}")
+        if input_mode is InputMode.FAST_FILE and data_type is S3DataType.AUGMENTED_MANIFEST_FILE:
+            raise fail(prop + ".input_mode", "FastFile", "does not read augmented manifest files (SageMaker's rule)")
+        self.channel = channel
+        self.name = channel
+        self.input_mode = input_mode
+        self.compression = compression
+        self._location = location
+        self._options: dict[str, Any] = {
+            "ContentType": content_type,
+            "CompressionType": compression.value if compression is not S3Compression.NONE else None,
+            "RecordWrapperType": record_wrapper.value if record_wrapper is not None else None,
+            "InputMode": input_mode.value if input_mode is not None else None,
+            "ShuffleConfig": {"Seed": shuffle_seed} if shuffle_seed is not None else None,
+        }
+        self._source: dict[str, Any] = {
+            "S3DataType": data_type.value,
+            "S3DataDistributionType": distribution.value,
+        }
+        if names:
+            self._source["AttributeNames"] = list(names)
+        self.staged: Staged | None = None
+        """For a channel of local files, where they were put, once bound."""
+        self.upstream: UpstreamJob | None = None
+        """For another job's output, that job: this one runs again whenever it does."""
+
+    @property
+    def waits_for(self) -> IDependable | None:
+        """What the job must wait for before it starts (the upload of local files), once bound."""
+        return self.staged.dependable if self.staged is not None else None
+
+    @staticmethod
+    def from_bucket(
+        channel: str, bucket: s3.IBucket, key_prefix: str | None = None, **options: Unpack[ChannelOptions]
+    ) -> TrainingInput:
+        """Objects under ``key_prefix`` of ``bucket`` (an ``s3.IBucket``), or the manifest at that key.
+
+        :param key_prefix: the key prefix to read. Default: the whole bucket.
+        :param options: the channel's options (see the class).
+        """
+        check_model_string("inputs[].channel", channel, "ChannelName", "letters, digits, '.', '-' and '_'")
+        return TrainingInput(channel, S3Location.from_bucket(f"inputs[{channel}]", bucket, key_prefix), **options)
+
+    @staticmethod
+    def from_s3_uri(channel: str, s3_uri: str, **options: Unpack[ChannelOptions]) -> TrainingInput:
+        """Objects under an ``s3://bucket/prefix`` URI; a URI known only at deploy time (a token) is granted on the
+        whole bucket it names.
+
+        :param options: the channel's options (see the class).
+        """
+        check_model_string("inputs[].channel", channel, "ChannelName", "letters, digits, '.', '-' and '_'")
+        return TrainingInput(channel, S3Location.from_uri(f"inputs[{channel}].s3_uri", s3_uri), **options)
+
+    @staticmethod
+    def from_asset(
+        channel: str,
+        path: str | os.PathLike[str],
+        *,
+        exclude: Sequence[str] | None = None,
+        **options: Unpack[ChannelOptions],
+    ) -> TrainingInput:
+        """Small local data, a file or a folder, put with its file names under the job's prefix in the job's
+        ``output_bucket``; the job trains again exactly when the files change.
+
+        :param exclude: glob patterns of files in a folder to leave out. Default: none.
+        :param options: the channel's options (see the class).
+        """
+        check_model_string("inputs[].channel", channel, "ChannelName", "letters, digits, '.', '-' and '_'")
+        check_type(f"inputs[{channel}].path", path, (str, os.PathLike), "must be the path of a local file or folder")
+        exclude = check_str_list(f"inputs[{channel}].exclude", exclude, "['*.tmp']")
+        return _AssetChannel(channel, os.fspath(path), exclude, True, **options)
+
+    @staticmethod
+    def from_output(
+        channel: str, job: UpstreamJob, output_name: str, **options: Unpack[ChannelOptions]
+    ) -> TrainingInput:
+        """Another job's S3 output (a ``ProcessingJob``'s, by its output name): this job runs after that one
+        completed, with read access to exactly that prefix, and trains again whenever that job runs again.
+
+        :param options: the channel's options (see the class).
+        """
+        check_model_string("inputs[].channel", channel, "ChannelName", "letters, digits, '.', '-' and '_'")
+        if not (hasattr(job, "output_uri") and hasattr(job, "output_location")):
+            raise fail(f"inputs[{channel}].job", job, "must be a job of this app that writes the output")
+        check_type(f"inputs[{channel}].output_name", output_name, str, "must be the name of one of the job's outputs")
+        location = job.output_location(output_name)
+        chained = S3Location(
+            bucket=location.bucket, key_prefix=location.key_prefix, uri_string=job.output_uri(output_name)
+        )
+        made = TrainingInput(channel, chained, **options)
+        made.upstream = job
+        return made
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
+        """Grant ``grantee`` the reads this channel needs and return its ``Channel`` request member."""
+        assert self._location is not None
+        location = self._location.bind(scope, f"Channel{self.channel}Bucket")
+        location.grant_read(grantee)
+        key = self.upstream.output_encryption_key if self.upstream is not None else None
+        if key is not None:
+            allow_key(grantee, key, KMS_READ)
+        member: dict[str, Any] = {
+            "ChannelName": self.channel,
+            "DataSource": {"S3DataSource": {"S3Uri": location.uri, **self._source}},
+        }
+        member.update({k: v for k, v in self._options.items() if v is not None})
+        return member
+
+
+class _AssetChannel(TrainingInput):
+    """Local files: as the plain CDK asset (``keep_file_name=False``: the code channel) or, names kept, copied under
+    the job's prefix."""
+
+    def __init__(
+        self,
+        channel: str,
+        path: str,
+        exclude: Sequence[str] | None,
+        keep_file_name: bool,
+        **options: Unpack[ChannelOptions],
+    ) -> None:
+        super().__init__(channel, None, **options)
+        self._path = path
+        self._exclude = exclude
+        self._keep_file_name = keep_file_name
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
+        prefix = f"{job_defaults(scope)[1]}inputs/{self.channel}/"
+        self.staged = stage(
+            scope,
+            f"Input{self.channel}Files",
+            self._path,
+            f"inputs[{self.channel}].path",
+            prefix,
+            self._exclude,
+            self._keep_file_name,
+        )
+        self._location = self.staged.location
+        return super().bind(scope, grantee)
+
+
+def code_channel(path: str, exclude: Sequence[str] | None) -> TrainingInput:
+    """The channel ``code`` of a job's ``Code``: the plain CDK asset, at ``/opt/ml/input/data/code``."""
+    return _AssetChannel("code", path, exclude, False)

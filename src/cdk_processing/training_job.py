@@ -1,0 +1,556 @@
+"""``TrainingJob``: a SageMaker training job run, and awaited, during ``cdk deploy``.
+
+The job composes the parts every job kind shares (``_core``: its role, network, tags and resource) and renders the
+blocks of its own request, ``CreateTrainingJob``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jsii
+from aws_cdk import Duration, Fn, Lazy, Size
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct, IDependable
+
+from . import _model
+from ._core.network import JobNetwork
+from ._core.resource import JobResource, Produce
+from ._core.role import JobRole, grant_logs_and_metrics
+from ._core.tags import JobTags
+from ._job_checks import TRAINING_SHAPES, check_job_scalars, check_prop_types, claim_job_name
+from ._naming import job_name_prefix
+from ._policy import KMS_WRITE, allow_key
+from ._s3 import S3Location
+from ._validation import check_bool, check_integer, check_list_of, check_str_list, check_unique, fail, in_construct
+from .assets import Code, default_bucket
+from .code import code_entrypoint
+from .completion import Completion
+from .experiment import ExperimentConfig, render_experiment
+from .handler.kinds import TRAINING
+from .image import ContainerImage, for_training
+from .instance_type import InstanceType
+from .job_base import TrainingJobBase
+from .processing_attributes import render_cluster
+from .s3_data import InputMode, check_enum
+from .training_attributes import (
+    Checkpoints,
+    MetricDefinition,
+    TrainingJobAttributes,
+    render_hyperparameters,
+    tag_probe,
+)
+from .training_inputs import CHANNEL_ROOT, TrainingInput, code_channel
+
+__all__ = ["MODEL_OUTPUT", "TrainingJob"]
+
+# The name of a training job's one output, its model, for ``from_output`` and ``output_uri``.
+MODEL_OUTPUT = "model"
+# SageMaker's longest training job (StoppingCondition.MaxRuntimeInSeconds: "The maximum value is 28 days").
+MAX_TRAINING_RUNTIME = Duration.days(28)
+# Built-in algorithms without checkpoints are capped at an hour of MaxWait; a longer spot job without checkpoints
+# restarts from the beginning after each interruption.
+SPOT_WITHOUT_CHECKPOINTS = Duration.hours(1)
+
+
+@jsii.implements(iam.IGrantable, ec2.IConnectable)
+class TrainingJob(TrainingJobAttributes, TrainingJobBase):
+    """A SageMaker training job, started and awaited by CloudFormation.
+
+    The deployment succeeds when the job completed and fails with the job's FailureReason and its last status
+    message when it failed or was stopped. The job trains again when its request changes (image, hyperparameters,
+    channels, the runs of the jobs it reads from, ...), never for a change that leaves the request as it is.
+    Deleting the resource stops a job that is still running; the model and checkpoints are never deleted.
+
+    Example::
+
+        train = TrainingJob(self, "Train",
+            image=ContainerImage.from_framework(Framework.XGBOOST, "1.7-1"),
+            hyperparameters={"objective": "binary:logistic", "num_round": 100},
+            inputs=[TrainingInput.from_output("train", prepare, "train")],
+            metric_definitions=[MetricDefinition("validation:auc", r"validation-auc:([0-9\\.]+)")],
+        )
+        model_uri = train.model_data
+    """
+
+    @in_construct
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        image: ContainerImage,
+        instance_type: InstanceType | None = None,
+        instance_count: int = 1,
+        volume_size: Size | None = None,
+        volume_encryption_key: kms.IKey | None = None,
+        max_runtime: Duration | None = None,
+        use_spot_instances: bool = False,
+        max_wait: Duration | None = None,
+        checkpoints: Checkpoints | None = None,
+        allow_spot_without_checkpoints: bool = False,
+        entrypoint: Sequence[str] | None = None,
+        arguments: Sequence[str] | None = None,
+        hyperparameters: Mapping[str, str | int | float | bool] | None = None,
+        environment: Mapping[str, str] | None = None,
+        inputs: Sequence[TrainingInput] | None = None,
+        input_mode: InputMode = InputMode.FILE,
+        metric_definitions: Sequence[MetricDefinition] | None = None,
+        output_bucket: s3.IBucket | None = None,
+        output_prefix: str | None = None,
+        output_encryption_key: kms.IKey | None = None,
+        retry_attempts: int | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        enable_network_isolation: bool = False,
+        enable_inter_container_traffic_encryption: bool | None = None,
+        experiment_config: ExperimentConfig | None = None,
+        role: iam.IRole | None = None,
+        training_job_name: str | None = None,
+        code: Code | None = None,
+        command: Sequence[str] | None = None,
+        completion: Completion | None = None,
+        max_pending_time: Duration | None = None,
+        enable_remote_debug: bool | None = None,
+        enable_infra_check: bool | None = None,
+    ) -> None:
+        """
+        :param image: the container image the job runs; a framework image (``ContainerImage.from_framework``) in
+            its training build, CPU or GPU as ``instance_type`` has.
+        :param instance_type: Default: ``InstanceType.M5_XLARGE``.
+        :param instance_count: instances to train on. Default: 1.
+        :param volume_size: the ML storage volume attached to each instance, in GiB. Default: 30 GiB.
+        :param volume_encryption_key: encrypts the storage volumes (not with instance types that have local
+            instance storage). Default: SageMaker's AWS managed key.
+        :param max_runtime: the longest the job may train: up to 45 minutes with ``Completion.wait()``, 11 h 45 min
+            with ``wait_long()``, 28 days with ``start_only()``. Default: 45 minutes (``wait_long``: 11 h 45 min,
+            ``start_only``: 1 day); with spot, ``max_wait``.
+        :param use_spot_instances: train on managed spot capacity (``EnableManagedSpotTraining``). Default: false.
+        :param max_wait: with spot only: the longest the job may take, waiting for spot capacity included; at least
+            ``max_runtime``; it bounds the deployment's wait. Default: ``max_runtime``.
+        :param checkpoints: where the job keeps checkpoints (``Checkpoints.per_run()`` or ``.shared(...)``).
+            Default: no checkpoints.
+        :param allow_spot_without_checkpoints: a spot job whose ``max_wait`` passes an hour needs ``checkpoints``
+            (an interrupted job without them trains from the start again); this allows it anyway. Default: false.
+        :param entrypoint: the container's entrypoint. Default: the image's ENTRYPOINT.
+        :param arguments: arguments for the entrypoint. Default: none.
+        :param hyperparameters: at most 100, values str, int, float or bool (rendered as strings: ``true``/``false``,
+            ``0.1``). Default: none.
+        :param environment: environment variables (at most 100). Default: none.
+        :param inputs: the job's channels, 1 to 20 with unique names; more with ``add_input``. Default: none.
+        :param input_mode: how channels without their own mode are read. Default: ``InputMode.FILE``.
+        :param metric_definitions: at most 40, with unique names. Default: none.
+        :param output_bucket: where the model (and checkpoints given no bucket) go. Default: one bucket per stack,
+            created on first use (encrypted, private, retained on delete).
+        :param output_prefix: the key prefix of the model's location. Default: ``<the job's prefix>model/``; each run
+            writes ``<prefix><job name>/output/model.tar.gz``.
+        :param output_encryption_key: encrypts the model in S3. Default: the bucket's own encryption.
+        :param retry_attempts: runs of the job after an internal SageMaker error, 1 to 30 (``max_runtime`` covers
+            them all). Default: no retry.
+        :param vpc: runs the job's containers in this VPC. Default: SageMaker's network, no VPC.
+        :param vpc_subnets: Default: the VPC's private subnets.
+        :param security_groups: at most 5. Default: one security group is created for the job (``connections``).
+        :param enable_network_isolation: no network access from the containers at all. Default: false.
+        :param enable_inter_container_traffic_encryption: Default: on when ``instance_count`` is more than 1.
+        :param experiment_config: Default: the job is not part of an experiment.
+        :param role: the role SageMaker assumes for the job; used as is and granted what the channels, outputs,
+            image, keys and network need. Default: a role is created with exactly those grants.
+        :param training_job_name: a fixed job name (unique in the account and region, forever). Default: a name
+            derived from the stack and this construct, new for each run.
+        :param code: the job's own script or folder (``Code.from_asset``), the channel ``code`` at
+            ``/opt/ml/input/data/code``, run as ``command + [script] + arguments`` in any image. Default: the image's
+            own code.
+        :param command: what runs the code. Default: ``["python3"]``.
+        :param completion: how the deployment waits for the job. Default: from ``max_runtime`` (``max_wait`` with
+            spot): ``Completion.wait()`` up to 45 minutes, ``wait_long()`` up to 11 h 45 min.
+        :param max_pending_time: how long the job may wait for capacity (accelerated instance types), 30 minutes
+            to 28 days. Default: SageMaker's.
+        :param enable_remote_debug: lets you connect to the container with SSM while it runs. Default: off.
+        :param enable_infra_check: runs SageMaker's cluster health checks before training. Default: off.
+        """
+        super().__init__(scope, id)
+        entrypoint = check_str_list("entrypoint", entrypoint, "['python3', '/opt/program/train.py']")
+        arguments = check_str_list("arguments", arguments, "['--epochs', '10']")
+        command = check_str_list("command", command, "['python3', '-u']")
+        inputs = check_list_of("inputs", inputs, TrainingInput, "[TrainingInput.from_bucket(...)]")
+        metrics = check_list_of(
+            "metric_definitions", metric_definitions, MetricDefinition, "[MetricDefinition('loss', 'loss=(\\S+)')]"
+        )
+        check_prop_types(
+            image=image,
+            volume_size=volume_size,
+            max_runtime=max_runtime,
+            volume_encryption_key=volume_encryption_key,
+            output_encryption_key=output_encryption_key,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
+            enable_network_isolation=enable_network_isolation,
+            enable_inter_container_traffic_encryption=enable_inter_container_traffic_encryption,
+            experiment_config=experiment_config,
+            role=role,
+            processing_job_name=training_job_name,
+            code=code,
+            output_bucket=output_bucket,
+            completion=completion,
+            environment=environment,
+            name_prop="training_job_name",
+        )
+        check_job_scalars(
+            TRAINING_SHAPES,
+            instance_count,
+            volume_size,
+            volume_encryption_key,
+            instance_type,
+            entrypoint,
+            arguments,
+            environment,
+            training_job_name,
+            experiment_config,
+            security_groups,
+        )
+        for flag, value in (
+            ("use_spot_instances", use_spot_instances),
+            ("allow_spot_without_checkpoints", allow_spot_without_checkpoints),
+            ("enable_remote_debug", enable_remote_debug),
+            ("enable_infra_check", enable_infra_check),
+        ):
+            check_bool(flag, value)
+        check_enum("input_mode", input_mode, InputMode)
+        if checkpoints is not None and not isinstance(checkpoints, Checkpoints):
+            raise fail(
+                "checkpoints", checkpoints, "must be Checkpoints.per_run() or Checkpoints.shared(bucket, prefix)"
+            )
+        if metrics:
+            if len(metrics) > _model.bounds("MetricDefinitionList")[1]:
+                raise fail("metric_definitions", f"{len(metrics)} items", "SageMaker takes at most 40")
+            check_unique("metric_definitions[].name", [m.name for m in metrics])
+        if retry_attempts is not None:
+            check_integer("retry_attempts", retry_attempts)
+            low, high = _model.bounds("MaximumRetryAttempts")
+            if not low <= retry_attempts <= high:
+                raise fail("retry_attempts", retry_attempts, f"must be between {low} and {high}")
+        instance_type = instance_type or InstanceType.M5_XLARGE
+        instance_type.check_training()
+        image = for_training(image, instance_type)
+        volume_size = volume_size or Size.gibibytes(30)
+        max_runtime, max_wait, completion = _stopping(max_runtime, use_spot_instances, max_wait, completion)
+        if (
+            use_spot_instances
+            and checkpoints is None
+            and not allow_spot_without_checkpoints
+            and not max_wait.is_unresolved()
+            and max_wait.to_seconds() > SPOT_WITHOUT_CHECKPOINTS.to_seconds()
+        ):
+            raise fail(
+                "checkpoints",
+                "not set",
+                f"a spot job that may take {max_wait.to_seconds():g} s (max_wait) restarts from the beginning after "
+                "each interruption without checkpoints: give checkpoints=Checkpoints.per_run(), or "
+                "allow_spot_without_checkpoints=True",
+            )
+        self.completion = completion
+        self.instance_count = instance_count
+
+        job_role = JobRole(self, TRAINING, role)
+        self.role: iam.IRole = job_role.role
+        self._principal = job_role.principal
+        self.library_principal: iam.IPrincipal | None = job_role.library_principal
+        """Where the library's own statements for this job go (``_policy.allow``); ``None``: the role's own."""
+
+        if training_job_name is not None:
+            claim_job_name(self, training_job_name, "training_job_name")
+        self._name_prefix = job_name_prefix(self)
+        self._fixed_name = training_job_name
+        self._output_bucket = output_bucket
+        self._output_encryption_key = output_encryption_key
+        self._waits_for: list[IDependable] = []
+        self._upstream: list[str] = []
+        self._resource: JobResource | None = None
+        self._inputs: list[TrainingInput] = []
+        self._channels: list[dict[str, Any]] = []
+
+        image_config = image.bind(self, self)
+        streams = f"{self._fixed_name}/*" if self._fixed_name else f"{self._name_prefix}-*"
+        grant_logs_and_metrics(self, self, TRAINING, streams)
+        self._network = JobNetwork(
+            self,
+            self,
+            TRAINING,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
+            isolation=enable_network_isolation,
+            encryption=enable_inter_container_traffic_encryption,
+            instance_count=instance_count,
+        )
+
+        if code is not None:
+            if entrypoint is not None:
+                raise fail("entrypoint", list(entrypoint), "cannot be combined with code, which runs with command")
+            entrypoint = code_entrypoint(
+                code, command or ["python3"], enable_network_isolation, CHANNEL_ROOT + "code", self._add_code
+            )
+        elif command is not None:
+            raise fail("command", list(command), "runs code: give code=Code.from_asset(...), or use entrypoint")
+
+        algorithm: dict[str, Any] = {"TrainingImage": image_config.image_uri, "TrainingInputMode": input_mode.value}
+        if metrics:
+            algorithm["MetricDefinitions"] = [{"Name": m.name, "Regex": m.regex} for m in metrics]
+        if entrypoint is not None:
+            algorithm["ContainerEntrypoint"] = list(entrypoint)
+        if arguments is not None:
+            algorithm["ContainerArguments"] = list(arguments)
+
+        self._model_location = S3Location.from_bucket(
+            "output_prefix",
+            self.output_bucket,
+            output_prefix if output_prefix is not None else self.default_prefix + "model/",
+        )
+        self._model_location.grant_write(self)
+        output: dict[str, Any] = {"S3OutputPath": self._model_location.uri}
+        if output_encryption_key is not None:
+            allow_key(self, output_encryption_key, KMS_WRITE)
+            output["KmsKeyId"] = output_encryption_key.key_arn
+
+        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(max_runtime.to_seconds())}
+        request: dict[str, Any] = {
+            "AlgorithmSpecification": algorithm,
+            "RoleArn": self.role.role_arn,
+            "InputDataConfig": Lazy.any(Produce(lambda: self._channels or None)),
+            "OutputDataConfig": output,
+            "ResourceConfig": render_cluster(self, instance_count, instance_type, volume_size, volume_encryption_key),
+            "StoppingCondition": stopping,
+            **self._network.flags,
+            "Tags": Lazy.any(Produce(lambda: self._tags.render())),
+        }
+        if self._network.vpc_config is not None:
+            request["VpcConfig"] = self._network.vpc_config
+        if use_spot_instances:
+            request["EnableManagedSpotTraining"] = True
+            stopping["MaxWaitTimeInSeconds"] = int(max_wait.to_seconds())
+        if max_pending_time is not None:
+            stopping["MaxPendingTimeInSeconds"] = _pending_seconds(max_pending_time)
+        per_run: list[str] = []
+        if checkpoints is not None:
+            request["CheckpointConfig"] = self._checkpoint_config(checkpoints)
+            if checkpoints.own_prefix_per_run:
+                per_run.append("CheckpointConfig.S3Uri")
+        rendered = render_hyperparameters(hyperparameters)
+        if rendered:
+            request["HyperParameters"] = rendered
+        if environment:
+            request["Environment"] = dict(environment)
+        if retry_attempts is not None:
+            request["RetryStrategy"] = {"MaximumRetryAttempts": retry_attempts}
+        if experiment_config is not None:
+            request["ExperimentConfig"] = render_experiment(experiment_config)
+        if enable_remote_debug is not None:
+            request["RemoteDebugConfig"] = {"EnableRemoteDebug": enable_remote_debug}
+        if enable_infra_check is not None:
+            request["InfraCheckConfig"] = {"EnableInfraCheck": enable_infra_check}
+        if training_job_name is not None:
+            request[TRAINING.name_field] = training_job_name
+
+        for channel in inputs or []:
+            self.add_input(channel)
+
+        self._resource = JobResource(
+            self,
+            TRAINING,
+            request,
+            completion=completion,
+            name_prefix=self._name_prefix,
+            fixed_name=training_job_name,
+            role=self.role,
+            role_passed_in=job_role.passed_in,
+            volume_key=volume_encryption_key,
+            upstream=self._upstream,
+            waits_for=self._waits_for,
+            per_run=per_run,
+        )
+        self._request = request
+        if completion.kind == Completion.LONG:
+            self._resource.add_long_wait(self, self, completion, max_wait, request, self._upstream)
+        self._tags = JobTags(self, tag_probe)
+        self._name = self._resource.job_name()
+        self._arn = self._resource.att(TRAINING.arn_field)
+
+    def _checkpoint_config(self, checkpoints: Checkpoints) -> dict[str, Any]:
+        location = checkpoints.location or S3Location.from_bucket(
+            "checkpoints", self.output_bucket, self.default_prefix + "checkpoints/"
+        )
+        location = location.bind(self, "CheckpointsBucket")
+        location.grant_read(self)
+        location.grant_write(self)
+        config = {"S3Uri": location.uri}
+        if checkpoints.local_path is not None:
+            config["LocalPath"] = checkpoints.local_path
+        return config
+
+    def _add_code(self, code: Code) -> str:
+        """The code as the channel ``code`` (the plain CDK asset); its file name in the channel."""
+        channel = code_channel(code.path, code.exclude)
+        self.add_input(channel)
+        assert channel.staged is not None and channel.staged.file_name is not None
+        return channel.staged.file_name
+
+    @in_construct
+    def add_request_override(self, path: str, value: Any) -> None:
+        """Set a member of the ``CreateTrainingJob`` request that no prop reaches, by its dotted path in the API's
+        names (``"ResourceConfig.KeepAlivePeriodInSeconds"``, list items by index). The job runs again, and a long
+        wait waits again, as for any change of the request. The path must name members of the request in botocore's
+        SageMaker model; the value is not checked (SageMaker does, at deploy)."""
+        problem = _model.member_path(TRAINING.create, path) if isinstance(path, str) else "it must be a str"
+        if problem is not None:
+            raise fail(
+                "add_request_override path", path, f"must name a member of {TRAINING.create}'s request: {problem}"
+            )
+        assert self._resource is not None
+        self._resource.override_request(self._request, path, value)
+
+    @in_construct
+    def add_input(self, channel: TrainingInput) -> None:
+        """Add a channel (at most 20 in all, names unique) and grant the role its reads."""
+        if not isinstance(channel, TrainingInput):
+            raise fail("inputs[]", channel, "must be a TrainingInput, such as TrainingInput.from_bucket(...)")
+        high = _model.bounds("InputDataConfig")[1]
+        if len(self._inputs) >= high:
+            raise fail("inputs", f"{len(self._inputs) + 1} items", f"a training job takes at most {high} channels")
+        check_unique("inputs[].channel", [*(i.channel for i in self._inputs), channel.channel])
+        self._inputs.append(channel)
+        self._channels.append(channel.bind(self, self))
+        if channel.waits_for is not None:
+            self.wait_for(channel.waits_for)
+        if channel.upstream is not None:
+            self._upstream.append(channel.upstream.run_name)
+
+    # -----------------------------------------------------------------------------------------------------------
+    # Public members
+    # -----------------------------------------------------------------------------------------------------------
+
+    def _name_pattern(self) -> list[Any]:
+        if self._fixed_name:
+            return [self._fixed_name]
+        return [{"prefix": f"{self._name_prefix}-"}]
+
+    def _rule_added(self, rule: events.Rule) -> None:
+        # In place before the job starts, so that no event of the deployment's own run is missed.
+        self.wait_for(rule)
+
+    @property
+    def inputs(self) -> list[TrainingInput]:
+        """The job's channels, in request order."""
+        return list(self._inputs)
+
+    @property
+    def output_bucket(self) -> s3.IBucket:
+        """The bucket of the model (and of checkpoints and local data given no bucket): ``output_bucket``, or the
+        stack's bucket (created on first use)."""
+        if self._output_bucket is None:
+            self._output_bucket = default_bucket(self)
+        return self._output_bucket
+
+    @property
+    def default_prefix(self) -> str:
+        """The key prefix under which this job's model, checkpoints and local files go (given none): one per job."""
+        return f"cdk-processing/{self._name_prefix}/"
+
+    @property
+    def output_encryption_key(self) -> kms.IKey | None:
+        """The key the model is encrypted with, if one was given."""
+        return self._output_encryption_key
+
+    def wait_for(self, dependable: IDependable) -> None:
+        """The job starts only after ``dependable`` exists (a channel's files, an event rule, ...)."""
+        if self._resource is None:
+            self._waits_for.append(dependable)
+        else:
+            self._resource.wait_for(dependable)
+
+    @property
+    def run_name(self) -> str:
+        """The name of the job's current run (``training_job_name``): a job reading its model runs again with it."""
+        return self.training_job_name
+
+    @property
+    def model_data(self) -> str:
+        """The S3 URI of the model artifact, ``<output path>/<job name>/output/model.tar.gz``, as a token that
+        resolves once the job completed: whatever consumes it (an ``aws_sagemaker.CfnModel``, an evaluation job's
+        ``ProcessingInput.from_model``) is deployed after the job. For a job only started, the artifact is there once
+        the job completed."""
+        return self.output_uri(MODEL_OUTPUT)
+
+    @in_construct
+    def output_uri(self, output_name: str) -> str:
+        """The S3 URI of the job's output ``"model"`` (``model_data``)."""
+        self._check_output(output_name)
+        assert self._resource is not None
+        path = self._resource.output_uri(self._model_location.uri.rstrip("/") + "/")
+        return Fn.join("", [path, self.training_job_name, "/output/model.tar.gz"])
+
+    @in_construct
+    def output_location(self, output_name: str) -> S3Location:
+        """Where the job's output ``"model"`` is written: its bucket and key prefix (every run's folder)."""
+        self._check_output(output_name)
+        return self._model_location
+
+    def _check_output(self, output_name: str) -> None:
+        if output_name != MODEL_OUTPUT:
+            raise fail(
+                "output_name", output_name, f"must be {MODEL_OUTPUT!r}: a training job's one output is its model"
+            )
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The job's role: pass the job to any ``grant_*`` method (``bucket.grant_read(job)``)."""
+        return self._principal
+
+    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
+        """Add a statement to the job's role (for a role passed in, as far as the role can be changed)."""
+        self._principal.add_to_principal_policy(statement)
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The job's security groups, to allow traffic from the job; only for a job in a VPC."""
+        return self._network.connections
+
+
+def _stopping(
+    max_runtime: Duration | None, spot: bool, max_wait: Duration | None, completion: Completion | None
+) -> tuple[Duration, Duration, Completion]:
+    """``max_runtime``, ``max_wait`` (the job's longest time: ``max_runtime`` without spot) and the completion mode,
+    which the longest time bounds."""
+    if max_wait is not None and not spot:
+        raise fail("max_wait", max_wait, "is the longest a spot job may wait and run: set use_spot_instances=True")
+    prop = "max_wait" if spot else "max_runtime"
+    bound = max_wait or max_runtime
+    completion = completion or Completion.for_max_runtime(bound, prop)
+    max_runtime = max_runtime or bound or completion.default_max_runtime
+    max_wait = max_wait or max_runtime
+    completion.check(max_runtime, "max_runtime", MAX_TRAINING_RUNTIME, "28 days for a training job")
+    completion.check(max_wait, prop, MAX_TRAINING_RUNTIME, "28 days for a training job")
+    if (
+        not (max_wait.is_unresolved() or max_runtime.is_unresolved())
+        and max_wait.to_seconds() < max_runtime.to_seconds()
+    ):
+        raise fail(
+            "max_wait", f"{max_wait.to_seconds():g} s", f"must be at least max_runtime ({max_runtime.to_seconds():g} s)"
+        )
+    return max_runtime, max_wait, completion
+
+
+def _pending_seconds(duration: Duration) -> Any:
+    if duration.is_unresolved():
+        return duration.to_seconds()
+    low, high = _model.bounds("MaxPendingTimeInSeconds")
+    seconds = int(duration.to_seconds())
+    if not low <= seconds <= high:
+        raise fail("max_pending_time", f"{seconds} s", f"must be between {low} s and {high} s", as_written=duration)
+    return seconds
