@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A preprocessing job and an evaluation job that reads its output, run during ``cdk deploy``.
+"""Prepare, train, evaluate: a preprocessing job, a training job on its output and an evaluation job reading the
+model, run in that order during ``cdk deploy``.
 
 Synthesizes with no AWS credentials: ``npx cdk synth`` (or ``make synth``).
 """
@@ -15,14 +16,18 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_processing import (
+    Checkpoints,
     Code,
     ContainerImage,
     Framework,
     InstanceType,
+    MetricDefinition,
     ProcessingInput,
     ProcessingJob,
     ProcessingJobProvider,
     ProcessingOutput,
+    TrainingInput,
+    TrainingJob,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -116,6 +121,24 @@ class ChurnPipelineStack(cdk.Stack):
             vpc=vpc,
         )
 
+        # Trains on the prepared training split: runs after the preprocessing job, reads only that prefix, and trains
+        # again whenever the preprocessing job runs again. train.py runs in the scikit-learn training image.
+        train = TrainingJob(
+            self,
+            "Train",
+            image=image,
+            code=Code.from_asset(str(HERE / "train" / "train.py")),
+            hyperparameters={"C": 0.5, "max_iter": 200},
+            instance_type=InstanceType.M5_XLARGE,
+            volume_encryption_key=key,
+            output_encryption_key=key,
+            max_runtime=cdk.Duration.minutes(30),
+            inputs=[TrainingInput.from_output("train", preprocess, "train", content_type="text/csv")],
+            metric_definitions=[MetricDefinition("train:accuracy", r"train:accuracy=([0-9\.]+)")],
+            checkpoints=Checkpoints.per_run(),
+            vpc=vpc,
+        )
+
         evaluate = ProcessingJob(
             self,
             "Evaluate",
@@ -127,7 +150,11 @@ class ChurnPipelineStack(cdk.Stack):
             max_runtime=cdk.Duration.minutes(15),
             # Reading the preprocessing output makes this job run after that one completed, with read access to
             # exactly that prefix.
-            inputs=[ProcessingInput.from_output("test", preprocess, "test")],
+            # And after the training job, with read access to its model location only.
+            inputs=[
+                ProcessingInput.from_output("test", preprocess, "test"),
+                ProcessingInput.from_model("model", train),
+            ],
             outputs=[ProcessingOutput.to_bucket("report", bucket, "evaluation/")],
             vpc=vpc,
         )
@@ -136,6 +163,8 @@ class ChurnPipelineStack(cdk.Stack):
             cdk.CfnOutput(self, f"{name}JobName", value=job.processing_job_name)
             cdk.CfnOutput(self, f"{name}JobArn", value=job.processing_job_arn)
             cdk.CfnOutput(self, f"{name}JobStatus", value=job.processing_job_status)
+        cdk.CfnOutput(self, "TrainJobName", value=train.training_job_name)
+        cdk.CfnOutput(self, "ModelData", value=train.model_data)
         cdk.CfnOutput(self, "EvaluationReport", value=evaluate.output_uri("report"))
 
 

@@ -17,6 +17,7 @@ from aws_cdk.assertions import Template
 from cdk_processing import (
     AthenaOutputCompression,
     AthenaOutputFormat,
+    Checkpoints,
     Code,
     Completion,
     ContainerImage,
@@ -25,23 +26,28 @@ from cdk_processing import (
     Framework,
     InputMode,
     InstanceType,
+    MetricDefinition,
     ProcessingInput,
     ProcessingJob,
     ProcessingOutput,
+    RecordWrapper,
     RedshiftOutputFormat,
     S3Compression,
     S3DataType,
     S3UploadMode,
+    TrainingInput,
+    TrainingJob,
 )
 
 IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
+TRAIN_IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1.0"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @dataclass
 class Synthesized:
     stacks: dict[str, cdk.Stack]
-    jobs: dict[str, ProcessingJob]
+    jobs: dict[str, ProcessingJob | TrainingJob]
     templates: dict[str, dict[str, Any]]
 
     def template(self, stack: str) -> Template:
@@ -51,7 +57,7 @@ class Synthesized:
 def build() -> Synthesized:
     app = cdk.App(context={"aws:cdk:enable-path-metadata": True})
     stacks: dict[str, cdk.Stack] = {}
-    jobs: dict[str, ProcessingJob] = {}
+    jobs: dict[str, ProcessingJob | TrainingJob] = {}
 
     # -- Minimal: one job, registry image, one S3 input and output --------------------------------------------
     minimal = cdk.Stack(app, "Minimal")
@@ -198,6 +204,91 @@ def build() -> Synthesized:
         completion=Completion.start_only(),
     )
     stacks["modes"] = modes
+
+    # -- Training: a chain of two training jobs (the second reads the first's model), shared checkpoints -----------
+    training = cdk.Stack(app, "Training")
+    models = s3.Bucket(training, "Models")
+    base = TrainingJob(
+        training,
+        "Base",
+        image=ContainerImage.from_registry(TRAIN_IMAGE_URI),
+        arguments=["--epochs", "5"],
+        hyperparameters={"learning_rate": 0.1, "epochs": 5, "early_stopping": True, "objective": "binary:logistic"},
+        inputs=[TrainingInput.from_bucket("train", models, "data/train/", content_type="text/csv")],
+        checkpoints=Checkpoints.shared(models, "checkpoints/base/"),
+        output_bucket=models,
+    )
+    tune = TrainingJob(
+        training,
+        "Tune",
+        image=ContainerImage.from_registry(TRAIN_IMAGE_URI),
+        arguments=["--fine-tune"],
+        inputs=[TrainingInput.from_output("model", base, "model")],
+        metric_definitions=[MetricDefinition("validation:auc", r"validation-auc=([0-9\.]+)")],
+        output_bucket=models,
+    )
+    jobs["train_base"] = base
+    jobs["train_tune"] = tune
+    stacks["training"] = training
+
+    # -- Training, every member: fixed name, VPC, keys, spot with per-run checkpoints, channels of every kind ------
+    training_full = cdk.Stack(app, "TrainingFull", tags={"owner": "ml-platform"})
+    key = kms.Key(training_full, "Key", enable_key_rotation=True)
+    data = s3.Bucket(training_full, "Data", encryption_key=key, encryption=s3.BucketEncryption.KMS)
+    vpc = ec2.Vpc(training_full, "Vpc", max_azs=2, nat_gateways=1)
+    prepare = ProcessingJob(
+        training_full,
+        "Prepare",
+        image=ContainerImage.from_registry(IMAGE_URI),
+        inputs=[ProcessingInput.from_bucket("raw", data, "raw/")],
+        outputs=[ProcessingOutput.to_bucket("train", data, "prepared/train/")],
+    )
+    jobs["training_full"] = TrainingJob(
+        training_full,
+        "Train",
+        image=ContainerImage.from_framework(Framework.PYTORCH, "2.3.0"),
+        code=Code.from_asset(str(EXAMPLES / "train" / "train.py")),
+        command=["python3", "-u"],
+        arguments=["--epochs", "3"],
+        hyperparameters={"lr": 0.001, "batch-size": 64, "amp": False},
+        environment={"NCCL_DEBUG": "INFO"},
+        instance_type=InstanceType.P3_2XLARGE,
+        instance_count=2,
+        volume_size=cdk.Size.gibibytes(100),
+        volume_encryption_key=key,
+        output_encryption_key=key,
+        output_prefix="models/churn/",
+        output_bucket=data,
+        max_runtime=cdk.Duration.minutes(30),
+        use_spot_instances=True,
+        max_wait=cdk.Duration.minutes(40),
+        checkpoints=Checkpoints.per_run(data, "checkpoints/", local_path="/opt/ml/checkpoints"),
+        inputs=[
+            TrainingInput.from_output("train", prepare, "train", content_type="text/csv", shuffle_seed=7),
+            TrainingInput.from_s3_uri(
+                "manifest",
+                "s3://shared-datasets-bucket/manifests/train.manifest",
+                data_type=S3DataType.AUGMENTED_MANIFEST_FILE,
+                attribute_names=["source-ref", "label"],
+                input_mode=InputMode.PIPE,
+                record_wrapper=RecordWrapper.RECORD_IO,
+                distribution=DataDistribution.SHARDED_BY_S3_KEY,
+            ),
+            TrainingInput.from_bucket("validation", data, "prepared/validation/", input_mode=InputMode.FAST_FILE),
+            TrainingInput.from_asset("lookup", str(EXAMPLES / "evaluate")),
+        ],
+        metric_definitions=[
+            MetricDefinition("train:loss", r"loss=([0-9\.]+)"),
+            MetricDefinition("validation:auc", r"auc=([0-9\.]+)"),
+        ],
+        retry_attempts=2,
+        vpc=vpc,
+        experiment_config=ExperimentConfig(experiment_name="churn", trial_name="nightly"),
+        training_job_name="churn-train-2024-06-01",
+        max_pending_time=cdk.Duration.hours(1),
+        enable_infra_check=True,
+    )
+    stacks["training_full"] = training_full
 
     assembly = app.synth()
     templates = {name: assembly.get_stack_by_name(stack.stack_name).template for name, stack in stacks.items()}

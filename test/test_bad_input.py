@@ -1510,8 +1510,13 @@ def test_the_library_enums_are_the_model_s() -> None:
     assert {m.value for m in AthenaOutputCompression} == members(athena_path + "OutputCompression")
     assert {m.value for m in RedshiftOutputFormat} == members(redshift_path + "OutputFormat")
     assert {m.value for m in RedshiftOutputCompression} == members(redshift_path + "OutputCompression")
-    assert {m.value for m in InputMode} == members(s3_path + "S3InputMode")
-    assert {m.value for m in S3DataType} == members(s3_path + "S3DataType")
+    # The input enums serve both kinds: their members are the processing model's and the training model's (less
+    # S3DataType Converse, which needs a model hub and is not typed), and each kind accepts only its model's.
+    from cdk_processing import _model
+
+    assert {m.value for m in InputMode} == members(s3_path + "S3InputMode") | set(_model.enum("TrainingInputMode"))
+    assert {m.value for m in S3DataType} == members(s3_path + "S3DataType") | {"AugmentedManifestFile"}
+    assert {m.value for m in S3DataType} <= set(_model.enum("S3DataType"))
     assert {m.value for m in DataDistribution} == members(s3_path + "S3DataDistributionType")
     assert {m.value for m in S3Compression} == members(s3_path + "S3CompressionType")
     assert {m.value for m in S3UploadMode} == members("ProcessingOutputConfig.Outputs.[].S3Output.S3UploadMode")

@@ -39,6 +39,24 @@ def description(kind: Any, status: str, name: str = NAME, **extra: object) -> di
     }
 
 
+def second_text(kind: Any, text: str) -> tuple[dict[str, Any], str]:
+    """A description's members holding the text a failure reason carries besides FailureReason (a processing job's
+    ExitMessage, a training job's last status message), and how the reason labels it."""
+    if kind.exit_message_field:
+        return {kind.exit_message_field: text}, f"{kind.exit_message_field}: "
+    return {kind.transitions_field: [{"Status": "Starting"}, {"Status": "Failed", "StatusMessage": text}]}, (
+        "last status: Failed: "
+    )
+
+
+def written_at(kind: Any, uri: str) -> dict[str, Any]:
+    """A description's members saying the job wrote to ``uri`` (at ``kind.output_locations``)."""
+    value: Any = uri
+    for member in reversed(kind.output_locations):
+        value = [value] if member == "*" else {member: value}
+    return dict(value)
+
+
 def statuses(kind: Any) -> list[str]:
     """Every status of the kind's jobs, from botocore's model of its Describe operation."""
     return list(_MODEL.operation_model(kind.describe).output_shape.members[kind.status_field].enum)
@@ -62,24 +80,25 @@ def test_a_completed_job_is_complete_even_past_the_budget(logic, kind) -> None:
 
 
 def test_failure_reason_names_the_job_its_texts_and_its_logs(logic, kind) -> None:
-    failed = description(kind, "Failed", FailureReason="AlgorithmError: OOM", **{kind.exit_message_field: "exit 1"})
+    members, label = second_text(kind, "exit 1")
+    failed = description(kind, "Failed", FailureReason="AlgorithmError: OOM", **members)
     reason = logic.failure_reason(kind, failed, "eu-west-1")
     assert reason.startswith(f"{kind.noun} {NAME} failed; FailureReason: AlgorithmError: OOM")
-    assert f"{kind.exit_message_field}: exit 1" in reason
+    assert f"{label}exit 1" in reason
     assert f"Logs: log group {kind.log_group}" in reason and "region=eu-west-1" in reason
     stopped = logic.failure_reason(kind, description(kind, "Stopped"), "eu-west-1")
     assert f"was stopped before it completed (someone or something called {kind.stop})" in stopped
 
 
 def test_failure_reason_keeps_both_texts_within_budget_when_both_are_long(logic, budgets, kind) -> None:
-    failed = description(kind, "Failed", FailureReason="F" * 5000, **{kind.exit_message_field: "E" * 5000})
+    failed = description(kind, "Failed", FailureReason="F" * 5000, **second_text(kind, "E" * 5000)[0])
     reason = logic.failure_reason(kind, failed, "eu-west-1")
     assert budgets.json_size(reason) <= budgets.REASON_BUDGET_BYTES
     assert reason.count("F") > 500 and reason.count("E") > 500
 
 
 def test_failure_reason_gives_a_short_exit_message_room_to_a_long_failure_reason(logic, kind) -> None:
-    failed = description(kind, "Failed", FailureReason="F" * 5000, **{kind.exit_message_field: "exit 1"})
+    failed = description(kind, "Failed", FailureReason="F" * 5000, **second_text(kind, "exit 1")[0])
     reason = logic.failure_reason(kind, failed, "us-east-1")
     assert "exit 1" in reason and reason.count("F") > 1500
 
@@ -110,7 +129,14 @@ def test_attributes_are_the_kinds_strings_and_carry_no_output_locations(logic, k
 
 def test_attributes_fit_the_response_even_with_long_multibyte_texts(logic, budgets, kind) -> None:
     data = logic.attributes(
-        kind, description(kind, "Completed", FailureReason="界" * 1024, **{kind.exit_message_field: "😀" * 1024})
+        kind,
+        description(
+            kind,
+            "Completed",
+            FailureReason="界" * 1024,
+            **({kind.exit_message_field: "😀" * 1024} if kind.exit_message_field else {}),
+            ModelArtifacts={"S3ModelArtifacts": "s3://" + "m" * 1020},
+        ),
     )
     size = len(json.dumps(data, ensure_ascii=False).encode())
     assert size <= budgets.DATA_BUDGET_BYTES - budgets.EVENT_DATA_BUDGET_BYTES
@@ -205,8 +231,7 @@ CURRENT, OLD, NEW = f"{PREFIX}-cccccccccc", f"{PREFIX}-oooooooooo", f"{PREFIX}-n
 
 def job(kind: Any, name: str, digest: str, status: str = "Completed", replaces: str | None = None, out: str = "a"):
     tags = {"cdk-processing:request-digest": digest, **({"cdk-processing:replaces": replaces} if replaces else {})}
-    outputs = {"ProcessingOutputConfig": {"Outputs": [{"OutputName": "o", "S3Output": {"S3Uri": f"s3://b/{out}/"}}]}}
-    return description(kind, status, name, **outputs), tags
+    return description(kind, status, name, **written_at(kind, f"s3://b/{out}/")), tags
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from cdk_processing.handler import kinds as source_kinds
 from cfn import Provider
 from emulator import Outcome, SageMakerEmulator
 from harness import DeployedStack
-from model import validate
+from model import input_shape, validate
 
 
 @pytest.fixture
@@ -29,10 +30,20 @@ def sent(packaged_handler, provider: Provider, emulator: SageMakerEmulator) -> I
         requests.append(json.loads(json.dumps(params, default=str)))
 
     events = sys.modules["calls"].client().meta.events
-    events.register("provide-client-params.sagemaker.CreateProcessingJob", observe, unique_id="request-model")
+    for operation in OPERATIONS:
+        events.register(
+            f"provide-client-params.sagemaker.{operation}",
+            lambda params, _operation=operation, **_: observe({**params, "_operation": _operation}),
+            unique_id=f"request-model-{operation}",
+        )
     emulator.plan(Outcome("Completed", after_describes=1))
     yield requests
-    events.unregister("provide-client-params.sagemaker.CreateProcessingJob", unique_id="request-model")
+    for operation in OPERATIONS:
+        events.unregister(f"provide-client-params.sagemaker.{operation}", unique_id=f"request-model-{operation}")
+
+
+# Every kind's create operation (kinds.py): each request is validated against its own operation's input shape.
+OPERATIONS = tuple(k.create for k in source_kinds.KINDS)
 
 
 def _deploy_and_validate(provider: Provider, template: dict[str, Any], sent: list[dict[str, Any]], jobs: int) -> None:
@@ -40,16 +51,19 @@ def _deploy_and_validate(provider: Provider, template: dict[str, Any], sent: lis
     assert outcome.status == "CREATE_COMPLETE", outcome.reason
     assert len(sent) == jobs
     for request in sent:
-        assert validate(request) == [], request["ProcessingJobName"]
+        operation = request.pop("_operation")
+        assert validate(request, input_shape(operation)) == [], (operation, request)
 
 
-@pytest.mark.parametrize("stack,jobs", [("minimal", 1), ("full", 1), ("pipeline", 2)])
+@pytest.mark.parametrize(
+    "stack,jobs", [("minimal", 1), ("full", 1), ("pipeline", 2), ("training", 2), ("training_full", 2)]
+)
 def test_requests_of_test_stacks_conform_to_the_service_model(synthesized, provider, sent, stack, jobs) -> None:
     _deploy_and_validate(provider, synthesized.templates[stack], sent, jobs)
 
 
 def test_requests_of_the_example_app_conform_to_the_service_model(provider, sent, example_template) -> None:
-    _deploy_and_validate(provider, example_template, sent, 2)
+    _deploy_and_validate(provider, example_template, sent, 3)
 
 
 def test_the_handler_adds_its_tags_within_the_models_fifty(synthesized, provider, sent) -> None:

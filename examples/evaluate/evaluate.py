@@ -1,4 +1,5 @@
-"""Report basic statistics of the test split the preprocessing job wrote (runs inside the processing job)."""
+"""Report basic statistics of the test split the preprocessing job wrote, and the trained model it evaluates (runs
+inside the processing job)."""
 
 import csv
 import glob
@@ -6,6 +7,7 @@ import json
 import os
 
 INPUT = "/opt/ml/processing/input/test"
+MODEL = "/opt/ml/processing/input/model"
 OUTPUT = "/opt/ml/processing/output/report"
 
 
@@ -18,7 +20,8 @@ def main() -> None:
                 rows += 1
                 churned += row.get("churn", "0") in ("1", "true", "True")
     os.makedirs(OUTPUT, exist_ok=True)
-    report = {"rows": rows, "churn_rate": churned / rows if rows else None}
+    models = glob.glob(os.path.join(MODEL, "*.tar.gz"))
+    report = {"rows": rows, "churn_rate": churned / rows if rows else None, "model": models[0] if models else None}
     with open(os.path.join(OUTPUT, "report.json"), "w") as handle:
         json.dump(report, handle)
     print(json.dumps(report))

@@ -17,7 +17,6 @@ from ._core.resource import JobResource
 from ._s3 import S3Location
 from ._validation import (
     ProcessingJobValidationError,
-    check_local_path,
     check_model_string,
     check_type,
     fail,
@@ -56,8 +55,9 @@ class Checkpoints:
 
     def __init__(self, location: S3Location | None, local_path: str | None, per_run: bool) -> None:
         check_type("checkpoints.local_path", local_path, str, "must be a path in the container, such as '/opt/ml/ckpt'")
-        if local_path is not None:
-            check_local_path("checkpoints.local_path", local_path)
+        check_model_string("checkpoints.local_path", local_path, "DirectoryPath")
+        if local_path is not None and not is_unresolved(local_path) and not local_path.startswith("/"):
+            raise fail("checkpoints.local_path", local_path, "must be an absolute path in the container")
         self.location = location
         self.local_path = local_path
         self.own_prefix_per_run = per_run
