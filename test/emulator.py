@@ -1,12 +1,18 @@
 """SageMaker for the handler tests: moto in server mode, over real HTTP, with a thin layer over its backend.
 
-moto creates a processing job already Completed, overwrites a job created twice under one name and stops a job in
-any state. The layer below makes its backend behave as SageMaker does for what the handler relies on:
+moto creates a job already Completed, overwrites a job created twice under one name, stops a processing job in any
+state and has no StopTrainingJob at all. The layer below makes its backend behave as SageMaker does for what the
+handler relies on, for each kind of ``EMULATED``:
 
 - a new job is ``InProgress`` (created at the emulator's clock) until the test ends it with ``finish()``;
-- ``CreateProcessingJob`` with a name in use fails with ``ResourceInUse``;
-- ``StopProcessingJob`` on a job that is not in progress fails with ``ValidationException``; a stopped job is
-  ``Stopping`` for ``stop_takes`` seconds on the clock, then ``Stopped``;
+- ``Create<Kind>Job`` with a name in use fails with ``ResourceInUse``;
+- ``Stop<Kind>Job`` on a job that is not in progress fails with ``ValidationException``; a stopped job is
+  ``Stopping`` for ``stop_takes`` seconds on the clock, then ``Stopped`` (moto's server gets the action where it
+  lacks it: StopTrainingJob); a missing job is not found, in SageMaker's words for the kind;
+- a training job has secondary statuses: ``Starting`` when created, then what ``progress()`` says, ``Stopping`` and
+  ``Stopped`` when stopped, and its end's (``Completed``, ``Failed``, ``MaxRuntimeExceeded``...) when finished, each
+  a ``SecondaryStatusTransitions`` entry; it has a ``TrainingStartTime`` once it leaves ``Starting``, its
+  ``ModelArtifacts`` once it completed or stopped, and ``BillableTimeInSeconds`` once it ended;
 - every backend call is counted by operation, so a test can say which calls a scenario made;
 - ``plan()`` says how jobs end (status, texts, after how many Describe calls or how long on the clock), and
   ``fail_next()`` makes the next calls of an operation fail with a given error code (throttling, limits);
@@ -24,6 +30,7 @@ boto3 is never touched: the handler's own client talks HTTP to the server.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -32,15 +39,17 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from botocore import xform_name
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import ServiceException
+from moto.core.responses import EmptyResult
 from moto.sagemaker import models
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+from moto.sagemaker.responses import SageMakerResponse
 from moto.server import ThreadedMotoServer
 
 from cdk_processing.handler import kinds
@@ -53,7 +62,8 @@ _Backend = models.SageMakerModelBackend
 @dataclass(frozen=True)
 class EmulatedKind:
     """How moto keeps one job kind: the backend's dict of jobs and the attributes of a job; the operations are the
-    kind's (``kinds.JobKind``), as moto's backend names its methods."""
+    kind's (``kinds.JobKind``), as moto's backend names its methods. What SageMaker does differently for the kind is
+    data here: its not-found message, its secondary statuses, when a job starts and when it has its artifacts."""
 
     kind: kinds.JobKind
     jobs: str  # the backend's attribute holding the jobs by name
@@ -62,6 +72,18 @@ class EmulatedKind:
     start_time: str
     end_time: str
     fake: Any  # moto's job class (its ARN formatter)
+    not_found: str  # SageMaker's message for a missing job ("{arn}": its ARN)
+    # Where the kind has secondary statuses: the attributes of the secondary status and of its transitions, and the
+    # StatusMessage SageMaker writes on entering each (the first: a new job's).
+    secondary: str | None = None
+    transitions: str | None = None
+    messages: dict[str, str] = field(default_factory=dict)
+    # The secondary status a job leaves when it starts on its instances (its start time is set then); None: a job
+    # starts when created.
+    start_after: str | None = None
+    # Attributes SageMaker sets only once a job completed or stopped (moto sets them at creation): held till then.
+    outputs: tuple[str, ...] = ()
+    durations: tuple[str, ...] = ()  # attributes of the seconds from its start to its end, set when it ends
 
 
 EMULATED = (
@@ -73,8 +95,39 @@ EMULATED = (
         start_time="processing_start_time",
         end_time="processing_end_time",
         fake=models.FakeProcessingJob,
+        not_found="Could not find processing job '{arn}'.",
+    ),
+    EmulatedKind(
+        kinds.TRAINING,
+        jobs="training_jobs",
+        name_argument="training_job_name",
+        status="training_job_status",
+        start_time="training_start_time",
+        end_time="training_end_time",
+        fake=models.FakeTrainingJob,
+        # DescribeTrainingJob's answer for a missing job (moto says "Could not find training job ...").
+        not_found="Requested resource not found.",
+        secondary="secondary_status",
+        transitions="secondary_status_transitions",
+        messages={
+            "Starting": "Starting the training job",
+            "Pending": "Waiting for compute capacity",
+            "Downloading": "Downloading input data",
+            "Training": "Training image download completed. Training in progress.",
+            "Uploading": "Uploading generated training model",
+            "Stopping": "Stopping the training job",
+            "Stopped": "Training job stopped",
+            "MaxRuntimeExceeded": "Training job runtime exceeded MaxRuntimeInSeconds provided",
+            "MaxWaitTimeExceeded": "Training job exceeded MaxWaitTimeInSeconds provided",
+            "Completed": "Training job completed",
+            "Failed": "Training job failed",
+        },
+        start_after="Starting",
+        outputs=("model_artifacts", "final_metric_data_list"),
+        durations=("training_time_in_seconds", "billable_time_in_seconds"),
     ),
 )
+BY_NAME = {row.kind.noun: row for row in EMULATED}
 
 
 class InjectedError(ServiceException):
@@ -83,13 +136,20 @@ class InjectedError(ServiceException):
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a job ends: ``status`` on its ``after_describes``-th Describe, or ``runs_for`` seconds after creation."""
+    """How a job ends: ``status`` on its ``after_describes``-th Describe, or ``runs_for`` seconds after creation.
+
+    For a kind with secondary statuses, the job first goes through ``progress`` (``(status, message)`` pairs, as
+    ``SageMakerEmulator.progress``), then ends in ``secondary_status`` (else ``status``) with ``status_message``
+    (else SageMaker's for it)."""
 
     status: str = "Completed"
     after_describes: int | None = None
     runs_for: float | None = None
     failure_reason: str | None = None
     exit_message: str | None = None
+    progress: tuple[tuple[str, str | None], ...] = ()
+    secondary_status: str | None = None
+    status_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,11 +214,13 @@ class SageMakerEmulator:
         self.endpoint = f"http://{host}:{port}"
         self.calls: Counter[str] = Counter()
         self.clock: Callable[[], float] = lambda: datetime.now(timezone.utc).timestamp()
-        self._originals: dict[str, Any] = {}
+        self._originals: dict[str, Any] = {}  # moto's backend methods the layer replaced (None: it added one)
+        self._actions: list[str] = []  # the actions the layer added to moto's server
         self._plans: list[tuple[str, Outcome]] = []
         self._describes: Counter[str] = Counter()
         self._faults: dict[str, list[tuple[str, str]]] = {}
         self._stop_requested: dict[str, float] = {}
+        self._held: dict[str, dict[str, Any]] = {}  # the outputs moto set at creation, by job, till it ends
         self.stop_takes = 60.0
         self.visible_after = 0.0
         self.hang_seconds = 20.0
@@ -189,6 +251,7 @@ class SageMakerEmulator:
         self._describes.clear()
         self._faults.clear()
         self._stop_requested.clear()
+        self._held.clear()
         self.stop_takes = 60.0
         self.visible_after = 0.0
         self.hang_seconds = 20.0
@@ -246,11 +309,25 @@ class SageMakerEmulator:
         due_by_count = outcome.after_describes is not None and self._describes[name] >= outcome.after_describes
         due_by_time = outcome.runs_for is not None and self.clock() >= job.creation_time.timestamp() + outcome.runs_for
         if due_by_count or due_by_time:
-            self.finish(name, outcome.status, outcome.failure_reason, outcome.exit_message)
+            for status, message in outcome.progress:
+                self.progress(name, status, message)
+            self.finish(
+                name,
+                outcome.status,
+                outcome.failure_reason,
+                outcome.exit_message,
+                secondary_status=outcome.secondary_status,
+                status_message=outcome.status_message,
+            )
 
     def stop(self) -> None:
         for name, original in self._originals.items():
-            setattr(_Backend, name, original)
+            if original is None:
+                delattr(_Backend, name)
+            else:
+                setattr(_Backend, name, original)
+        for action in self._actions:
+            delattr(SageMakerResponse, action)
         self._server.stop()
 
     # -- jobs ---------------------------------------------------------------------------------------------------
@@ -278,18 +355,81 @@ class SageMakerEmulator:
         return [name for name in self.jobs if self.status(name) == "InProgress"]
 
     def finish(
-        self, name: str, status: str, failure_reason: str | None = None, exit_message: str | None = None
+        self,
+        name: str,
+        status: str,
+        failure_reason: str | None = None,
+        exit_message: str | None = None,
+        *,
+        secondary_status: str | None = None,
+        status_message: str | None = None,
     ) -> None:
-        """End a job as SageMaker would: Completed, Failed or Stopped, with its texts."""
+        """End a job as SageMaker would: Completed, Failed or Stopped, with its texts.
+
+        Where the kind has secondary statuses, the job's is ``secondary_status`` (``MaxRuntimeExceeded``, ...; else
+        ``status``), its last transition's message ``status_message`` (else SageMaker's for it)."""
         row, job = self._find(name)
         assert row is not None, name
         now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        held = self._held.pop(name, {})
+        if status in ("Completed", "Stopped"):
+            for attribute, value in held.items():
+                setattr(job, attribute, value)
+        if row.start_after and status == "Completed" and getattr(job, row.start_time) is None:
+            setattr(job, row.start_time, job.creation_time)  # it ran, if only for the emulator's instant
+        self._transition(row, job, secondary_status or status, status_message, now, ended=True)
         setattr(job, row.status, status)
         setattr(job, row.end_time, now)
         job.last_modified_time = now
         job.failure_reason = failure_reason
         if row.kind.exit_message_field:
             job.exit_message = exit_message
+        started = getattr(job, row.start_time)
+        for attribute in row.durations:
+            setattr(job, attribute, None if started is None else max(1, round((now - started).total_seconds())))
+
+    def progress(self, name: str, status: str, message: str | None = None) -> None:
+        """A running job's secondary status becomes ``status`` (``"Downloading"``, ``"Training"``...) with
+        ``message`` (else SageMaker's for it); the same status again changes its message only (as SageMaker retries
+        ``"Starting"`` with ``"Insufficient capacity error from EC2 while launching instances, retrying!"``)."""
+        row, job = self._find(name)
+        assert row is not None and row.secondary, f"{name}: no job with secondary statuses"
+        assert getattr(job, row.status) in row.kind.running, (name, getattr(job, row.status))
+        now = datetime.fromtimestamp(self.clock(), timezone.utc)
+        leaves_start = getattr(job, row.secondary) == row.start_after and status != row.start_after
+        if leaves_start and getattr(job, row.start_time) is None:
+            setattr(job, row.start_time, now)  # on its instances now
+        self._transition(row, job, status, message, now)
+
+    def secondary_status(self, name: str) -> str:
+        row, job = self._find(name)
+        assert row is not None and row.secondary, name
+        return str(getattr(job, row.secondary))
+
+    def _transition(
+        self, row: EmulatedKind, job: Any, status: str, message: str | None, now: datetime, ended: bool = False
+    ) -> None:
+        """The job enters the secondary status ``status`` at ``now`` (an entry of its transitions, the last one
+        closed); the status it is in: its message only. Nothing for a kind with no secondary statuses."""
+        if not (row.secondary and row.transitions):
+            return
+        transitions: list[dict[str, Any]] = getattr(job, row.transitions)
+        last = transitions[-1] if transitions else None
+        text = message or row.messages.get(status)
+        if last is not None and last["Status"] == status and not ended:
+            if text:
+                last["StatusMessage"] = text
+        else:
+            if last is not None:
+                last.setdefault("EndTime", now)
+            entry: dict[str, Any] = {"Status": status, "StartTime": now}
+            if ended:
+                entry["EndTime"] = now
+            if text:
+                entry["StatusMessage"] = text
+            transitions.append(entry)
+        setattr(job, row.secondary, status)
+        job.last_modified_time = now
 
     def tags(self, name: str) -> dict[str, str]:
         return {t["Key"]: t["Value"] for t in self.jobs[name].tags}
@@ -299,6 +439,7 @@ class SageMakerEmulator:
     def _patch(self) -> None:
         for row in EMULATED:
             self._patch_kind(row)
+            self._add_stop_action(row)
         for name in ("add_tags", "delete_tags"):
             self._replace(name, getattr(_Backend, name))
         self._replace("list_tags", self._list_tags)
@@ -306,6 +447,19 @@ class SageMakerEmulator:
     def _replace(self, method: str, inner: Callable[..., Any]) -> None:
         self._originals.setdefault(method, getattr(_Backend, method))
         setattr(_Backend, method, self._counted(method, inner))
+
+    def _add_stop_action(self, row: EmulatedKind) -> None:
+        """moto's server answers ``Stop<Kind>Job`` (it has no StopTrainingJob) with the backend's method."""
+        method = xform_name(row.kind.stop)
+        if hasattr(SageMakerResponse, method):
+            return
+
+        def action(response: Any) -> Any:
+            getattr(response.sagemaker_backend, method)(response._get_param(row.kind.name_field))
+            return EmptyResult()
+
+        setattr(SageMakerResponse, method, action)
+        self._actions.append(method)
 
     def _list_tags(self, backend: Any, arn: str, **kwargs: Any) -> Any:
         name = arn.rpartition("/")[2]
@@ -320,7 +474,7 @@ class SageMakerEmulator:
         create_method, describe_method = xform_name(kind.create), xform_name(kind.describe)
         stop_method, list_method = xform_name(kind.stop), xform_name(kind.list_jobs)
         for method in (create_method, describe_method, stop_method, list_method):
-            self._originals[method] = getattr(_Backend, method)
+            self._originals[method] = getattr(_Backend, method, None)
 
         def jobs_of(backend: Any) -> dict[str, Any]:
             return dict(getattr(backend, row.jobs))
@@ -332,27 +486,43 @@ class SageMakerEmulator:
                     "Job name must be unique within an AWS account and region, and a job with this name already "
                     f"exists ({name})"
                 )
-            job = self._originals[create_method](backend, **kwargs)
+            job = self._originals[create_method](backend, **copy.deepcopy(kwargs))
+            for argument, value in kwargs.items():  # the job keeps the request as sent (moto adds to some parts)
+                if value is not None and hasattr(job, argument):
+                    setattr(job, argument, value)
             started = datetime.fromtimestamp(emulator.clock(), timezone.utc)
             setattr(job, row.status, "InProgress")
             setattr(job, row.end_time, None)
             job.creation_time = started
-            setattr(job, row.start_time, started)
+            setattr(job, row.start_time, None if row.start_after else started)
             job.last_modified_time = started
+            job.failure_reason = None
+            for attribute in row.durations:
+                setattr(job, attribute, None)
+            emulator._held[name] = {attribute: getattr(job, attribute) for attribute in row.outputs}
+            for attribute in row.outputs:
+                setattr(job, attribute, None)
+            if row.secondary and row.transitions:
+                setattr(job, row.transitions, [])
+                emulator._transition(row, job, next(iter(row.messages)), None, started)
             return job
 
         def stop(backend: Any, name: str) -> None:
             job = jobs_of(backend).get(name)
-            if job is not None and getattr(job, row.status) != "InProgress":
+            if job is None:
+                raise _not_found(row, name)
+            if getattr(job, row.status) != "InProgress":
                 raise ValidationError(
                     f"The request was rejected because the {kind.noun} is in status {getattr(job, row.status)}."
                 )
-            self._originals[stop_method](backend, name)
-            setattr(jobs_of(backend)[name], row.status, "Stopping")
-            emulator._stop_requested[name] = emulator.clock()
+            now = emulator.clock()
+            emulator._transition(row, job, "Stopping", None, datetime.fromtimestamp(now, timezone.utc))
+            setattr(job, row.status, "Stopping")
+            emulator._stop_requested[name] = now
 
         def describe(backend: Any, name: str) -> Any:
-            if emulator._hidden(jobs_of(backend).get(name)):
+            job = jobs_of(backend).get(name)
+            if job is None or emulator._hidden(job):
                 raise _not_found(row, name)
             emulator._advance(name)
             return self._originals[describe_method](backend, name)
@@ -361,9 +531,13 @@ class SageMakerEmulator:
             for name in jobs_of(backend):
                 emulator._advance_stopping(name)
             result = self._originals[list_method](backend, **kwargs)
-            hidden = {n for n, j in jobs_of(backend).items() if emulator._hidden(j)}
+            jobs = jobs_of(backend)
             summaries = result[kind.summaries]
-            summaries[:] = [s for s in summaries if s[kind.name_field] not in hidden]
+            summaries[:] = [s for s in summaries if not emulator._hidden(jobs[s[kind.name_field]])]
+            if row.secondary:  # SageMaker's summaries have it; moto's not
+                member = "".join(part.capitalize() for part in row.secondary.split("_"))
+                for summary in summaries:
+                    summary[member] = getattr(jobs[summary[kind.name_field]], row.secondary)
             return result
 
         for method, inner in (
@@ -388,8 +562,7 @@ class SageMakerEmulator:
 
 
 def _not_found(row: EmulatedKind, name: str) -> ValidationError:
-    arn = row.fake.arn_formatter(name, ACCOUNT, REGION)
-    return ValidationError(message=f"Could not find {row.kind.noun} '{arn}'.")
+    return ValidationError(message=row.not_found.format(arn=row.fake.arn_formatter(name, ACCOUNT, REGION)))
 
 
 @contextmanager
