@@ -133,12 +133,21 @@ def job_resources(template: dict[str, Any], resource_type: str | None = None) ->
     return {k: r for k, r in template["Resources"].items() if r["Type"] in types}
 
 
+class Delivered(dict):  # type: ignore[type-arg]
+    """A resource's properties as delivered, knowing the resource's type (CloudFormation sends it beside them, in
+    the event's ``ResourceType``); copies keep it."""
+
+    resource_type: str
+
+
 def delivered_properties(
     template: dict[str, Any], logical_id: str, outputs: dict[str, dict[str, str]] | None = None
 ) -> dict[str, Any]:
     """A resource's properties as its custom resource handler receives them."""
     resource = template["Resources"][logical_id]
-    return stringify(resolve(resource["Properties"], template, outputs))
+    delivered = Delivered(stringify(resolve(resource["Properties"], template, outputs)))
+    delivered.resource_type = resource["Type"]
+    return delivered
 
 
 def event(
@@ -150,9 +159,14 @@ def event(
     old_properties: dict[str, Any] | None = None,
     request_id: str | None = None,
     stack_id: str = STACK_ID,
-    resource_type: str = kinds.PROCESSING.resource_type,
+    resource_type: str | None = None,
 ) -> dict[str, Any]:
-    """A CloudFormation custom resource request, as the Provider framework's onEvent receives it."""
+    """A CloudFormation custom resource request, as the Provider framework's onEvent receives it.
+
+    :param resource_type: Default: the type the properties were delivered for (``delivered_properties``), else a
+        processing job's.
+    """
+    resource_type = resource_type or getattr(properties, "resource_type", kinds.PROCESSING.resource_type)
     request: dict[str, Any] = {
         "RequestType": request_type,
         "ServiceToken": properties["ServiceToken"],

@@ -27,15 +27,7 @@ HANDLER_MODULES = ("index", "logic", "calls", "kinds", "budgets", "jobs", "signa
 
 @pytest.fixture(params=[k.resource_type for k in source_kinds.KINDS], ids=[k.noun for k in source_kinds.KINDS])
 def kind(request: pytest.FixtureRequest, packaged_handler: PackagedHandler) -> Any:
-    """Each job kind, as the packaged handler's table has it: shared behaviour is tested once per kind.
-
-    A scenario on the emulator (a test that deploys through the harness) needs the kind's row in
-    ``harness.SCENARIOS``; a kind without one is skipped there, with the reason, until its row exists.
-    """
-    from harness import SCENARIOS
-
-    if "provider" in request.fixturenames and request.param not in SCENARIOS:
-        pytest.skip(f"{request.param}: no lifecycle scenario row (harness.SCENARIOS) for this kind yet")
+    """Each job kind, as the packaged handler's table has it: shared behaviour is tested once per kind."""
     return sys.modules["kinds"].BY_RESOURCE_TYPE[request.param]
 
 

@@ -346,6 +346,14 @@ class SageMakerEmulator:
         assert row is not None, name
         return str(getattr(job, row.status))
 
+    def ended_at(self, name: str) -> datetime:
+        """When the job ``name`` ended, as the emulator recorded it."""
+        row, job = self._find(name)
+        assert row is not None, name
+        ended = getattr(job, row.end_time)
+        assert isinstance(ended, datetime), (name, ended)
+        return ended
+
     def set_status(self, name: str, status: str) -> None:
         row, job = self._find(name)
         assert row is not None, name

@@ -20,6 +20,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
+from botocore import xform_name
+
 from cdk_processing.handler import kinds
 from cfn import Provider, Response, delivered_properties, job_resources, run_concurrently
 from cfn import event as cfn_event
@@ -36,6 +39,11 @@ class Scenario:
     arguments: tuple[str | int, ...]
     output_location: tuple[str | int, ...]
     someone_elses: dict[str, Any]  # a create request of another team's job of the kind, less its name and tags
+    produced: tuple[str | int, ...]  # in the producer's description: what the consumer reads
+    consumed: tuple[str | int, ...]  # in the consumer's description: the location it was given
+    delivered: tuple[str, ...]  # texts the producer's delivered properties hold (scalars as strings)
+    detail: dict[str, Any]  # how an emulated job ends with the text a failure carries besides FailureReason (Outcome)
+    detail_text: str  # ... and how the failure reason shows it
 
 
 SCENARIOS = {
@@ -51,8 +59,58 @@ SCENARIOS = {
             },
             "RoleArn": "arn:aws:iam::123456789012:role/theirs",
         },
+        produced=("ProcessingOutputConfig", "Outputs", 0, "S3Output", "S3Uri"),
+        consumed=("ProcessingInputs", 0, "S3Input", "S3Uri"),
+        delivered=('"InstanceCount": "3"', '"EnableNetworkIsolation": "false"'),
+        detail={"exit_message": "exit code 1"},
+        detail_text="ExitMessage: exit code 1",
+    ),
+    "Custom::SageMakerTrainingJob": Scenario(
+        chain="training",
+        fixed="training_full",
+        arguments=("AlgorithmSpecification", "ContainerArguments"),
+        # What a training job writes that a run after it may write over: checkpoints shared between runs.
+        output_location=("CheckpointConfig", "S3Uri"),
+        someone_elses={
+            "AlgorithmSpecification": {
+                "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/theirs:1",
+                "TrainingInputMode": "File",
+            },
+            "OutputDataConfig": {"S3OutputPath": "s3://their-models/"},
+            "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            "RoleArn": "arn:aws:iam::123456789012:role/theirs",
+        },
+        produced=("ModelArtifacts", "S3ModelArtifacts"),
+        consumed=("InputDataConfig", 0, "DataSource", "S3DataSource", "S3Uri"),
+        delivered=('"InstanceCount": "1"', '"EnableNetworkIsolation": "false"', '"early_stopping": "true"'),
+        detail={
+            "progress": (("Starting", "Insufficient capacity error from EC2 while launching instances, retrying!"),)
+        },
+        detail_text="last status: Starting: Insufficient capacity error from EC2 while launching instances, retrying!",
     ),
 }
+
+
+def describe(kind: kinds.JobKind, name: str) -> dict[str, Any]:
+    """The job's description, as the kind's Describe operation gives it over HTTP."""
+    client = boto3.client("sagemaker")
+    return dict(getattr(client, xform_name(kind.describe))(**{kind.name_field: name}))
+
+
+_REQUIRED = object()
+
+
+def member(description: Any, path: tuple[str | int, ...], default: Any = _REQUIRED) -> Any:
+    """The member at ``path`` (names and list indexes); ``default`` where there is none, if given."""
+    try:
+        for part in path:
+            description = description[part]
+    except (KeyError, IndexError):
+        if default is _REQUIRED:
+            raise
+        return default
+    return description
 
 
 def producer(template: dict[str, Any]) -> str:
@@ -91,12 +149,6 @@ def _set(node: Any, path: tuple[str | int, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _get(node: Any, path: tuple[str | int, ...]) -> Any:
-    for part in path:
-        node = node[part]
-    return node
-
-
 def with_arguments(template: dict[str, Any], logical_id: str, arguments: list[str]) -> dict[str, Any]:
     """The template with the job's container arguments changed (a change of the request: the job runs again)."""
     changed = copy.deepcopy(template)
@@ -109,7 +161,7 @@ def with_output_suffix(template: dict[str, Any], logical_id: str, suffix: str) -
     """The template with the job's (first) output written elsewhere: ``suffix`` in place of its last path part."""
     changed = copy.deepcopy(template)
     request, scenario = _request(changed, logical_id)
-    location = _get(request, scenario.output_location)
+    location = member(request, scenario.output_location)
     _set(request, scenario.output_location, {"Fn::Join": ["", [*location["Fn::Join"][1][:-1], suffix]]})
     return changed
 

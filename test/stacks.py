@@ -288,6 +288,7 @@ def build() -> Synthesized:
         max_pending_time=cdk.Duration.hours(1),
         enable_infra_check=True,
     )
+    cdk.Tags.of(jobs["training_full"]).add("team", "forecasting")
     stacks["training_full"] = training_full
 
     assembly = app.synth()

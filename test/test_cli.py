@@ -40,6 +40,7 @@ from cdk_processing.cli.kinds import (
     KINDS,
     PROCESSING,
     RESOURCE_TAG,
+    TRAINING,
     job_name_of,
     kind_of_arn,
     kind_of_type,
@@ -545,5 +546,7 @@ def test_a_kind_is_found_by_resource_type_and_arn() -> None:
     assert kind_of_type("AWS::S3::Bucket") is None
     arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:processing-job/pipeline-1a2b-nightly"
     assert (kind_of_arn(arn), job_name_of(arn)) == (PROCESSING, "pipeline-1a2b-nightly")
-    assert kind_of_arn(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/x") is None
+    assert kind_of_type("Custom::SageMakerTrainingJob") is TRAINING
+    assert kind_of_arn(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/x") is TRAINING
+    assert kind_of_arn(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:transform-job/x") is None
     assert job_name_of("pipeline-1a2b-prep-a1b2c3-0123456789") == "pipeline-1a2b-prep-a1b2c3-0123456789"

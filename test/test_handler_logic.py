@@ -44,9 +44,13 @@ def second_text(kind: Any, text: str) -> tuple[dict[str, Any], str]:
     ExitMessage, a training job's last status message), and how the reason labels it."""
     if kind.exit_message_field:
         return {kind.exit_message_field: text}, f"{kind.exit_message_field}: "
-    return {kind.transitions_field: [{"Status": "Starting"}, {"Status": "Failed", "StatusMessage": text}]}, (
-        "last status: Failed: "
-    )
+    # SageMaker ends with a transition named for the end; the one before it explains.
+    transitions = [
+        {"Status": "Starting", "StatusMessage": "Preparing the instances for training"},
+        {"Status": "Training", "StatusMessage": text},
+        {"Status": "Failed", "StatusMessage": "Training job failed"},
+    ]
+    return {kind.transitions_field: transitions}, "last status: Training: "
 
 
 def written_at(kind: Any, uri: str) -> dict[str, Any]:

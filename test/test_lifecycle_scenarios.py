@@ -10,9 +10,9 @@ from __future__ import annotations
 import copy
 import json
 import sys
+from datetime import datetime
 from typing import Any
 
-import boto3
 import pytest
 
 from cfn import Provider, delivered_properties, event, job_resources
@@ -21,6 +21,8 @@ from harness import (
     SCENARIOS,
     DeployedStack,
     consumer,
+    describe,
+    member,
     prefix_of,
     producer,
     waves,
@@ -46,26 +48,31 @@ def pipeline(synthesized, kind) -> dict[str, Any]:
 
 
 def test_01_create_completes_with_attributes_matching_describe_and_one_job_per_resource(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], kind
 ) -> None:
     emulator.plan(Outcome("Completed", after_describes=3))
     stack = DeployedStack(provider, pipeline)
     outcome = stack.deploy()
 
     assert outcome.status == "CREATE_COMPLETE", outcome.reason
-    assert [len(w) for w in waves(pipeline)] == [1, 1]  # the evaluation waits for the preprocessing
+    assert [len(w) for w in waves(pipeline)] == [1, 1]  # the consumer waits for the producer
     assert len(emulator.jobs) == 2
-    client = boto3.client("sagemaker")
     for logical_id, data in stack.attributes.items():
-        described = client.describe_processing_job(ProcessingJobName=stack.physical[logical_id])
-        assert data["ProcessingJobArn"] == described["ProcessingJobArn"]
-        assert data["ProcessingJobStatus"] == described["ProcessingJobStatus"] == "Completed"
-        assert data["ProcessingEndTime"] == described["ProcessingEndTime"].isoformat()
+        described = describe(kind, stack.physical[logical_id])
+        assert described[kind.status_field] == "Completed"
+        # Every attribute is the description's member (nested ones by their dotted path), as a string.
+        assert set(kind.attributes) <= set(data)
+        for key in kind.attributes:
+            value = described
+            for part in key.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            expected = value.isoformat() if isinstance(value, datetime) else "" if value is None else str(value)
+            assert data[key] == expected, key
     # The consumer received the location the producer wrote to, once the producer had completed.
+    scenario = SCENARIOS[kind.resource_type]
     prep, evaluate = producer(pipeline), consumer(pipeline)
-    consumed = emulator.jobs[stack.physical[evaluate]].processing_inputs[0]["S3Input"]["S3Uri"]
-    produced = client.describe_processing_job(ProcessingJobName=stack.physical[prep])["ProcessingOutputConfig"]
-    assert consumed == next(o["S3Output"]["S3Uri"] for o in produced["Outputs"] if o["OutputName"] == "train")
+    consumed = member(describe(kind, stack.physical[evaluate]), scenario.consumed)
+    assert consumed == member(describe(kind, stack.physical[prep]), scenario.produced)
     assert consumed.startswith("s3://")
 
 
@@ -83,18 +90,19 @@ def test_02_a_create_event_delivered_twice_still_makes_one_job(
 
 
 def test_03_a_failed_job_fails_the_deploy_with_its_reason_within_4096_bytes_and_rolls_back(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], kind
 ) -> None:
     failure = "ClientError: " + "f" * (1024 - len("ClientError: "))
-    emulator.plan(Outcome("Failed", after_describes=2, failure_reason=failure, exit_message="exit code 1"))
+    scenario = SCENARIOS[kind.resource_type]
+    emulator.plan(Outcome("Failed", after_describes=2, failure_reason=failure, **scenario.detail))
     stack = DeployedStack(provider, pipeline)
     outcome = stack.deploy()
 
     assert outcome.status == "ROLLBACK_COMPLETE"
     prep = producer(pipeline)
     name = outcome.responses[prep][0].physical_resource_id
-    assert f"processing job {name} failed" in outcome.reason
-    assert failure in outcome.reason and "ExitMessage: exit code 1" in outcome.reason
+    assert f"{kind.noun} {name} failed" in outcome.reason
+    assert failure in outcome.reason and scenario.detail_text in outcome.reason
     assert "console.aws.amazon.com/cloudwatch" in outcome.reason
     request = event("Create", prep, stack.properties[prep])
     assert len(outcome.responses[prep][0].body(request)) < 4096
@@ -112,7 +120,7 @@ def test_04_a_job_stopped_by_someone_else_fails_the_deploy_saying_so(
 
 
 def test_05_when_the_wait_budget_runs_out_the_deploy_fails_clearly_and_the_job_is_stopped(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], packaged_handler
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], packaged_handler, kind
 ) -> None:
     outcome = DeployedStack(provider, pipeline).deploy()  # no plan: the job never ends
 
@@ -120,9 +128,11 @@ def test_05_when_the_wait_budget_runs_out_the_deploy_fails_clearly_and_the_job_i
     assert "was still InProgress after 30" in outcome.reason and "the job was stopped" in outcome.reason
     assert "Operation timed out" not in outcome.reason
     assert emulator.running() == []
-    [job] = emulator.jobs.values()
-    assert job.processing_job_status == "Stopped"
-    assert job.processing_end_time.timestamp() - job.creation_time.timestamp() <= packaged_handler.total_timeout
+    [name] = emulator.jobs
+    described = describe(kind, name)
+    assert described[kind.status_field] == "Stopped"
+    ran = emulator.ended_at(name).timestamp() - described["CreationTime"].timestamp()
+    assert ran <= packaged_handler.total_timeout
 
 
 def test_06_delete_stops_a_running_job_and_only_describes_a_finished_one(
@@ -205,7 +215,7 @@ def test_09_an_update_that_changes_the_request_runs_a_new_job_and_cleanup_stops_
     assert outcome.status == "UPDATE_COMPLETE", outcome.reason
     new = stack.physical[prep]
     assert new != old
-    assert emulator.jobs[new].app_specification["ContainerArguments"] == ["--fold", "2"]
+    assert member(describe(kind, new), SCENARIOS[kind.resource_type].arguments) == ["--fold", "2"]
     assert emulator.status(old) == "Stopped"
     # The evaluation reads the preprocessing output: its upstream ran again, so it ran again too.
     evaluate = consumer(pipeline)
@@ -274,7 +284,7 @@ def test_11c_the_rollback_of_a_replacement_that_wrote_elsewhere_returns_to_the_o
 
 
 def test_11d_the_rollback_of_a_replacement_that_wrote_over_the_old_outputs_runs_the_old_request_again(
-    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any]
+    provider: Provider, emulator: SageMakerEmulator, pipeline: dict[str, Any], kind
 ) -> None:
     changed = with_arguments(pipeline, producer(pipeline), ["--v2"])  # same output location as before
     before, outcome, stack = _replace_then_fail_elsewhere(provider, emulator, pipeline, changed)
@@ -283,8 +293,12 @@ def test_11d_the_rollback_of_a_replacement_that_wrote_over_the_old_outputs_runs_
     rerun = outcome.responses[prep][1]
     replacing = outcome.responses[prep][0].physical_resource_id
     assert rerun.status == "SUCCESS" and rerun.physical_resource_id not in (before[prep], replacing)
-    job = emulator.jobs[rerun.physical_resource_id]
-    assert job.app_specification == emulator.jobs[before[prep]].app_specification  # the old request, run again
+    # The old request, run again: the same digest of the request and the same arguments as the old job.
+    digest = "cdk-processing:request-digest"
+    assert emulator.tags(rerun.physical_resource_id)[digest] == emulator.tags(before[prep])[digest]
+    arguments = SCENARIOS[kind.resource_type].arguments
+    rerun_arguments = member(describe(kind, rerun.physical_resource_id), arguments, None)
+    assert rerun_arguments == member(describe(kind, before[prep]), arguments, None) != ["--v2"]
     assert stack.physical[prep] == rerun.physical_resource_id
     assert emulator.running() == []
 
@@ -401,8 +415,8 @@ def test_15_destroy_and_redeploy_does_not_collide_with_the_old_jobs_names(
     assert len(emulator.jobs) == 4
 
 
-def test_the_harness_delivers_properties_as_cloudformation_does(pipeline: dict[str, Any]) -> None:
+def test_the_harness_delivers_properties_as_cloudformation_does(pipeline: dict[str, Any], kind) -> None:
     props = delivered_properties(pipeline, producer(pipeline))
     text = json.dumps(props)
-    assert '"InstanceCount": "3"' in text and '"EnableNetworkIsolation": "false"' in text
+    assert all(scalar in text for scalar in SCENARIOS[kind.resource_type].delivered), text
     assert "Fn::" not in text and '"Ref"' not in text

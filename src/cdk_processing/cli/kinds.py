@@ -16,6 +16,7 @@ __all__ = [
     "KINDS",
     "LIBRARY_TAG_PREFIX",
     "PROCESSING",
+    "TRAINING",
     "RESOURCE_TAG",
     "RUNNING",
     "Kind",

@@ -269,12 +269,15 @@ def failure_reason(kind: JobKind, description: dict[str, Any], region: str) -> s
 
 
 def last_transition(kind: JobKind, description: dict[str, Any]) -> str:
-    """The last status transition of the job, with its message (``"Starting: Insufficient capacity ..."``), where
-    the kind keeps them; empty otherwise."""
+    """The last status transition before the job's end, with its message (``"Starting: Insufficient capacity
+    ..."``), where the kind keeps them; empty otherwise. SageMaker closes a job with a transition named for its end
+    ("Failed: Training job failed"), which says nothing the status does not: the one before it explains."""
     transitions = description.get(kind.transitions_field) if kind.transitions_field else None
-    if not transitions or not isinstance(transitions, list) or not isinstance(transitions[-1], dict):
+    ends = kind.failed | {"Completed"}
+    told = [t for t in transitions or [] if isinstance(t, dict) and t.get("Status") not in ends]
+    if not told:
         return ""
-    last = transitions[-1]
+    last = told[-1]
     return ": ".join(str(part) for part in (last.get("Status"), last.get("StatusMessage")) if part)
 
 
