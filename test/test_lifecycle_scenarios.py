@@ -63,9 +63,7 @@ def test_01_create_completes_with_attributes_matching_describe_and_one_job_per_r
         # Every attribute is the description's member (nested ones by their dotted path), as a string.
         assert set(kind.attributes) <= set(data)
         for key in kind.attributes:
-            value = described
-            for part in key.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
+            value = member(described, tuple(key.split(".")), None)
             expected = value.isoformat() if isinstance(value, datetime) else "" if value is None else str(value)
             assert data[key] == expected, key
     # The consumer received the location the producer wrote to, once the producer had completed.

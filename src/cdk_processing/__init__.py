@@ -7,7 +7,7 @@ from .datasets import AthenaOutputCompression, AthenaOutputFormat, RedshiftOutpu
 from .image import ContainerImage, ContainerImageConfig, Framework
 from .inputs import ProcessingInput
 from .instance_type import InstanceType
-from .job_base import IProcessingJob, ITrainingJob, ProcessingJobBase, TrainingJobBase
+from .job_base import IJob, IProcessingJob, ITrainingJob, ProcessingJobBase, TrainingJobBase
 from .outputs import ProcessingOutput, S3UploadMode
 from .processing_job import ExperimentConfig, ProcessingJob
 from .provider import ProcessingJobProvider
@@ -30,6 +30,7 @@ __all__ = [
     "DataDistribution",
     "ExperimentConfig",
     "Framework",
+    "IJob",
     "IProcessingJob",
     "ITrainingJob",
     "InputMode",

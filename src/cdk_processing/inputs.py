@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
 from ._core.context import UpstreamJob
-from ._policy import KMS_READ, allow_key
+from ._core.upstream import grant_upstream_key, upstream_location
 from ._s3 import S3Location
 from ._validation import (
     check_bool,
@@ -158,14 +158,7 @@ class ProcessingInput(ABC):
         :param output_name: the name of one of its S3 outputs.
         """
         check_channel_name("inputs[].name", name)
-        if not (hasattr(job, "output_uri") and hasattr(job, "output_location")):
-            raise fail(
-                f"inputs[{name}].job", job, "must be a ProcessingJob of this app (the job that writes the output)"
-            )
-        check_type(f"inputs[{name}].output_name", output_name, str, "must be the name of one of the job's S3 outputs")
-        uri = job.output_uri(output_name)
-        location = job.output_location(output_name)
-        chained = S3Location(bucket=location.bucket, key_prefix=location.key_prefix, uri_string=uri)
+        chained = upstream_location(f"inputs[{name}]", job, output_name)
         return _ChainedInput(name, chained, local_path, input_mode, distribution, job)
 
     @staticmethod
@@ -340,9 +333,7 @@ class _ChainedInput(_S3Input):
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
         assert self.upstream is not None
-        key = self.upstream.output_encryption_key
-        if key is not None:
-            allow_key(grantee, key, KMS_READ)
+        grant_upstream_key(grantee, self.upstream)
         return super().bind(scope, grantee)
 
 

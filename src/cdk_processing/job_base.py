@@ -16,15 +16,8 @@ from .handler.kinds import PROCESSING, TRAINING, JobKind
 
 
 @runtime_checkable
-class IProcessingJob(Protocol):
-    """What any processing job offers, made in this app or imported: its name and ARN, its state change events and
-    its metrics (``ProcessingJob``, ``ProcessingJob.from_processing_job_name`` / ``from_processing_job_arn``)."""
-
-    @property
-    def processing_job_name(self) -> str: ...
-
-    @property
-    def processing_job_arn(self) -> str: ...
+class IJob(Protocol):
+    """What any job of the library offers, of any kind: its state change events."""
 
     def on_state_change(
         self,
@@ -35,6 +28,18 @@ class IProcessingJob(Protocol):
         rule_name: str | None = None,
         statuses: list[str] | None = None,
     ) -> events.Rule: ...
+
+
+@runtime_checkable
+class IProcessingJob(IJob, Protocol):
+    """What any processing job offers, made in this app or imported: its name and ARN, its state change events and
+    its metrics (``ProcessingJob``, ``ProcessingJob.from_processing_job_name`` / ``from_processing_job_arn``)."""
+
+    @property
+    def processing_job_name(self) -> str: ...
+
+    @property
+    def processing_job_arn(self) -> str: ...
 
     def metric(self, metric_name: str, *, host: str = "algo-1", statistic: str = "Average") -> cloudwatch.Metric: ...
 
@@ -211,7 +216,7 @@ class ImportedProcessingJob(ProcessingJobBase):
 
 
 @runtime_checkable
-class ITrainingJob(Protocol):
+class ITrainingJob(IJob, Protocol):
     """What any training job offers, made in this app or imported: its name and ARN, its state change events and
     its metrics (``TrainingJob``, ``TrainingJob.from_training_job_name`` / ``from_training_job_arn``)."""
 
@@ -220,16 +225,6 @@ class ITrainingJob(Protocol):
 
     @property
     def training_job_arn(self) -> str: ...
-
-    def on_state_change(
-        self,
-        id: str,
-        *,
-        target: events.IRuleTarget | None = None,
-        description: str | None = None,
-        rule_name: str | None = None,
-        statuses: list[str] | None = None,
-    ) -> events.Rule: ...
 
     def metric(self, metric_name: str, *, statistic: str = "Average") -> cloudwatch.Metric: ...
 

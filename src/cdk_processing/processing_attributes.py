@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Size
+from aws_cdk import Size
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._core.resource import JobResource, grant_create_grant
+from ._core.job import CreatedJob
+from ._core.resource import grant_create_grant
 from ._job_checks import gibibytes
 from ._policy import KMS_VOLUME, allow_key
 from ._validation import ProcessingJobValidationError, check_model_string
@@ -21,22 +22,8 @@ from .instance_type import InstanceType
 from .job_base import ImportedProcessingJob, ProcessingJobBase, name_of_arn
 
 
-class ProcessingJobAttributes:
+class ProcessingJobAttributes(CreatedJob):
     """What DescribeProcessingJob says of the job, once the deployment got past it (``GetAtt`` tokens)."""
-
-    _resource: JobResource | None
-
-    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
-        """What a stack delete or replacement does with the job: ``DESTROY`` (the default) stops a job still
-        running; ``RETAIN`` leaves it alone (CloudFormation keeps the resource and sends no delete)."""
-        assert self._resource is not None
-        resource = self._resource.native or self._resource.custom
-        assert resource is not None
-        resource.apply_removal_policy(policy)
-
-    def _att(self, name: str) -> str:
-        assert self._resource is not None
-        return self._resource.att(name)
 
     @property
     def processing_job_status(self) -> str:
@@ -47,16 +34,6 @@ class ProcessingJobAttributes:
     def exit_message(self) -> str:
         """The job's exit message, if its container wrote one."""
         return self._att("ExitMessage")
-
-    @property
-    def failure_reason(self) -> str:
-        """Empty for a completed job."""
-        return self._att("FailureReason")
-
-    @property
-    def creation_time(self) -> str:
-        """When SageMaker created the job, ISO 8601."""
-        return self._att("CreationTime")
 
     @property
     def processing_start_time(self) -> str:

@@ -12,19 +12,14 @@ from typing import Any
 import jsii
 from aws_cdk import Duration, Lazy, Size
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct, IDependable
+from constructs import Construct
 
-from . import _model
-from ._core.network import JobNetwork
 from ._core.resource import JobResource, Produce
-from ._core.role import JobRole, grant_logs_and_metrics
 from ._core.tags import MAX_TAGS, JobTags
-from ._job_checks import PROCESSING_SHAPES, check_job_scalars, check_prop_types, claim_job_name
-from ._naming import job_name_prefix
+from ._job_checks import PROCESSING_SHAPES, check_job_scalars, check_prop_types
 from ._policy import KMS_WRITE, allow_key
 from ._s3 import S3Location
 from ._validation import (
@@ -33,7 +28,7 @@ from ._validation import (
     fail,
     in_construct,
 )
-from .assets import CODE_PATH, Code, default_bucket
+from .assets import CODE_PATH, Code
 from .code import code_entrypoint
 from .completion import Completion
 from .experiment import ExperimentConfig, render_experiment
@@ -184,29 +179,12 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         self.completion = completion
         self.instance_count = instance_count
 
-        job_role = JobRole(self, PROCESSING, role)
-        self.role: iam.IRole = job_role.role
-        self._principal = job_role.principal
-        self.library_principal: iam.IPrincipal | None = job_role.library_principal
-        """Where the library's own statements for this job go (``_policy.allow``); ``None``: the role's own."""
-
-        if processing_job_name is not None:
-            claim_job_name(self, processing_job_name)
-        self._name_prefix = job_name_prefix(self)
-        self._fixed_name = processing_job_name
-        self._output_bucket = output_bucket
-        self._waits_for: list[IDependable] = []
-        self._upstream: list[str] = []
-        self._resource: JobResource | None = None
-        self._channels = ProcessingChannels(self, self._upstream, output_encryption_key)
-
-        image_config = image.bind(self, self)
-        streams = f"{self._fixed_name}/*" if self._fixed_name else f"{self._name_prefix}-*"
-        grant_logs_and_metrics(self, self, PROCESSING, streams)
-        self._network = JobNetwork(
-            self,
-            self,
-            PROCESSING,
+        job_role, image_config = self._compose(
+            role=role,
+            fixed_name=processing_job_name,
+            output_bucket=output_bucket,
+            output_encryption_key=output_encryption_key,
+            image=image,
             vpc=vpc,
             vpc_subnets=vpc_subnets,
             security_groups=security_groups,
@@ -214,6 +192,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
             encryption=enable_inter_container_traffic_encryption,
             instance_count=instance_count,
         )
+        self._channels = ProcessingChannels(self, self._upstream, output_encryption_key)
         network_config = dict(self._network.flags)
         if self._network.vpc_config is not None:
             network_config["VpcConfig"] = self._network.vpc_config
@@ -231,7 +210,6 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
 
         app_specification = render_app_specification(image_config.image_uri, entrypoint, arguments)
 
-        self._output_encryption_key = output_encryption_key
         if output_encryption_key is not None:
             allow_key(self, output_encryption_key, KMS_WRITE)
 
@@ -279,32 +257,9 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         self._name = self._resource.job_name()
         self._arn = self._resource.att("ProcessingJobArn")
 
-    @in_construct
-    def add_request_override(self, path: str, value: Any) -> None:
-        """Set a member of the ``CreateProcessingJob`` request that no prop reaches, by its dotted path in the API's
-        names (``"ProcessingResources.ClusterConfig.VolumeSizeInGB"``, list items by index). The job runs again,
-        and a long wait waits again, as for any change of the request. The path must name members of the request in
-        botocore's SageMaker model; the value is not checked (SageMaker does, at deploy)."""
-        problem = _model.member_path(PROCESSING.create, path) if isinstance(path, str) else "it must be a str"
-        if problem is not None:
-            raise fail(
-                "add_request_override path", path, f"must name a member of {PROCESSING.create}'s request: {problem}"
-            )
-        assert self._resource is not None
-        self._resource.override_request(self._request, path, value)
-
     # -----------------------------------------------------------------------------------------------------------
     # Public members
     # -----------------------------------------------------------------------------------------------------------
-
-    def _name_pattern(self) -> list[Any]:
-        # Every run of a job with a generated name shares its prefix; a fixed name is matched as it is. A native
-        # (start-only) job's name is CloudFormation's: the rule then follows the job's creation.
-        if self._fixed_name:
-            return [self._fixed_name]
-        if self._resource is None or self._resource.custom is None:
-            return [self.processing_job_name]
-        return [{"prefix": f"{self._name_prefix}-"}]
 
     def _add_code(self, code: Code) -> str:
         """The code as the input ``code`` (the plain CDK asset); its file name at ``CODE_PATH``."""
@@ -322,36 +277,6 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
     def add_output(self, processing_output: ProcessingOutput) -> None:
         """Add an output (at most 10 in all, names unique) and grant the role its writes."""
         self._channels.add_output(processing_output, self)
-
-    @property
-    def output_encryption_key(self) -> kms.IKey | None:
-        """The key the job's outputs are encrypted with, if one was given."""
-        return self._output_encryption_key
-
-    def _rule_added(self, rule: events.Rule) -> None:
-        # In place before the job starts, so that no event of the deployment's own run is missed (a native job with a
-        # name of CloudFormation's can only be matched once it exists).
-        if (self._resource is not None and self._resource.custom is not None) or self._fixed_name:
-            self.wait_for(rule)
-
-    @property
-    def output_bucket(self) -> s3.IBucket:
-        """The bucket of outputs given no bucket: ``output_bucket``, or the stack's bucket (created on first use)."""
-        if self._output_bucket is None:
-            self._output_bucket = default_bucket(self)
-        return self._output_bucket
-
-    @property
-    def default_prefix(self) -> str:
-        """The key prefix under which this job's outputs (given no prefix) and local files go: one per job."""
-        return f"cdk-processing/{self._name_prefix}/"
-
-    def wait_for(self, dependable: IDependable) -> None:
-        """The job starts only after ``dependable`` exists (an input's files, an event rule, ...)."""
-        if self._resource is None:  # still in the constructor: added once the resource exists
-            self._waits_for.append(dependable)
-        else:
-            self._resource.wait_for(dependable)
 
     @property
     def inputs(self) -> list[ProcessingInput]:
@@ -382,18 +307,3 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
     def output_location(self, output_name: str) -> S3Location:
         """Where an S3 output is written: its bucket and key prefix."""
         return self._channels.location(output_name)
-
-    @property
-    def grant_principal(self) -> iam.IPrincipal:
-        """The job's role: pass the job to any ``grant_*`` method (``bucket.grant_read(job)``). For a role the library
-        created, the statements go to customer managed policies of the role (``GrantsPolicy``)."""
-        return self._principal
-
-    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
-        """Add a statement to the job's role (for a role passed in, as far as the role can be changed)."""
-        self._principal.add_to_principal_policy(statement)
-
-    @property
-    def connections(self) -> ec2.Connections:
-        """The job's security groups, to allow traffic from the job; only for a job in a VPC."""
-        return self._network.connections

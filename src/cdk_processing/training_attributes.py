@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jsii
-from aws_cdk import ITaggableV2, RemovalPolicy, TagManager, TagType
+from aws_cdk import ITaggableV2, TagManager, TagType
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from . import _model
-from ._core.resource import JobResource
+from ._core.context import JobScope
+from ._core.job import CreatedJob
 from ._s3 import S3Location
 from ._validation import (
     ProcessingJobValidationError,
@@ -85,6 +87,20 @@ class Checkpoints:
         """
         return Checkpoints(S3Location.from_bucket("checkpoints", bucket, key_prefix), local_path, False)
 
+    def bind(self, job: JobScope) -> dict[str, Any]:
+        """Grant ``job`` reads and writes of the checkpoints' prefix and return the ``CheckpointConfig``."""
+        location = self.location or S3Location.from_bucket(
+            "checkpoints", job.output_bucket, job.default_prefix + "checkpoints/"
+        )
+        location = location.bind(job, "CheckpointsBucket")  # type: ignore[arg-type]
+        grantee = cast(iam.IGrantable, job)  # the job: its library's statements go to its role's policy of them
+        location.grant_read(grantee)
+        location.grant_write(grantee)
+        config = {"S3Uri": location.uri}
+        if self.local_path is not None:
+            config["LocalPath"] = self.local_path
+        return config
+
 
 def render_hyperparameters(values: Mapping[str, Any] | None) -> dict[str, str] | None:
     """``HyperParameters``: every value a string, as SageMaker takes them. Booleans as ``true``/``false`` (what the
@@ -131,20 +147,8 @@ def tag_probe(scope: Construct, id: str) -> Any:
     return _TagProbe(scope, id)
 
 
-class TrainingJobAttributes:
+class TrainingJobAttributes(CreatedJob):
     """What DescribeTrainingJob says of the job, once the deployment got past it (``GetAtt`` tokens)."""
-
-    _resource: JobResource | None
-
-    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
-        """What a stack delete or replacement does with the job: ``DESTROY`` (the default) stops a job still
-        running; ``RETAIN`` leaves it alone (CloudFormation keeps the resource and sends no delete)."""
-        assert self._resource is not None and self._resource.custom is not None
-        self._resource.custom.apply_removal_policy(policy)
-
-    def _att(self, name: str) -> str:
-        assert self._resource is not None
-        return self._resource.att(name)
 
     @property
     def training_job_status(self) -> str:
@@ -155,16 +159,6 @@ class TrainingJobAttributes:
     def secondary_status(self) -> str:
         """SageMaker's finer status (``Completed``, ``Training``, ...)."""
         return self._att("SecondaryStatus")
-
-    @property
-    def failure_reason(self) -> str:
-        """Empty for a completed job."""
-        return self._att("FailureReason")
-
-    @property
-    def creation_time(self) -> str:
-        """When SageMaker created the job, ISO 8601."""
-        return self._att("CreationTime")
 
     @property
     def training_start_time(self) -> str:

@@ -13,7 +13,7 @@ from constructs import Construct, IDependable
 
 from . import _model
 from ._core.context import UpstreamJob
-from ._policy import KMS_READ, allow_key
+from ._core.upstream import grant_upstream_key, upstream_location
 from ._s3 import S3Location
 from ._validation import check_integer, check_model_string, check_str_list, check_type, fail, is_unresolved
 from .assets import Staged, job_defaults, stage
@@ -181,14 +181,7 @@ class TrainingInput:
         :param options: the channel's options (see the class).
         """
         check_model_string("inputs[].channel", channel, "ChannelName", "letters, digits, '.', '-' and '_'")
-        if not (hasattr(job, "output_uri") and hasattr(job, "output_location")):
-            raise fail(f"inputs[{channel}].job", job, "must be a job of this app that writes the output")
-        check_type(f"inputs[{channel}].output_name", output_name, str, "must be the name of one of the job's outputs")
-        location = job.output_location(output_name)
-        chained = S3Location(
-            bucket=location.bucket, key_prefix=location.key_prefix, uri_string=job.output_uri(output_name)
-        )
-        made = TrainingInput(channel, chained, **options)
+        made = TrainingInput(channel, upstream_location(f"inputs[{channel}]", job, output_name), **options)
         made.upstream = job
         return made
 
@@ -197,9 +190,8 @@ class TrainingInput:
         assert self._location is not None
         location = self._location.bind(scope, f"Channel{self.channel}Bucket")
         location.grant_read(grantee)
-        key = self.upstream.output_encryption_key if self.upstream is not None else None
-        if key is not None:
-            allow_key(grantee, key, KMS_READ)
+        if self.upstream is not None:
+            grant_upstream_key(grantee, self.upstream)
         member: dict[str, Any] = {
             "ChannelName": self.channel,
             "DataSource": {"S3DataSource": {"S3Uri": location.uri, **self._source}},

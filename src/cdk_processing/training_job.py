@@ -12,23 +12,20 @@ from typing import Any
 import jsii
 from aws_cdk import Duration, Fn, Lazy, Size
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct, IDependable
+from constructs import Construct
 
 from . import _model
-from ._core.network import JobNetwork
 from ._core.resource import JobResource, Produce
-from ._core.role import JobRole, grant_logs_and_metrics
 from ._core.tags import JobTags
-from ._job_checks import TRAINING_SHAPES, check_job_scalars, check_prop_types, claim_job_name
-from ._naming import job_name_prefix
+from ._job_checks import TRAINING_SHAPES, check_job_scalars, check_prop_types
 from ._policy import KMS_WRITE, allow_key
 from ._s3 import S3Location
-from ._validation import check_bool, check_integer, check_list_of, check_str_list, check_unique, fail, in_construct
-from .assets import Code, default_bucket
+from ._training_checks import check_training_props, pending_seconds, stop_times
+from ._validation import check_list_of, check_str_list, check_unique, fail, in_construct
+from .assets import Code
 from .code import code_entrypoint
 from .completion import Completion
 from .experiment import ExperimentConfig, render_experiment
@@ -37,7 +34,7 @@ from .image import ContainerImage, for_training
 from .instance_type import InstanceType
 from .job_base import TrainingJobBase
 from .processing_attributes import render_cluster
-from .s3_data import InputMode, check_enum
+from .s3_data import InputMode
 from .training_attributes import (
     Checkpoints,
     MetricDefinition,
@@ -51,11 +48,6 @@ __all__ = ["MODEL_OUTPUT", "TrainingJob"]
 
 # The name of a training job's one output, its model, for ``from_output`` and ``output_uri``.
 MODEL_OUTPUT = "model"
-# SageMaker's longest training job (StoppingCondition.MaxRuntimeInSeconds: "The maximum value is 28 days").
-MAX_TRAINING_RUNTIME = Duration.days(28)
-# Built-in algorithms without checkpoints are capped at an hour of MaxWait; a longer spot job without checkpoints
-# restarts from the beginning after each interruption.
-SPOT_WITHOUT_CHECKPOINTS = Duration.hours(1)
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
@@ -215,74 +207,32 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             experiment_config,
             security_groups,
         )
-        for flag, value in (
-            ("use_spot_instances", use_spot_instances),
-            ("allow_spot_without_checkpoints", allow_spot_without_checkpoints),
-            ("enable_remote_debug", enable_remote_debug),
-            ("enable_infra_check", enable_infra_check),
-        ):
-            check_bool(flag, value)
-        check_enum("input_mode", input_mode, InputMode)
-        if checkpoints is not None and not isinstance(checkpoints, Checkpoints):
-            raise fail(
-                "checkpoints", checkpoints, "must be Checkpoints.per_run() or Checkpoints.shared(bucket, prefix)"
-            )
-        if metrics:
-            if len(metrics) > _model.bounds("MetricDefinitionList")[1]:
-                raise fail("metric_definitions", f"{len(metrics)} items", "SageMaker takes at most 40")
-            check_unique("metric_definitions[].name", [m.name for m in metrics])
-        if retry_attempts is not None:
-            check_integer("retry_attempts", retry_attempts)
-            low, high = _model.bounds("MaximumRetryAttempts")
-            if not low <= retry_attempts <= high:
-                raise fail("retry_attempts", retry_attempts, f"must be between {low} and {high}")
+        check_training_props(
+            use_spot_instances=use_spot_instances,
+            allow_spot_without_checkpoints=allow_spot_without_checkpoints,
+            enable_remote_debug=enable_remote_debug,
+            enable_infra_check=enable_infra_check,
+            input_mode=input_mode,
+            checkpoints=checkpoints,
+            metrics=metrics,
+            retry_attempts=retry_attempts,
+        )
         instance_type = instance_type or InstanceType.M5_XLARGE
         instance_type.check_training()
         image = for_training(image, instance_type)
         volume_size = volume_size or Size.gibibytes(30)
-        max_runtime, max_wait, completion = _stopping(max_runtime, use_spot_instances, max_wait, completion)
-        if (
-            use_spot_instances
-            and checkpoints is None
-            and not allow_spot_without_checkpoints
-            and not max_wait.is_unresolved()
-            and max_wait.to_seconds() > SPOT_WITHOUT_CHECKPOINTS.to_seconds()
-        ):
-            raise fail(
-                "checkpoints",
-                "not set",
-                f"a spot job that may take {max_wait.to_seconds():g} s (max_wait) restarts from the beginning after "
-                "each interruption without checkpoints: give checkpoints=Checkpoints.per_run(), or "
-                "allow_spot_without_checkpoints=True",
-            )
+        max_runtime, max_wait, completion = stop_times(
+            max_runtime, use_spot_instances, max_wait, completion, checkpoints, allow_spot_without_checkpoints
+        )
         self.completion = completion
         self.instance_count = instance_count
 
-        job_role = JobRole(self, TRAINING, role)
-        self.role: iam.IRole = job_role.role
-        self._principal = job_role.principal
-        self.library_principal: iam.IPrincipal | None = job_role.library_principal
-        """Where the library's own statements for this job go (``_policy.allow``); ``None``: the role's own."""
-
-        if training_job_name is not None:
-            claim_job_name(self, training_job_name, "training_job_name")
-        self._name_prefix = job_name_prefix(self)
-        self._fixed_name = training_job_name
-        self._output_bucket = output_bucket
-        self._output_encryption_key = output_encryption_key
-        self._waits_for: list[IDependable] = []
-        self._upstream: list[str] = []
-        self._resource: JobResource | None = None
-        self._inputs: list[TrainingInput] = []
-        self._channels: list[dict[str, Any]] = []
-
-        image_config = image.bind(self, self)
-        streams = f"{self._fixed_name}/*" if self._fixed_name else f"{self._name_prefix}-*"
-        grant_logs_and_metrics(self, self, TRAINING, streams)
-        self._network = JobNetwork(
-            self,
-            self,
-            TRAINING,
+        job_role, image_config = self._compose(
+            role=role,
+            fixed_name=training_job_name,
+            output_bucket=output_bucket,
+            output_encryption_key=output_encryption_key,
+            image=image,
             vpc=vpc,
             vpc_subnets=vpc_subnets,
             security_groups=security_groups,
@@ -290,6 +240,8 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             encryption=enable_inter_container_traffic_encryption,
             instance_count=instance_count,
         )
+        self._inputs: list[TrainingInput] = []
+        self._channels: list[dict[str, Any]] = []
 
         if code is not None:
             if entrypoint is not None:
@@ -336,10 +288,10 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             request["EnableManagedSpotTraining"] = True
             stopping["MaxWaitTimeInSeconds"] = int(max_wait.to_seconds())
         if max_pending_time is not None:
-            stopping["MaxPendingTimeInSeconds"] = _pending_seconds(max_pending_time)
+            stopping["MaxPendingTimeInSeconds"] = pending_seconds(max_pending_time)
         per_run: list[str] = []
         if checkpoints is not None:
-            request["CheckpointConfig"] = self._checkpoint_config(checkpoints)
+            request["CheckpointConfig"] = checkpoints.bind(self)
             if checkpoints.own_prefix_per_run:
                 per_run.append("CheckpointConfig.S3Uri")
         rendered = render_hyperparameters(hyperparameters)
@@ -382,38 +334,12 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         self._name = self._resource.job_name()
         self._arn = self._resource.att(TRAINING.arn_field)
 
-    def _checkpoint_config(self, checkpoints: Checkpoints) -> dict[str, Any]:
-        location = checkpoints.location or S3Location.from_bucket(
-            "checkpoints", self.output_bucket, self.default_prefix + "checkpoints/"
-        )
-        location = location.bind(self, "CheckpointsBucket")
-        location.grant_read(self)
-        location.grant_write(self)
-        config = {"S3Uri": location.uri}
-        if checkpoints.local_path is not None:
-            config["LocalPath"] = checkpoints.local_path
-        return config
-
     def _add_code(self, code: Code) -> str:
         """The code as the channel ``code`` (the plain CDK asset); its file name in the channel."""
         channel = code_channel(code.path, code.exclude)
         self.add_input(channel)
         assert channel.staged is not None and channel.staged.file_name is not None
         return channel.staged.file_name
-
-    @in_construct
-    def add_request_override(self, path: str, value: Any) -> None:
-        """Set a member of the ``CreateTrainingJob`` request that no prop reaches, by its dotted path in the API's
-        names (``"ResourceConfig.KeepAlivePeriodInSeconds"``, list items by index). The job runs again, and a long
-        wait waits again, as for any change of the request. The path must name members of the request in botocore's
-        SageMaker model; the value is not checked (SageMaker does, at deploy)."""
-        problem = _model.member_path(TRAINING.create, path) if isinstance(path, str) else "it must be a str"
-        if problem is not None:
-            raise fail(
-                "add_request_override path", path, f"must name a member of {TRAINING.create}'s request: {problem}"
-            )
-        assert self._resource is not None
-        self._resource.override_request(self._request, path, value)
 
     @in_construct
     def add_input(self, channel: TrainingInput) -> None:
@@ -435,44 +361,10 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
     # Public members
     # -----------------------------------------------------------------------------------------------------------
 
-    def _name_pattern(self) -> list[Any]:
-        if self._fixed_name:
-            return [self._fixed_name]
-        return [{"prefix": f"{self._name_prefix}-"}]
-
-    def _rule_added(self, rule: events.Rule) -> None:
-        # In place before the job starts, so that no event of the deployment's own run is missed.
-        self.wait_for(rule)
-
     @property
     def inputs(self) -> list[TrainingInput]:
         """The job's channels, in request order."""
         return list(self._inputs)
-
-    @property
-    def output_bucket(self) -> s3.IBucket:
-        """The bucket of the model (and of checkpoints and local data given no bucket): ``output_bucket``, or the
-        stack's bucket (created on first use)."""
-        if self._output_bucket is None:
-            self._output_bucket = default_bucket(self)
-        return self._output_bucket
-
-    @property
-    def default_prefix(self) -> str:
-        """The key prefix under which this job's model, checkpoints and local files go (given none): one per job."""
-        return f"cdk-processing/{self._name_prefix}/"
-
-    @property
-    def output_encryption_key(self) -> kms.IKey | None:
-        """The key the model is encrypted with, if one was given."""
-        return self._output_encryption_key
-
-    def wait_for(self, dependable: IDependable) -> None:
-        """The job starts only after ``dependable`` exists (a channel's files, an event rule, ...)."""
-        if self._resource is None:
-            self._waits_for.append(dependable)
-        else:
-            self._resource.wait_for(dependable)
 
     @property
     def run_name(self) -> str:
@@ -506,51 +398,3 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             raise fail(
                 "output_name", output_name, f"must be {MODEL_OUTPUT!r}: a training job's one output is its model"
             )
-
-    @property
-    def grant_principal(self) -> iam.IPrincipal:
-        """The job's role: pass the job to any ``grant_*`` method (``bucket.grant_read(job)``)."""
-        return self._principal
-
-    def add_to_role_policy(self, statement: iam.PolicyStatement) -> None:
-        """Add a statement to the job's role (for a role passed in, as far as the role can be changed)."""
-        self._principal.add_to_principal_policy(statement)
-
-    @property
-    def connections(self) -> ec2.Connections:
-        """The job's security groups, to allow traffic from the job; only for a job in a VPC."""
-        return self._network.connections
-
-
-def _stopping(
-    max_runtime: Duration | None, spot: bool, max_wait: Duration | None, completion: Completion | None
-) -> tuple[Duration, Duration, Completion]:
-    """``max_runtime``, ``max_wait`` (the job's longest time: ``max_runtime`` without spot) and the completion mode,
-    which the longest time bounds."""
-    if max_wait is not None and not spot:
-        raise fail("max_wait", max_wait, "is the longest a spot job may wait and run: set use_spot_instances=True")
-    prop = "max_wait" if spot else "max_runtime"
-    bound = max_wait or max_runtime
-    completion = completion or Completion.for_max_runtime(bound, prop)
-    max_runtime = max_runtime or bound or completion.default_max_runtime
-    max_wait = max_wait or max_runtime
-    completion.check(max_runtime, "max_runtime", MAX_TRAINING_RUNTIME, "28 days for a training job")
-    completion.check(max_wait, prop, MAX_TRAINING_RUNTIME, "28 days for a training job")
-    if (
-        not (max_wait.is_unresolved() or max_runtime.is_unresolved())
-        and max_wait.to_seconds() < max_runtime.to_seconds()
-    ):
-        raise fail(
-            "max_wait", f"{max_wait.to_seconds():g} s", f"must be at least max_runtime ({max_runtime.to_seconds():g} s)"
-        )
-    return max_runtime, max_wait, completion
-
-
-def _pending_seconds(duration: Duration) -> Any:
-    if duration.is_unresolved():
-        return duration.to_seconds()
-    low, high = _model.bounds("MaxPendingTimeInSeconds")
-    seconds = int(duration.to_seconds())
-    if not low <= seconds <= high:
-        raise fail("max_pending_time", f"{seconds} s", f"must be between {low} s and {high} s", as_written=duration)
-    return seconds

@@ -271,7 +271,7 @@ def failure_reason(kind: JobKind, description: dict[str, Any], region: str) -> s
 def last_transition(kind: JobKind, description: dict[str, Any]) -> str:
     """The last status transition before the job's end, with its message (``"Starting: Insufficient capacity
     ..."``), where the kind keeps them; empty otherwise. SageMaker closes a job with a transition named for its end
-    ("Failed: Training job failed"), which says nothing the status does not: the one before it explains."""
+    (status "Failed", "... job failed"), which says nothing the status does not: the one before it explains."""
     transitions = description.get(kind.transitions_field) if kind.transitions_field else None
     ends = kind.failed | {"Completed"}
     told = [t for t in transitions or [] if isinstance(t, dict) and t.get("Status") not in ends]
@@ -320,10 +320,8 @@ def per_run(request: dict[str, Any], paths: list[str] | None, name: str) -> dict
         return request
     request = json.loads(json.dumps(request))
     for path in paths:
-        *parents, last = path.split(".")
-        node: Any = request
-        for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
+        parent, _, last = path.rpartition(".")
+        node = member(request, parent) if parent else request
         if isinstance(node, dict) and isinstance(node.get(last), str):
             node[last] = node[last].rstrip("/") + f"/{name}/"
     return request

@@ -1,0 +1,36 @@
+"""Reading another job's output: where it is, as a token that makes the reader wait, and the key to read it."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_iam as iam
+
+from .._policy import KMS_READ, allow_key
+from .._s3 import S3Location
+from .._validation import check_type, fail
+from .context import UpstreamJob
+
+
+def upstream_location(prop: str, job: UpstreamJob, output_name: str) -> S3Location:
+    """Where another job's output is read from: its URI as a token that makes the reader wait for the job, and its
+    bucket and prefix, for the reader's grants. ``prop``: the reading input's, for the errors."""
+    if not (hasattr(job, "output_uri") and hasattr(job, "output_location")):
+        raise fail(
+            f"{prop}.job",
+            job,
+            "must be a ProcessingJob or TrainingJob of this app (the job that writes the output)",
+        )
+    check_type(
+        f"{prop}.output_name",
+        output_name,
+        str,
+        "must be the name of one of the job's S3 outputs (a training job's: \"model\")",
+    )
+    location = job.output_location(output_name)
+    return S3Location(bucket=location.bucket, key_prefix=location.key_prefix, uri_string=job.output_uri(output_name))
+
+
+def grant_upstream_key(grantee: iam.IGrantable, job: UpstreamJob) -> None:
+    """Let ``grantee`` decrypt what ``job`` wrote with its output key, if it has one."""
+    key = job.output_encryption_key
+    if key is not None:
+        allow_key(grantee, key, KMS_READ)
