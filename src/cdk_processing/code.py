@@ -10,6 +10,25 @@ from ._validation import check_count, fail
 from .assets import Code
 
 
+def job_entrypoint(
+    code: Code | None,
+    command: list[str] | None,
+    entrypoint: list[str] | None,
+    network_isolation: bool,
+    mount_path: str,
+    add_code: Callable[[Code], str],
+) -> list[str] | None:
+    """The container's entrypoint: ``entrypoint`` as given, or, for a job with ``code``, the one that runs it
+    (``code_entrypoint``); ``command`` runs code only, and code replaces the entrypoint."""
+    if code is None:
+        if command is not None:
+            raise fail("command", list(command), "runs code: give code=Code.from_asset(...), or use entrypoint")
+        return entrypoint
+    if entrypoint is not None:
+        raise fail("entrypoint", list(entrypoint), "cannot be combined with code, which runs with command")
+    return code_entrypoint(code, command or ["python3"], network_isolation, mount_path, add_code)
+
+
 def code_entrypoint(
     code: Code,
     command: list[str],

@@ -10,10 +10,10 @@ from typing import Any
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct, IDependable
+from constructs import Construct
 
 from ._core.context import UpstreamJob
-from ._core.upstream import grant_upstream_key, upstream_location
+from ._core.upstream import JobInput, grant_upstream_key, upstream_location
 from ._s3 import S3Location
 from ._validation import (
     check_bool,
@@ -23,7 +23,7 @@ from ._validation import (
     fail,
     is_unresolved,
 )
-from .assets import Staged, job_defaults, stage
+from .assets import job_defaults, stage
 from .datasets import (
     AthenaDefinition,
     AthenaOutputCompression,
@@ -38,7 +38,7 @@ from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType, che
 DEFAULT_INPUT_ROOT = "/opt/ml/processing/input/"
 
 
-class ProcessingInput(ABC):
+class ProcessingInput(JobInput, ABC):
     """Data a processing job reads: choose a factory.
 
     - ``ProcessingInput.from_bucket(name, bucket, key_prefix)`` or ``from_s3_uri(name, "s3://...")`` for S3 data,
@@ -59,15 +59,6 @@ class ProcessingInput(ABC):
         if local_path is not None:
             check_local_path(f"inputs[{name}].local_path", local_path)
         self.app_managed = app_managed
-        self.staged: Staged | None = None
-        """For an input from local files, where they were put, once bound."""
-        self.upstream: UpstreamJob | None = None
-        """For another job's output, that job: this one runs again whenever it does."""
-
-    @property
-    def waits_for(self) -> IDependable | None:
-        """What the job must wait for before it starts (the upload of local files), once bound."""
-        return self.staged.dependable if self.staged is not None else None
 
     @staticmethod
     def from_bucket(

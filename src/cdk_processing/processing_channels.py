@@ -42,11 +42,7 @@ class ProcessingChannels:
         self._admit("inputs", [i.name for i in self.inputs], processing_input.local_path, processing_input.name)
         self.inputs.append(processing_input)
         self._input_members.append(processing_input.bind(self._job, grantee))
-        if processing_input.waits_for is not None:
-            job.wait_for(processing_input.waits_for)
-        if processing_input.upstream is not None:
-            # The name of the upstream job's current run: when that job runs again, so does this one.
-            self._upstream.append(processing_input.upstream.run_name)
+        processing_input.admitted(job, self._upstream)
 
     def add_output(self, processing_output: ProcessingOutput, grantee: iam.IGrantable) -> None:
         check_type(

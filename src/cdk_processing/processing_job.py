@@ -25,11 +25,10 @@ from ._s3 import S3Location
 from ._validation import (
     check_list_of,
     check_str_list,
-    fail,
     in_construct,
 )
 from .assets import CODE_PATH, Code
-from .code import code_entrypoint
+from .code import job_entrypoint
 from .completion import Completion
 from .experiment import ExperimentConfig, render_experiment
 from .handler.kinds import PROCESSING
@@ -199,14 +198,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
 
         cluster_config = render_cluster(self, instance_count, instance_type, volume_size, volume_encryption_key)
 
-        if code is not None:
-            if entrypoint is not None:
-                raise fail("entrypoint", list(entrypoint), "cannot be combined with code, which runs with command")
-            entrypoint = code_entrypoint(
-                code, command or ["python3"], enable_network_isolation, CODE_PATH, self._add_code
-            )
-        elif command is not None:
-            raise fail("command", list(command), "runs code: give code=Code.from_asset(...), or use entrypoint")
+        entrypoint = job_entrypoint(code, command, entrypoint, enable_network_isolation, CODE_PATH, self._add_code)
 
         app_specification = render_app_specification(image_config.image_uri, entrypoint, arguments)
 

@@ -9,14 +9,14 @@ from typing import Any, TypedDict
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from constructs import Construct, IDependable
+from constructs import Construct
 
 from . import _model
 from ._core.context import UpstreamJob
-from ._core.upstream import grant_upstream_key, upstream_location
+from ._core.upstream import JobInput, grant_upstream_key, upstream_location
 from ._s3 import S3Location
 from ._validation import check_integer, check_model_string, check_str_list, check_type, fail, is_unresolved
-from .assets import Staged, job_defaults, stage
+from .assets import job_defaults, stage
 from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType, check_enum
 
 try:  # Python 3.11+
@@ -48,7 +48,7 @@ class ChannelOptions(TypedDict, total=False):
     attribute_names: Sequence[str]  # the attributes of an augmented manifest to read. Default: all.
 
 
-class TrainingInput:
+class TrainingInput(JobInput):
     """A training job's channel: data the job reads, under a channel name (``train``, ``validation``, ...), at
     ``/opt/ml/input/data/<channel>`` in File and FastFile modes. Choose a factory:
 
@@ -120,15 +120,6 @@ class TrainingInput:
         }
         if names:
             self._source["AttributeNames"] = list(names)
-        self.staged: Staged | None = None
-        """For a channel of local files, where they were put, once bound."""
-        self.upstream: UpstreamJob | None = None
-        """For another job's output, that job: this one runs again whenever it does."""
-
-    @property
-    def waits_for(self) -> IDependable | None:
-        """What the job must wait for before it starts (the upload of local files), once bound."""
-        return self.staged.dependable if self.staged is not None else None
 
     @staticmethod
     def from_bucket(

@@ -26,7 +26,7 @@ from ._s3 import S3Location
 from ._training_checks import check_training_props, pending_seconds, stop_times
 from ._validation import check_list_of, check_str_list, check_unique, fail, in_construct
 from .assets import Code
-from .code import code_entrypoint
+from .code import job_entrypoint
 from .completion import Completion
 from .experiment import ExperimentConfig, render_experiment
 from .handler.kinds import TRAINING
@@ -243,14 +243,9 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         self._inputs: list[TrainingInput] = []
         self._channels: list[dict[str, Any]] = []
 
-        if code is not None:
-            if entrypoint is not None:
-                raise fail("entrypoint", list(entrypoint), "cannot be combined with code, which runs with command")
-            entrypoint = code_entrypoint(
-                code, command or ["python3"], enable_network_isolation, CHANNEL_ROOT + "code", self._add_code
-            )
-        elif command is not None:
-            raise fail("command", list(command), "runs code: give code=Code.from_asset(...), or use entrypoint")
+        entrypoint = job_entrypoint(
+            code, command, entrypoint, enable_network_isolation, CHANNEL_ROOT + "code", self._add_code
+        )
 
         algorithm: dict[str, Any] = {"TrainingImage": image_config.image_uri, "TrainingInputMode": input_mode.value}
         if metrics:
@@ -352,10 +347,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         check_unique("inputs[].channel", [*(i.channel for i in self._inputs), channel.channel])
         self._inputs.append(channel)
         self._channels.append(channel.bind(self, self))
-        if channel.waits_for is not None:
-            self.wait_for(channel.waits_for)
-        if channel.upstream is not None:
-            self._upstream.append(channel.upstream.run_name)
+        channel.admitted(self, self._upstream)
 
     # -----------------------------------------------------------------------------------------------------------
     # Public members

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from aws_cdk import aws_iam as iam
+from constructs import IDependable
 
 from .._policy import KMS_READ, allow_key
 from .._s3 import S3Location
 from .._validation import check_type, fail
-from .context import UpstreamJob
+from ..assets import Staged
+from .context import JobScope, UpstreamJob
 
 
 def upstream_location(prop: str, job: UpstreamJob, output_name: str) -> S3Location:
@@ -34,3 +36,25 @@ def grant_upstream_key(grantee: iam.IGrantable, job: UpstreamJob) -> None:
     key = job.output_encryption_key
     if key is not None:
         allow_key(grantee, key, KMS_READ)
+
+
+class JobInput:
+    """What any job input carries besides its request member: local files staged for it, another job it reads."""
+
+    staged: Staged | None = None
+    """For an input from local files, where they were put, once bound."""
+    upstream: UpstreamJob | None = None
+    """For another job's output, that job: the reader runs again whenever it does."""
+
+    @property
+    def waits_for(self) -> IDependable | None:
+        """What the job must wait for before it starts (the upload of local files), once bound."""
+        return self.staged.dependable if self.staged is not None else None
+
+    def admitted(self, job: JobScope, upstream: list[str]) -> None:
+        """The bound input's part in its job's order: the job starts after its files are there, and ``upstream``
+        (the runs the job reads) gets the name of the upstream job's current run, so the job runs again with it."""
+        if self.waits_for is not None:
+            job.wait_for(self.waits_for)
+        if self.upstream is not None:
+            upstream.append(self.upstream.run_name)
