@@ -219,9 +219,16 @@ class PoliciesOf(Dependable):
 
     @staticmethod
     def for_role(role: iam.IRole) -> IDependable:
-        group = DependencyGroup()
-        Dependable.implement(group, PoliciesOf(role))
+        """One per role (jobs share the handler's role): what it stands for is computed at synth."""
+        key = role.__jsii_ref__.ref  # type: ignore[attr-defined]
+        group = _POLICIES_OF.get(key)
+        if group is None:
+            group = _POLICIES_OF[key] = DependencyGroup()
+            Dependable.implement(group, PoliciesOf(role))
         return group
+
+
+_POLICIES_OF: dict[str, DependencyGroup] = {}
 
 
 def acknowledge_policies_written_by(role: iam.IRole, writer: str, why: str) -> None:

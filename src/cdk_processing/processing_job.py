@@ -18,7 +18,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
-from . import _model
+from . import _memo, _model
 from ._core.network import JobNetwork
 from ._core.resource import JobResource, Produce
 from ._core.role import JobRole, grant_logs_and_metrics
@@ -47,6 +47,8 @@ from .processing_attributes import ProcessingJobAttributes, render_app_specifica
 from .processing_channels import MAX_INPUTS, MAX_OUTPUTS, ProcessingChannels
 
 __all__ = ["MAX_INPUTS", "MAX_OUTPUTS", "MAX_TAGS", "ExperimentConfig", "ProcessingJob"]
+
+DEFAULT_VOLUME_SIZE = Size.gibibytes(30)
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
@@ -176,7 +178,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         )
         instance_type = instance_type or InstanceType.M5_XLARGE
         instance_type.check_processing()
-        volume_size = volume_size or Size.gibibytes(30)
+        volume_size = volume_size or DEFAULT_VOLUME_SIZE
         completion = completion or Completion.for_max_runtime(max_runtime)
         max_runtime = max_runtime or completion.default_max_runtime
         completion.check(max_runtime)
@@ -237,7 +239,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         request: dict[str, Any] = {
             "AppSpecification": app_specification,
             "ProcessingResources": {"ClusterConfig": cluster_config},
-            "StoppingCondition": {"MaxRuntimeInSeconds": int(max_runtime.to_seconds())},
+            "StoppingCondition": {"MaxRuntimeInSeconds": int(_memo.seconds(max_runtime))},
             "RoleArn": self.role.role_arn,
             "NetworkConfig": network_config,
             "ProcessingInputs": Lazy.any(Produce(self._channels.render_inputs)),

@@ -14,6 +14,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from ._dependencies import depend_on_policies_only
+from ._memo import ref, stack_of
 from ._naming import role_path, stack_part
 from ._policy import (
     LOG_GROUP_REASON,
@@ -42,6 +43,8 @@ MAX_RUNTIME_LIMIT = Duration.seconds(WAIT_BUDGET.to_seconds() - STARTUP_ALLOWANC
 QUERY_INTERVAL = Duration.seconds(30)
 
 PROVIDER_ID = "CdkProcessingJobProvider"
+# Each stack's provider, by the stack's jsii reference.
+_PROVIDERS: dict[str, ProcessingJobProvider] = {}
 # The newest Python runtime aws-cdk-lib knows (cdk-nag's AwsSolutions-L1 asks for it).
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
@@ -152,11 +155,15 @@ class ProcessingJobProvider(Construct):
     @staticmethod
     def of(scope: Construct) -> ProcessingJobProvider:
         """The stack's provider, created on first use."""
-        stack = Stack.of(scope)
+        stack = stack_of(scope)
+        known = _PROVIDERS.get(ref(stack))
+        if known is not None:
+            return known
         existing = stack.node.try_find_child(PROVIDER_ID)
-        if isinstance(existing, ProcessingJobProvider):
-            return existing
-        return ProcessingJobProvider(stack, PROVIDER_ID)
+        if not isinstance(existing, ProcessingJobProvider):
+            existing = ProcessingJobProvider(stack, PROVIDER_ID)
+        _PROVIDERS[ref(stack)] = existing
+        return existing
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
