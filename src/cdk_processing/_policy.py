@@ -21,7 +21,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDependable, IValidation
 
 from ._core.context import LibraryGrantee
-from ._memo import ref, stack_of
+from ._memo import once, ref, stack_of
 
 # The rule ids of the compliance packs (cdk-nag: NIST 800-53 rev 4 and 5, HIPAA Security, PCI DSS 3.2.1) that
 # share a rule name; AwsSolutions names its rules differently and is given explicitly.
@@ -256,7 +256,8 @@ def role_policies(role: iam.IRole) -> list[IConstruct]:
     policies of ``ManagedPolicyPrincipal``) and the library's own policies attached to it."""
     ref = role.__jsii_ref__.ref  # type: ignore[attr-defined]
     own: list[IConstruct] = [p for (_, r), p in _ATTACHED.items() if r == ref and p is not None]
-    return [c for c in role.node.children if isinstance(c, (iam.Policy, iam.ManagedPolicy))] + own
+    node = once(role, "node", lambda: role.node)  # a construct's Node is one object for its life
+    return [c for c in node.children if isinstance(c, (iam.Policy, iam.ManagedPolicy))] + own
 
 
 class PoliciesOf(Dependable):
