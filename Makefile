@@ -2,6 +2,7 @@
 #   make synth   installs everything, then synthesizes examples/app.py into cdk.out/ with the pinned cdk CLI
 #   make test    installs everything, then runs ruff, mypy and the whole test suite
 #   make bench   the benchmarks of bench/ (about two minutes), printed as markdown
+#   make bench-check   round trips, synth ratios and template bytes against bench/baseline.json (QUICK=1: no timing)
 #   make docs    the API reference from the docstrings (pdoc), into docs/api/ (test_api_reference.py checks it)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install synth test lint bench docs clean
+.PHONY: install synth test lint bench bench-check docs clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -38,6 +39,11 @@ test: lint
 
 bench: install
 	$(PY) bench/run.py
+
+# Issue 18's figures against their targets and bench/baseline.json; non-zero exit on a regression (QUICK=1: round
+# trips and template bytes only, about a minute).
+bench-check: install
+	$(PY) bench/perf.py --check $(if $(QUICK),--quick)
 
 # pdoc imports the package, and importing aws-cdk-lib starts its Node.js runtime (jsii): PDOC_ALLOW_EXEC lets it.
 docs: install

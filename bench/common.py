@@ -21,10 +21,13 @@ HANDLER_DIR = ROOT / "src" / "cdk_processing" / "handler"
 STACK_NAME = "Bench"
 
 import aws_cdk as cdk  # noqa: E402
+from aws_cdk import aws_ec2 as ec2  # noqa: E402
+from aws_cdk import aws_kms as kms  # noqa: E402
 from aws_cdk import aws_s3 as s3  # noqa: E402
 
 from baselines import aws_custom_resource, cfn_processing_job, provider_baseline  # noqa: E402
 from cdk_processing import (  # noqa: E402
+    Code,
     Completion,
     ContainerImage,
     ProcessingInput,
@@ -61,12 +64,51 @@ def library_mode(completion: Any = None, max_runtime: Any = None) -> AddJobs:
 library_add_jobs = library_mode()
 
 
+def library_default(stack: cdk.Stack, n: int) -> None:
+    """This library with every default: an image and nothing else (the round-trip target's subject)."""
+    for i in range(n):
+        ProcessingJob(stack, f"Job{i}", image=ContainerImage.from_registry(IMAGE))
+
+
+SCRIPT = BENCH_DIR / "baselines" / "job_script.py"
+
+
+def realistic_shared(stack: cdk.Stack) -> tuple[kms.Key, s3.Bucket, ec2.Vpc]:
+    """What the realistic jobs share: a KMS key, a bucket encrypted with it, a VPC."""
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    bucket = s3.Bucket(stack, "Data", encryption_key=key)
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    return key, bucket, vpc
+
+
+def library_realistic(stack: cdk.Stack, n: int) -> None:
+    """This library as a real pipeline step uses it: its own script, arguments, an input, an output, a VPC, a
+    volume key and an output key."""
+    key, bucket, vpc = realistic_shared(stack)
+    for i in range(n):
+        ProcessingJob(
+            stack,
+            f"Job{i}",
+            image=ContainerImage.from_registry(IMAGE),
+            code=Code.from_asset(str(SCRIPT)),
+            arguments=["--train-ratio", "0.8"],
+            inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{i}/")],
+            outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{i}/")],
+            vpc=vpc,
+            volume_encryption_key=key,
+            output_encryption_key=key,
+        )
+
+
 LIBRARY = "cdk-processing (wait)"
 LIBRARY_LONG = "cdk-processing (wait_long)"
 LIBRARY_START = "cdk-processing (start_only)"
 PROVIDER = "Provider + isComplete (hand-rolled)"
 AWS_CUSTOM_RESOURCE = "AwsCustomResource"
 CFN = "CfnProcessingJob"
+LIBRARY_DEFAULT = "cdk-processing (defaults)"
+LIBRARY_REALISTIC = "cdk-processing (realistic)"
+CFN_REALISTIC = "CfnProcessingJob (realistic)"
 
 # Every subject of the comparison, by the name the tables show. A new completion mode of the library (issue 5) is
 # one more entry here.
@@ -78,6 +120,14 @@ SUBJECTS: dict[str, AddJobs] = {
     AWS_CUSTOM_RESOURCE: aws_custom_resource.add_jobs,
     CFN: cfn_processing_job.add_jobs,
 }
+
+
+def realistic_subjects() -> dict[str, AddJobs]:
+    """The realistic job of this library and its hand-written L1 equivalent."""
+    return {
+        LIBRARY_REALISTIC: library_realistic,
+        CFN_REALISTIC: lambda stack, n: cfn_processing_job.add_realistic_jobs(stack, n, *realistic_shared(stack)),
+    }
 
 
 def synth(add_jobs: AddJobs, n: int, outdir: str | None = None) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 Runs template_cost, synth_time, wait_efficiency and handler_size in this process (one jsii start-up for all) and
 checks the issue's targets for this library. About three minutes on two cores.
 
-Run: ``.venv/bin/python bench/run.py``
+Also issue 18's figures (``perf.py``: round trips per job, in-process and whole-process ratios, template bytes per
+job); ``--check`` exits non-zero on a regression of those against ``baseline.json`` (see ``perf.py``).
+
+Run: ``.venv/bin/python bench/run.py [--check]``
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import handler_size
+import perf
 import synth_time
 import template_cost
 import wait_efficiency
@@ -124,6 +128,10 @@ def main() -> None:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         results[name] = module.measure()
         sections.append(module.render(results[name]))
+    print("running perf (issue 18) ...", file=sys.stderr, flush=True)
+    # The in-process ratio is synth_time's; round trips, bytes and the whole-process ratio are measured here.
+    results["perf"] = perf.measure(in_process_ratio=results["synth_time"]["ratios"][CFN]["of_medians"])
+    sections.insert(0, perf.render(results["perf"]))
     document = [
         "# cdk-processing benchmarks",
         machine(),
@@ -132,6 +140,11 @@ def main() -> None:
         f"_Whole run: {time.perf_counter() - started:.0f} s (`.venv/bin/python bench/run.py`)._",
     ]
     print("\n\n".join(document))
+    if "--check" in sys.argv:
+        failed = [name for name, *_, fails in perf.verdicts(results["perf"]["figures"]) if fails]
+        if failed:
+            print(f"\nperf check FAILED: {', '.join(failed)}", file=sys.stderr)
+            sys.exit(1)
 
 
 if __name__ == "__main__":

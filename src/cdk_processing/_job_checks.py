@@ -12,7 +12,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from . import _model
+from . import _memo, _model
 from ._validation import (
     check_bool,
     check_count,
@@ -260,9 +260,9 @@ def claim_job_name(job: Construct, name: str, prop: str = "processing_job_name")
 
 
 def gibibytes(size: Size) -> Any:
-    if size.is_unresolved():
+    if _memo.size_unresolved(size):
         return size.to_gibibytes()
     try:
-        return int(size.to_gibibytes(rounding=SizeRoundingBehavior.FAIL))
+        return _memo.once(size, "GiB", lambda: int(size.to_gibibytes(rounding=SizeRoundingBehavior.FAIL)))
     except Exception as error:  # jsii raises a plain RuntimeError for a fractional size
         raise fail("volume_size", size, "must be a whole number of GiB, such as Size.gibibytes(30)") from error

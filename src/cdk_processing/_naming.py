@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Stack, Token
 from constructs import Construct
 
+from ._memo import once, path_of, stack_of
 from .handler.kinds import name_part, short_digest, stack_prefix
 
 ROLE_PATH_ROOT = "/cdk-processing/"
@@ -12,7 +13,12 @@ ROLE_PATH_ROOT = "/cdk-processing/"
 
 def stack_part(stack: Stack) -> str:
     """``<stack name>-<hash>``, at most 25 characters: the prefix of every generated job name in the stack."""
-    return stack_prefix(stack.node.id if Token.is_unresolved(stack.stack_name) else stack.stack_name)
+    return once(stack, "stack_part", lambda: _stack_part(stack))
+
+
+def _stack_part(stack: Stack) -> str:
+    name = stack.stack_name
+    return stack_prefix(stack.node.id if Token.is_unresolved(name) else name)
 
 
 def job_name_prefix(job: Construct) -> str:
@@ -20,7 +26,9 @@ def job_name_prefix(job: Construct) -> str:
 
     The handler appends ``-`` and ten characters per run, within SageMaker's 63.
     """
-    return f"{stack_part(Stack.of(job))}-{name_part(job.node.id, 18)}-{short_digest(job.node.path, 6)}"
+    path = path_of(job)
+    # The construct's id is the last part of its path (an id cannot hold the separator).
+    return f"{stack_part(stack_of(job))}-{name_part(path.rsplit('/', 1)[-1], 18)}-{short_digest(path, 6)}"
 
 
 def role_path(stack: Stack) -> str:

@@ -15,16 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import jsii
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import CfnResource, IStableAnyProducer, Lazy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDependable, IValidation
 
+from ._acknowledge import acknowledge, as_list, flatten_reference
 from ._core.context import LibraryGrantee
-
-# The rule ids of the compliance packs (cdk-nag: NIST 800-53 rev 4 and 5, HIPAA Security, PCI DSS 3.2.1) that
-# share a rule name; AwsSolutions names its rules differently and is given explicitly.
-COMPLIANCE_PACKS = ("NIST.800.53.R5", "NIST.800.53.R4", "HIPAA.Security", "PCI.DSS.321")
+from ._memo import once, ref, stack_of
 
 LOG_GROUP_REASON = (
     "The log group holds the library's function logs (job names, statuses, SageMaker's failure reasons), no job "
@@ -65,20 +63,22 @@ def allow(
     wildcard = any("*" in r for r in resources)
     if why is None and wildcard:
         raise ValueError(f"a wildcard resource needs the AWS-documented reason (why=...): {list(resources)}")
-    statement = iam.PolicyStatement(
-        actions=list(actions), resources=list(resources), conditions=dict(conditions) if conditions else None
-    )
+    # The statement as its JSON (what PolicyStatement.fromJson takes): built in aws-cdk-lib only when its policy is
+    # rendered, together with the policy's other statements (a PolicyStatement per call is a round trip to jsii).
+    statement: dict[str, Any] = {"Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
+    if conditions:
+        statement["Condition"] = dict(conditions)
     principal = library_principal(grantee)
     holder: IConstruct | None
     if isinstance(principal, ManagedPolicyPrincipal):
         # The size from the values at hand, without reading them back from the statement.
         holder = principal.add_sized(statement, _estimate(list(actions), list(resources), conditions))
     else:
-        scope = grantee if isinstance(grantee, Construct) else Stack.of(cast(Any, principal))
+        scope = grantee if isinstance(grantee, Construct) else stack_of(cast(Any, principal))
         holder = _attached_policy(principal, scope)
         if holder is None:  # a role imported as immutable: its owner manages its permissions
             return
-        holder.add_statements(statement)
+        holder.add_statements(iam.PolicyStatement.from_json(statement))
     if why is not None and wildcard:
         _Wildcards.of(holder).add(statement, why)
 
@@ -116,8 +116,16 @@ class ManagedPolicyPrincipal:
         self.role = role
         self.name = name
         self.policies: list[iam.ManagedPolicy] = []
-        self.dependable = DependencyGroup()
+        self._documents: list[_Document] = []
+        self._dependable: DependencyGroup | None = None
         self._room = 0
+
+    @property
+    def dependable(self) -> DependencyGroup:
+        """Depending on this is depending on every policy of this principal (made when first asked for)."""
+        if self._dependable is None:
+            self._dependable = DependencyGroup(*self.policies)
+        return self._dependable
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
@@ -142,17 +150,60 @@ class ManagedPolicyPrincipal:
         self.add_sized(statement, _estimate(statement.actions, statement.resources, statement.conditions))
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.dependable)
 
-    def add_sized(self, statement: iam.PolicyStatement, size: int) -> iam.ManagedPolicy:
-        """Add ``statement``, of at most ``size`` characters once deployed; the policy it went to."""
+    def add_sized(self, statement: iam.PolicyStatement | dict[str, Any], size: int) -> iam.ManagedPolicy:
+        """Add ``statement`` (a ``PolicyStatement``, or its JSON), of at most ``size`` characters once deployed; the
+        policy it went to."""
         if not self.policies or size > self._room:
             number = "" if not self.policies else str(len(self.policies) + 1)
-            policy = iam.ManagedPolicy(self.role, f"{self.name}{number}", roles=[self.role])
+            document = _Document(statement)
+            policy = iam.ManagedPolicy(self.role, f"{self.name}{number}", roles=[self.role], document=document.seed)
+            document.render_into(policy)
             self.policies.append(policy)
-            self.dependable.add(policy)
+            self._documents.append(document)
+            if self._dependable is not None:
+                self._dependable.add(policy)
             self._room = MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
-        self.policies[-1].add_statements(statement)
+        else:
+            self._documents[-1].add(statement)
         self._room -= size + 1
         return self.policies[-1]
+
+
+@jsii.implements(IStableAnyProducer)
+class _Document:
+    """The statements of one of the library's managed policies, rendered at synth as one ``PolicyDocument``
+    (``PolicyDocument.fromJson``: the statements, their order, the merging of ``minimizePolicies`` and the removal of
+    duplicates are those of aws-cdk-lib's) in place of the policy's own document, which holds the first statement
+    only (a managed policy may not be empty). Under ``Role.customizeRoles`` (no CloudFormation resource) the
+    statements go to the policy's own document, which aws-cdk-lib reports."""
+
+    def __init__(self, first: iam.PolicyStatement | dict[str, Any]) -> None:
+        self._statements: list[iam.PolicyStatement | dict[str, Any]] = [first]
+        self._policy: iam.ManagedPolicy | None = None
+        self.seed = (
+            iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": [first]})
+            if isinstance(first, dict)
+            else iam.PolicyDocument(statements=[first])
+        )
+
+    def render_into(self, policy: iam.ManagedPolicy) -> None:
+        resource = policy.node.default_child
+        if isinstance(resource, CfnResource):
+            cast(iam.CfnManagedPolicy, resource).policy_document = Lazy.any(self)
+        else:  # Role.customizeRoles: aws-cdk-lib reports the policy's own document
+            self._policy = policy
+
+    def add(self, statement: iam.PolicyStatement | dict[str, Any]) -> None:
+        if self._policy is not None:
+            self._policy.add_statements(
+                iam.PolicyStatement.from_json(statement) if isinstance(statement, dict) else statement
+            )
+        else:
+            self._statements.append(statement)
+
+    def produce(self) -> iam.PolicyDocument:
+        statements = [s if isinstance(s, dict) else s.to_statement_json() for s in self._statements]
+        return iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements})
 
 
 def _estimate(actions: Sequence[str], resources: Sequence[str], conditions: Any) -> int:
@@ -202,7 +253,8 @@ def role_policies(role: iam.IRole) -> list[IConstruct]:
     policies of ``ManagedPolicyPrincipal``) and the library's own policies attached to it."""
     ref = role.__jsii_ref__.ref  # type: ignore[attr-defined]
     own: list[IConstruct] = [p for (_, r), p in _ATTACHED.items() if r == ref and p is not None]
-    return [c for c in role.node.children if isinstance(c, (iam.Policy, iam.ManagedPolicy))] + own
+    node = once(role, "node", lambda: role.node)  # a construct's Node is one object for its life
+    return [c for c in node.children if isinstance(c, (iam.Policy, iam.ManagedPolicy))] + own
 
 
 class PoliciesOf(Dependable):
@@ -219,9 +271,16 @@ class PoliciesOf(Dependable):
 
     @staticmethod
     def for_role(role: iam.IRole) -> IDependable:
-        group = DependencyGroup()
-        Dependable.implement(group, PoliciesOf(role))
+        """One per role (jobs share the handler's role): what it stands for is computed at synth."""
+        key = role.__jsii_ref__.ref  # type: ignore[attr-defined]
+        group = _POLICIES_OF.get(key)
+        if group is None:
+            group = _POLICIES_OF[key] = DependencyGroup()
+            Dependable.implement(group, PoliciesOf(role))
         return group
+
+
+_POLICIES_OF: dict[str, DependencyGroup] = {}
 
 
 def acknowledge_policies_written_by(role: iam.IRole, writer: str, why: str) -> None:
@@ -238,46 +297,42 @@ def acknowledge_policies_written_by(role: iam.IRole, writer: str, why: str) -> N
     )
 
 
-def acknowledge(scope: IConstruct, reasons: Mapping[str, str]) -> None:
-    """Acknowledge rules on ``scope`` (and what it holds): rule id -> reason. A bare rule name (no ``-``) stands for
-    that rule in every compliance pack."""
-    rules = []
-    for rule, reason in reasons.items():
-        ids = [f"{pack}-{rule}" for pack in COMPLIANCE_PACKS] if "-" not in rule else [rule]
-        rules += [Acknowledgment(id=i, reason=reason) for i in ids]
-    Validations.of(scope).acknowledge(*rules)
-
-
-@jsii.implements(IValidation)
 class _Wildcards:
     """The wildcard statements of one policy holder, acknowledged once the app is prepared: cdk-nag reports a
     resource as the flattened text of its resolved value (``<Bucket.Arn>/prefix/*``), which cross-stack references
-    change into an export name only during preparation, so the text is computed after it (validation time)."""
+    change into an export name only during preparation, so the text is computed after it (validation time, by the
+    stack's ``_StackWildcards``, for all the holders of the stack at once)."""
 
     @staticmethod
     def of(holder: IConstruct) -> _Wildcards:
         # jsii's object reference: unique in the process (proxies of one object may be different Python objects).
-        ref = holder.__jsii_ref__.ref  # type: ignore[attr-defined]
-        existing = _BY_REF.get(ref)
+        key = ref(holder)
+        existing = _BY_REF.get(key)
         if existing is None:
-            existing = _BY_REF[ref] = _Wildcards(holder)
-            holder.node.add_validation(existing)
+            existing = _BY_REF[key] = _Wildcards(holder)
+            _StackWildcards.of(stack_of(holder)).holders.append(existing)
         return existing
 
     def __init__(self, holder: IConstruct) -> None:
         self._holder = holder
-        self._statements: list[tuple[iam.PolicyStatement | None, str]] = []
+        self._statements: list[tuple[dict[str, Any] | None, str]] = []
 
-    def add(self, statement: iam.PolicyStatement | None, why: str) -> None:
-        """A statement of ours and why its wildcards are needed; ``None``: every statement of the holder's policies."""
+    def add(self, statement: dict[str, Any] | None, why: str) -> None:
+        """A statement of ours (as its JSON) and why its wildcards are needed; ``None``: every statement of the
+        holder's policies."""
         self._statements.append((statement, why))
 
-    def validate(self) -> list[str]:
-        stack = Stack.of(self._holder)
+    @property
+    def own_statements(self) -> list[dict[str, Any]]:
+        return [s for s, _ in self._statements if s is not None]
+
+    def acknowledge(self, stack: Stack, resolved_own: list[dict[str, Any]]) -> None:
+        """Acknowledge the findings of the holder's wildcards; ``resolved_own``: ``own_statements``, resolved."""
+        own = iter(resolved_own)
         reasons: dict[str, list[str]] = {}
         for statement, why in self._statements:
             if statement is not None:
-                statements = [stack.resolve(statement.to_statement_json())]
+                statements = [next(own)]
             else:
                 statements = [
                     s
@@ -286,44 +341,43 @@ class _Wildcards:
                     for s in stack.resolve(policy.document).get("Statement", [])
                 ]
             for resolved in statements:
-                found = [f"Action::{a}" for a in _as_list(resolved.get("Action")) if "*" in a]
+                found = [f"Action::{a}" for a in as_list(resolved.get("Action")) if "*" in a]
                 found += [
-                    f"Resource::{t}" for t in map(flatten_reference, _as_list(resolved.get("Resource"))) if "*" in t
+                    f"Resource::{t}" for t in map(flatten_reference, as_list(resolved.get("Resource"))) if "*" in t
                 ]
                 for finding in found:
                     # One finding may stand for statements of several reasons (Resource::* above all): keep each.
                     reasons.setdefault(f"AwsSolutions-IAM5[{finding}]", []).append(why)
         acknowledge(self._holder, {rule: " | ".join(dict.fromkeys(whys)) for rule, whys in reasons.items()})
-        return []
 
 
 _BY_REF: dict[str, _Wildcards] = {}
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
+@jsii.implements(IValidation)
+class _StackWildcards:
+    """The ``_Wildcards`` of one stack's holders, acknowledged in one validation: the library's statements of the
+    whole stack resolved in one call."""
+
+    @staticmethod
+    def of(stack: Stack) -> _StackWildcards:
+        key = ref(stack)
+        existing = _BY_STACK.get(key)
+        if existing is None:
+            existing = _BY_STACK[key] = _StackWildcards(stack)
+            stack.node.add_validation(existing)
+        return existing
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self.holders: list[_Wildcards] = []
+
+    def validate(self) -> list[str]:
+        own = [h.own_statements for h in self.holders]
+        resolved = self._stack.resolve(own) if any(own) else [[] for _ in own]
+        for holder, statements in zip(self.holders, resolved, strict=True):
+            holder.acknowledge(self._stack, statements)
         return []
-    return value if isinstance(value, list) else [value]
 
 
-def flatten_reference(value: Any) -> str:
-    """A resolved CloudFormation value as one line of text, the way cdk-nag names the resources of its findings:
-    ``Fn::Join`` joined, ``Fn::GetAtt`` as ``<Logical.Attr>``, ``Ref`` as ``<Logical>``, ``${x}`` as ``<x>``."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.replace("${", "<").replace("}", ">")
-    if isinstance(value, dict):
-        if value.get("Fn::Join"):
-            delimiter, items = value["Fn::Join"]
-            return str(delimiter).join(flatten_reference(i) for i in items)
-        if value.get("Fn::Sub"):
-            return flatten_reference(value["Fn::Sub"])
-        if value.get("Fn::GetAtt"):
-            resource, attribute = value["Fn::GetAtt"]
-            return f"<{flatten_reference(resource)}.{flatten_reference(attribute)}>"
-        if value.get("Fn::ImportValue"):
-            return flatten_reference(value["Fn::ImportValue"])
-        if value.get("Ref"):
-            return f"<{flatten_reference(value['Ref'])}>"
-    return json.dumps(value, separators=(",", ":"))
+_BY_STACK: dict[str, _StackWildcards] = {}

@@ -17,9 +17,10 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct, IDependable
 
+from ._acknowledge import acknowledge
 from ._core.context import JobScope
 from ._dependencies import depend_on_policies_only
-from ._policy import acknowledge, acknowledge_policies_written_by
+from ._policy import acknowledge_policies_written_by
 from ._s3 import S3Location
 from ._validation import check_bool, check_str_list, check_type, fail
 from .provider import library_log_group

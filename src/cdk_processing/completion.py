@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 
-from . import _model
+from . import _memo, _model
 from ._validation import check_type, fail
 from .handler.kinds import COMPLETION_LONG
 from .provider import MAX_RUNTIME_LIMIT
@@ -15,6 +15,7 @@ WAIT_CONDITION_LIMIT = Duration.hours(12)
 LONG_WAIT_MARGIN = Duration.minutes(15)
 LONG_MAX_RUNTIME = Duration.seconds(WAIT_CONDITION_LIMIT.to_seconds() - LONG_WAIT_MARGIN.to_seconds())
 SAGEMAKER_DEFAULT_RUNTIME = Duration.days(1)
+SAGEMAKER_MAX_RUNTIME = Duration.seconds(_model.bounds("ProcessingMaxRuntimeInSeconds")[1])
 
 
 class Completion:
@@ -90,7 +91,7 @@ class Completion:
         return {
             Completion.WAIT: MAX_RUNTIME_LIMIT,
             Completion.LONG: LONG_MAX_RUNTIME,
-            Completion.START: start_limit or Duration.seconds(_model.bounds("ProcessingMaxRuntimeInSeconds")[1]),
+            Completion.START: start_limit or SAGEMAKER_MAX_RUNTIME,
         }[self.kind]
 
     @property
@@ -115,12 +116,16 @@ class Completion:
         :param start_source: where that limit is written, for the message.
         """
         check_type(prop, max_runtime, Duration, "must be a Duration, such as Duration.minutes(30)")
-        if max_runtime.is_unresolved():
+        if _memo.duration_unresolved(max_runtime):
             return
-        seconds = max_runtime.to_seconds()
-        limit = int(self.max_runtime_limit(start_limit).to_seconds())
+        seconds = _memo.seconds(max_runtime)
+        limit = int(_memo.seconds(self.max_runtime_limit(start_limit)))
         if 1 <= seconds <= limit:
-            if self.timeout is not None and not self.timeout.is_unresolved() and self.timeout.to_seconds() < seconds:
+            if (
+                self.timeout is not None
+                and not _memo.duration_unresolved(self.timeout)
+                and _memo.seconds(self.timeout) < seconds
+            ):
                 raise fail(
                     "completion timeout",
                     f"{self.timeout.to_seconds():g} s",

@@ -19,6 +19,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from . import _model
+from ._memo import once, stack_of
 from ._policy import allow
 from ._validation import check_bool, check_interface, check_length, check_type, fail, is_unresolved
 from .instance_type import InstanceType
@@ -194,9 +195,16 @@ class _RegistryImage(ContainerImage):
 
 def _grant_pull(scope: Construct, grantee: iam.IGrantable, account: str, region: str, repository: str) -> None:
     """Pull on exactly one ECR repository, named by account, region and name (any of them may be a token)."""
-    repository_arn = Arn.format(
-        ArnComponents(service="ecr", resource="repository", resource_name=repository, account=account, region=region),
-        Stack.of(scope),
+    stack = stack_of(scope)
+    repository_arn = once(
+        stack,
+        f"ecr repository {account} {region} {repository}",
+        lambda: Arn.format(
+            ArnComponents(
+                service="ecr", resource="repository", resource_name=repository, account=account, region=region
+            ),
+            stack,
+        ),
     )
     grant_pull(grantee, repository_arn)
 

@@ -17,6 +17,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from . import _memo
+from ._core.job import DEFAULT_VOLUME_SIZE
 from ._core.resource import JobResource, Produce
 from ._core.tags import MAX_TAGS, JobTags
 from ._job_checks import PROCESSING_SHAPES, check_job_scalars, check_prop_types
@@ -171,7 +173,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         )
         instance_type = instance_type or InstanceType.M5_XLARGE
         instance_type.check_processing()
-        volume_size = volume_size or Size.gibibytes(30)
+        volume_size = volume_size or DEFAULT_VOLUME_SIZE
         completion = completion or Completion.for_max_runtime(max_runtime)
         max_runtime = max_runtime or completion.default_max_runtime
         completion.check(max_runtime)
@@ -208,7 +210,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         request: dict[str, Any] = {
             "AppSpecification": app_specification,
             "ProcessingResources": {"ClusterConfig": cluster_config},
-            "StoppingCondition": {"MaxRuntimeInSeconds": int(max_runtime.to_seconds())},
+            "StoppingCondition": {"MaxRuntimeInSeconds": int(_memo.seconds(max_runtime))},
             "RoleArn": self.role.role_arn,
             "NetworkConfig": network_config,
             "ProcessingInputs": Lazy.any(Produce(self._channels.render_inputs)),

@@ -13,12 +13,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from ._acknowledge import acknowledge
 from ._dependencies import depend_on_policies_only
+from ._memo import ref, stack_of
 from ._naming import role_path, stack_part
 from ._policy import (
     LOG_GROUP_REASON,
     ManagedPolicyPrincipal,
-    acknowledge,
     acknowledge_policies_written_by,
     allow,
 )
@@ -42,6 +43,8 @@ MAX_RUNTIME_LIMIT = Duration.seconds(WAIT_BUDGET.to_seconds() - STARTUP_ALLOWANC
 QUERY_INTERVAL = Duration.seconds(30)
 
 PROVIDER_ID = "CdkProcessingJobProvider"
+# Each stack's provider, by the stack's jsii reference.
+_PROVIDERS: dict[str, ProcessingJobProvider] = {}
 # The newest Python runtime aws-cdk-lib knows (cdk-nag's AwsSolutions-L1 asks for it).
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
@@ -152,10 +155,14 @@ class ProcessingJobProvider(Construct):
     @staticmethod
     def of(scope: Construct, kind: JobKind = PROCESSING) -> ProcessingJobProvider:
         """The stack's provider, created on first use, allowed to manage this stack's jobs of ``kind``."""
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(PROVIDER_ID)
-        if not isinstance(existing, ProcessingJobProvider):
-            existing = ProcessingJobProvider(stack, PROVIDER_ID, kind)
+        stack = stack_of(scope)
+        existing = _PROVIDERS.get(ref(stack))
+        if existing is None:
+            found = stack.node.try_find_child(PROVIDER_ID)
+            existing = (
+                found if isinstance(found, ProcessingJobProvider) else ProcessingJobProvider(stack, PROVIDER_ID, kind)
+            )
+            _PROVIDERS[ref(stack)] = existing
         existing.allow_kind(kind)
         return existing
 

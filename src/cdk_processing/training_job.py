@@ -18,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from . import _model
+from ._core.job import DEFAULT_VOLUME_SIZE
 from ._core.resource import JobResource, Produce
 from ._core.tags import JobTags
 from ._job_checks import TRAINING_SHAPES, check_job_scalars, check_prop_types
@@ -220,7 +221,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         instance_type = instance_type or InstanceType.M5_XLARGE
         instance_type.check_training()
         image = for_training(image, instance_type)
-        volume_size = volume_size or Size.gibibytes(30)
+        volume_size = volume_size or DEFAULT_VOLUME_SIZE
         max_runtime, max_wait, completion = stop_times(
             max_runtime, use_spot_instances, max_wait, completion, checkpoints, allow_spot_without_checkpoints
         )

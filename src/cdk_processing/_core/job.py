@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -25,6 +25,10 @@ from ..image import ContainerImage, ContainerImageConfig
 from .network import JobNetwork
 from .resource import JobResource
 from .role import JobRole, grant_logs_and_metrics
+
+# Every kind's default ML storage volume per instance (the SageMaker SDK's default too); one object, so that its
+# value is asked of aws-cdk-lib once.
+DEFAULT_VOLUME_SIZE = Size.gibibytes(30)
 
 
 class CreatedJob:

@@ -13,7 +13,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .. import _model
-from .._policy import acknowledge, allow
+from .._acknowledge import acknowledge
+from .._policy import allow
 from .._validation import ProcessingJobValidationError, check_count, check_interface, fail, is_unresolved
 from ..handler.kinds import JobKind
 

@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .. import _model
+from .._memo import once, path_of, stack_of
 from .._naming import role_path
 from .._policy import ManagedPolicyPrincipal, allow
 from .._validation import fail, is_unresolved
@@ -36,8 +37,8 @@ class JobRole:
                 job,
                 "Role",
                 assumed_by=iam.ServicePrincipal(SERVICE),
-                description=f"Runs the SageMaker {kind.noun} {job.node.path}",
-                path=role_path(Stack.of(job)),
+                description=f"Runs the SageMaker {kind.noun} {path_of(job)}",
+                path=role_path(stack_of(job)),
             )
             self.role: iam.IRole = created
             self.library_principal = ManagedPolicyPrincipal(created, "ManagedPolicy")
@@ -50,9 +51,16 @@ class JobRole:
 def grant_logs_and_metrics(job: Construct, grantee: iam.IGrantable, kind: JobKind, streams: str) -> None:
     """Let the job (``grantee``) write its log streams (``streams``: a name pattern) and put metrics in its kind's
     namespace."""
-    stack = Stack.of(job)
-    log_group_arn = stack.format_arn(
-        service="logs", resource="log-group", resource_name=kind.log_group, arn_format=ArnFormat.COLON_RESOURCE_NAME
+    stack = stack_of(job)
+    log_group_arn = once(
+        stack,
+        f"log group {kind.log_group}",
+        lambda: stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=kind.log_group,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        ),
     )
     allow(
         grantee,

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import jsii
-from aws_cdk import Aspects, CfnResource, Stack
-from constructs import Construct, IValidation
+from aws_cdk import Aspects, CfnResource, IAspect, Stack
+from constructs import Construct, IConstruct, IValidation
 
+from .._memo import ref, stack_of
 from .._validation import is_unresolved
 from ..handler import kinds
 
@@ -22,14 +23,19 @@ _TAG_PATTERN = r"(?:[^\W_]|[ _.:/=+\-@])*"
 class JobTags:
     """The tags of ``job``: the stack's tags and every Tag aspect from the app down to the job, replayed on a probe
     of the kind's taggable L1 (``probe``: made under the job as ``TagCollector``, then removed from the tree), so
-    that include/exclude resource types and priorities behave as for any resource. Computed once, at synth."""
+    that include/exclude resource types and priorities behave as for any resource. Computed once, at synth.
+
+    What the jobs of a stack share is read once per synth (``_SynthPass``): the stack's tags, the aspects of the
+    scopes above the jobs, and the tags of jobs under one scope with no aspect of their own. With no tag and no
+    aspect at all (the common case) no probe is made."""
 
     def __init__(self, job: Construct, probe: Callable[[Construct, str], CfnResource]) -> None:
         self._job = job
-        self._probe: Any = probe(job, "TagCollector")
-        job.node.try_remove_child("TagCollector")
+        self._probe_factory = probe
+        self._node = job.node
         self._tags: dict[str, str] | None = None
-        job.node.add_validation(_TagValidation(self))
+        self._node.add_validation(_TagValidation(self))
+        _SynthPass.watch(stack_of(job))
 
     def tags(self) -> dict[str, str]:
         """The job's tags, once every aspect is in place (aspects run before rendering)."""
@@ -42,15 +48,76 @@ class JobTags:
         return [{"Key": k, "Value": v} for k, v in sorted(self.tags().items())] or None
 
     def _collect(self) -> dict[str, str]:
-        probe = self._probe
+        stack = stack_of(self._job)
+        shared = _SynthPass.memo(stack)
+        parent = self._node.scope
+        assert parent is not None
+        # From the app down to the job's parent, as aspects are applied; the job's own aspects last.
+        above = _once(shared, ("aspects above", ref(parent)), lambda: _aspects_down_to(shared, parent))
+        own = list(Aspects.of(self._job).all)
+        stack_tags = _once(shared, "stack tags", lambda: dict(stack.tags.tag_values()))
+        if not stack_tags and not above and not own:
+            return {}
+        if own:
+            return self._replay(stack_tags, [*above, *own])
+        tags: dict[str, str] = _once(shared, ("tags under", ref(parent)), lambda: self._replay(stack_tags, above))
+        return tags
+
+    def _replay(self, stack_tags: dict[str, str], aspects: list[IAspect]) -> dict[str, str]:
+        probe: Any = self._probe_factory(self._job, "TagCollector")
+        self._node.try_remove_child("TagCollector")
         manager = probe.cdk_tag_manager  # an L1 that takes tags (ITaggableV2)
-        for key, value in Stack.of(self._job).tags.tag_values().items():
+        for key, value in stack_tags.items():
             manager.set_tag(key, value, 0)
-        for scope in self._job.node.scopes:  # from the app down to this job, as aspects are applied
-            for aspect in Aspects.of(scope).all:
-                aspect.visit(probe)
+        for aspect in aspects:
+            aspect.visit(probe)
         # Keys with the aws: prefix are reserved for AWS; SageMaker rejects them in a request.
         return {k: v for k, v in manager.tag_values().items() if not k.startswith("aws:")}
+
+
+def _once(memo: dict[Any, Any], key: Any, answer: Callable[[], Any]) -> Any:
+    if key not in memo:
+        memo[key] = answer()
+    return memo[key]
+
+
+def _aspects_down_to(shared: dict[Any, Any], scope: IConstruct) -> list[IAspect]:
+    """The aspects of every scope from the app down to ``scope``, in that order (each scope's read once a pass)."""
+    aspects: list[IAspect] = []
+    for each in scope.node.scopes:
+        key = ("aspects of", ref(each))
+        if key not in shared:
+            shared[key] = list(Aspects.of(each).all)
+        aspects += shared[key]
+    return aspects
+
+
+@jsii.implements(IValidation)
+class _SynthPass:
+    """Counts a stack's synth passes (its validation runs before any of its constructs'), so that what is read once
+    per synth is read again by a later synth of the same app."""
+
+    @staticmethod
+    def watch(stack: Stack) -> None:
+        key = ref(stack)
+        if key not in _PASSES:
+            _PASSES[key] = _SynthPass()
+            stack.node.add_validation(_PASSES[key])
+
+    @staticmethod
+    def memo(stack: Stack) -> dict[Any, Any]:
+        """What is known of ``stack`` in this synth pass."""
+        return _PASSES[ref(stack)].known
+
+    def __init__(self) -> None:
+        self.known: dict[Any, Any] = {}
+
+    def validate(self) -> list[str]:
+        self.known = {}
+        return []
+
+
+_PASSES: dict[str, _SynthPass] = {}
 
 
 @jsii.implements(IValidation)
