@@ -27,12 +27,15 @@ from aws_cdk import aws_s3 as s3  # noqa: E402
 
 from baselines import aws_custom_resource, cfn_processing_job, provider_baseline  # noqa: E402
 from cdk_processing import (  # noqa: E402
+    Checkpoints,
     Code,
     Completion,
     ContainerImage,
     ProcessingInput,
     ProcessingJob,
     ProcessingOutput,
+    TrainingInput,
+    TrainingJob,
 )
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"
@@ -94,6 +97,35 @@ def library_realistic(stack: cdk.Stack, n: int) -> None:
             arguments=["--train-ratio", "0.8"],
             inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{i}/")],
             outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{i}/")],
+            vpc=vpc,
+            volume_encryption_key=key,
+            output_encryption_key=key,
+        )
+
+
+def training_default(stack: cdk.Stack, n: int) -> None:
+    """A training job with every default: an image and nothing else."""
+    for i in range(n):
+        TrainingJob(stack, f"Job{i}", image=ContainerImage.from_registry(IMAGE))
+
+
+def training_realistic(stack: cdk.Stack, n: int) -> None:
+    """A training job as a pipeline's training step: its own script, hyperparameters, two channels, per-run
+    checkpoints, a VPC, a volume key and a model key."""
+    key, bucket, vpc = realistic_shared(stack)
+    for i in range(n):
+        TrainingJob(
+            stack,
+            f"Job{i}",
+            image=ContainerImage.from_registry(IMAGE),
+            code=Code.from_asset(str(SCRIPT)),
+            hyperparameters={"epochs": 10, "learning_rate": 0.01},
+            inputs=[
+                TrainingInput.from_bucket("train", bucket, f"train/{i}/"),
+                TrainingInput.from_bucket("validation", bucket, f"validation/{i}/"),
+            ],
+            checkpoints=Checkpoints.per_run(),
+            output_bucket=bucket,
             vpc=vpc,
             volume_encryption_key=key,
             output_encryption_key=key,

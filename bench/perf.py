@@ -5,6 +5,8 @@
   ratio of medians, taken from the caller or measured here): ≤ 2x;
 - the same as whole processes (``subject.py`` in a fresh Python each, jsii's start-up included, A/B alternated,
   ratio of the medians of wall time);
+- the same for a default training job, and template bytes per default and realistic training job (code asset,
+  two channels, per-run checkpoints, VPC, KMS);
 - template bytes per extra job, default and realistic job (code asset, input, output, VPC, KMS): ≤ 4 KB (4,096)
   for the realistic job. Two sizes: as written to ``cdk.out`` (JSON indented by one space), which is what the CLI
   uploads (a stack of the default synthesizer publishes that file as an asset and deploys it by TemplateURL; only
@@ -40,6 +42,8 @@ from common import (
     synth,
     table,
     template_bytes,
+    training_default,
+    training_realistic,
 )
 
 BASELINE = BENCH_DIR / "baseline.json"
@@ -54,6 +58,10 @@ TARGETS: dict[str, tuple[float, str, float]] = {
     "template bytes per default job (as written)": (4096, " B", 0.01),
     "template bytes per realistic job (as written)": (4096, " B", 0.01),
     "template bytes per realistic job (compact)": (4096, " B", 0.01),
+    "round trips per default training job": (30, "", 0.02),
+    "template bytes per default training job (as written)": (4096, " B", 0.01),
+    "template bytes per realistic training job (as written)": (4096, " B", 0.01),
+    "template bytes per realistic training job (compact)": (4096, " B", 0.01),
 }
 
 
@@ -101,7 +109,21 @@ def measure(quick: bool = False, in_process_ratio: float | None = None) -> dict[
     figures["template bytes per default job (as written)"] = default["written"]
     figures["template bytes per realistic job (as written)"] = realistic["written"]
     figures["template bytes per realistic job (compact)"] = realistic["compact"]
-    details["bytes"] = {"default": default, "realistic": realistic, "L1 realistic": l1_realistic}
+    training_rt = round_trips.per_job(training_default, round_trips.N)
+    figures["round trips per default training job"] = training_rt["per_job"]
+    details["training_round_trips"] = training_rt
+    training = _per_job_bytes(training_default)
+    training_real = _per_job_bytes(training_realistic)
+    figures["template bytes per default training job (as written)"] = training["written"]
+    figures["template bytes per realistic training job (as written)"] = training_real["written"]
+    figures["template bytes per realistic training job (compact)"] = training_real["compact"]
+    details["bytes"] = {
+        "default": default,
+        "realistic": realistic,
+        "L1 realistic": l1_realistic,
+        "training default": training,
+        "training realistic": training_real,
+    }
     if not quick:
         if in_process_ratio is None:
             import synth_time
@@ -149,6 +171,8 @@ def render(results: dict[str, Any]) -> str:
         f"Round trips: N = {rt['n']} default jobs, {rt['per_job']:.1f} per job ({rt['build']:.1f} build, "
         f"{rt['synth']:.1f} synth), marginal {rt['marginal']:.1f}. `bench/round_trips.py --sites` lists them by "
         "call site.",
+        f"Training: {details['training_round_trips']['per_job']:.1f} round trips per default training job "
+        f"(N = {details['training_round_trips']['n']}).",
         "Template bytes per extra job (N = 10 less N = 1, over 9), as written to cdk.out (what the CLI uploads) "
         "and as compact JSON:",
         table(["subject", "as written", "compact"], byte_rows),
