@@ -12,14 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import aws_cdk as cdk
-import boto3
 import pytest
 
 import cfn
-from cdk_processing import Completion, ContainerImage, ProcessingJob, ProcessingOutput
+from cdk_processing import Checkpoints, Completion, ContainerImage, ProcessingJob, ProcessingOutput, TrainingJob
+from cdk_processing.handler import kinds
 from cfn import Provider, resolve
 from emulator import Outcome, SageMakerEmulator
-from harness import DeployedStack
+from harness import DeployedStack, describe
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1"
 
@@ -79,24 +79,33 @@ def _of(template: dict[str, Any], kind: str, path: str) -> tuple[str, dict[str, 
 
 
 class LongWait:
-    """CloudFormation's WaitCondition for the Train job, fed by EventBridge through the rule's input transformer."""
+    """CloudFormation's WaitCondition for the Train job of the stack ``stack`` (of ``kind``), fed by EventBridge
+    through the rule's input transformer."""
 
-    def __init__(self, template: dict[str, Any], provider: Provider, endpoint: WaitConditionEndpoint) -> None:
+    def __init__(
+        self,
+        template: dict[str, Any],
+        provider: Provider,
+        endpoint: WaitConditionEndpoint,
+        stack: str = "Long",
+        kind: kinds.JobKind = kinds.PROCESSING,
+    ) -> None:
         self.template = template
         self.provider = provider
         self.endpoint = endpoint
-        handle_id, _ = _of(template, "AWS::CloudFormation::WaitConditionHandle", "Long/Train/WaitHandle")
+        self.kind = kind
+        handle_id, _ = _of(template, "AWS::CloudFormation::WaitConditionHandle", f"{stack}/Train/WaitHandle")
         self.handle = resolve({"Ref": handle_id}, template)
-        _, condition = _of(template, "AWS::CloudFormation::WaitCondition", "Long/Train/WaitCondition")
+        _, condition = _of(template, "AWS::CloudFormation::WaitCondition", f"{stack}/Train/WaitCondition")
         self.timeout = int(condition["Properties"]["Timeout"])
-        _, rule = _of(template, "AWS::Events::Rule", "Long/Train/CompletionEvents")
+        _, rule = _of(template, "AWS::Events::Rule", f"{stack}/Train/CompletionEvents")
         self.transformer = rule["Properties"]["Targets"][0]["InputTransformer"]
-        _, signal = _of(template, "AWS::Lambda::Function", "Long/CdkProcessingJobProvider/Signal")
+        _, signal = _of(template, "AWS::Lambda::Function", f"{stack}/CdkProcessingJobProvider/Signal")
         provider.timeouts["Signal"] = float(signal["Properties"]["Timeout"])
 
     def deliver(self, job_name: str) -> None:
         """EventBridge: the job's state change event, through the rule's input transformer, to the signal handler."""
-        detail = boto3.client("sagemaker").describe_processing_job(ProcessingJobName=job_name)
+        detail = describe(self.kind, job_name)
         detail.pop("ResponseMetadata")
         detail = json.loads(json.dumps(detail, default=lambda v: v.isoformat() if isinstance(v, datetime) else v))
         assert self.transformer["InputPathsMap"] == {"detail": "$.detail"}
@@ -120,11 +129,13 @@ def long_wait(template, provider, endpoint) -> LongWait:
     return LongWait(template, provider, endpoint)
 
 
-def _deploy(provider: Provider, template: dict[str, Any]) -> tuple[DeployedStack, str]:
+def _deploy(
+    provider: Provider, template: dict[str, Any], stack_name: str = "Long", kind: kinds.JobKind = kinds.PROCESSING
+) -> tuple[DeployedStack, str]:
     stack = DeployedStack(provider, template)
     outcome = stack.deploy()
     assert outcome.status == "CREATE_COMPLETE", outcome.reason
-    train, _ = _of(template, "Custom::SageMakerProcessingJob", "Long/Train/")
+    train, _ = _of(template, kind.resource_type, f"{stack_name}/Train/")
     return stack, stack.physical[train]
 
 
@@ -272,3 +283,93 @@ def test_a_long_job_not_visible_yet_is_waited_for_before_the_resource_reports_it
     provider.clock.advance(3600)
     long_wait.deliver(name)
     assert long_wait.outcome() == "SUCCESS"
+
+
+# -- Training: the long wait bounded by max_wait, and start-only through the custom resource ---------------------
+
+
+@pytest.fixture(scope="module")
+def training_template() -> dict[str, Any]:
+    app = cdk.App(context={"aws:cdk:enable-path-metadata": True})
+    stack = cdk.Stack(app, "LongTraining")
+    image = ContainerImage.from_registry(IMAGE)
+    TrainingJob(
+        stack,
+        "Train",
+        image=image,
+        max_runtime=cdk.Duration.hours(3),
+        use_spot_instances=True,
+        max_wait=cdk.Duration.hours(5),
+        checkpoints=Checkpoints.per_run(),
+    )
+    TrainingJob(stack, "Backfill", image=image, max_runtime=cdk.Duration.days(3), completion=Completion.start_only())
+    return dict(app.synth().get_stack_by_name("LongTraining").template)
+
+
+@pytest.fixture
+def training_wait(training_template, provider, endpoint) -> LongWait:
+    endpoint.signals.clear()
+    return LongWait(training_template, provider, endpoint, "LongTraining", kinds.TRAINING)
+
+
+def test_a_spot_training_job_waits_on_a_condition_sized_from_max_wait(training_wait: LongWait, training_template):
+    assert training_wait.timeout == 5 * 3600 + 15 * 60  # max_wait, not max_runtime, bounds a spot job
+    _, train = _of(training_template, kinds.TRAINING.resource_type, "LongTraining/Train/")
+    assert train["Properties"]["Completion"] == "long"
+    # No CloudFormation type provisions a training job: start-only is the custom resource, told not to wait.
+    _, backfill = _of(training_template, kinds.TRAINING.resource_type, "LongTraining/Backfill/")
+    assert backfill["Properties"]["Completion"] == "start"
+    assert not any(r["Type"] == "AWS::SageMaker::TrainingJob" for r in training_template["Resources"].values())
+
+
+def test_a_long_training_job_signals_success_and_its_run_has_checkpoints_of_its_own(
+    training_wait: LongWait, provider: Provider, emulator: SageMakerEmulator, training_template
+) -> None:
+    emulator.plan(Outcome("Completed", runs_for=4 * 3600))
+    _, name = _deploy(provider, training_template, "LongTraining", kinds.TRAINING)
+    assert emulator.status(name) == "InProgress"  # the custom resource did not wait
+    checkpoints = describe(kinds.TRAINING, name)["CheckpointConfig"]["S3Uri"]
+    assert checkpoints.endswith(f"/checkpoints/{name}/")  # a prefix per run, added by the handler
+    provider.clock.advance(4 * 3600)
+    training_wait.deliver(name)
+    training_wait.deliver(name)  # a duplicate event signals the same unique id
+    assert training_wait.outcome() == "SUCCESS"
+    assert {s["UniqueId"] for s in training_wait.signals()} == {name}
+
+
+def test_a_failed_long_training_job_signals_failure_with_its_last_status_message(
+    training_wait: LongWait, provider: Provider, emulator: SageMakerEmulator, training_template
+) -> None:
+    capacity = "Insufficient capacity error from EC2 while launching instances, retrying!"
+    emulator.plan(
+        Outcome(
+            "Failed",
+            runs_for=3600,
+            failure_reason="CapacityError: no spot capacity",
+            progress=(("Starting", capacity),),
+        )
+    )
+    _, name = _deploy(provider, training_template, "LongTraining", kinds.TRAINING)
+    provider.clock.advance(3600)
+    training_wait.deliver(name)
+    [signal] = training_wait.signals()
+    assert signal["Status"] == "FAILURE"
+    assert f"training job {name} failed" in signal["Reason"]
+    assert "FailureReason: CapacityError: no spot capacity" in signal["Reason"]
+    assert f"last status: Starting: {capacity}" in signal["Reason"]
+    assert "#logStream:group=%2Faws%2Fsagemaker%2FTrainingJobs" in signal["Reason"]
+
+
+def test_a_start_only_training_job_is_left_running_by_the_deploy_and_stopped_by_the_delete(
+    provider: Provider, emulator: SageMakerEmulator, training_template
+) -> None:
+    stack = DeployedStack(provider, training_template)
+    outcome = stack.deploy()  # no plan: the jobs run on
+    assert outcome.status == "CREATE_COMPLETE", outcome.reason
+    backfill, _ = _of(training_template, kinds.TRAINING.resource_type, "LongTraining/Backfill/")
+    name = stack.physical[backfill]
+    assert emulator.status(name) == "InProgress"
+    assert stack.attributes[backfill]["TrainingJobStatus"] == "InProgress"
+    assert stack.destroy().status == "DELETE_COMPLETE"
+    assert emulator.status(name) == "Stopped"
+    assert emulator.running() == []
