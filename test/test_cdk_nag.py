@@ -41,6 +41,8 @@ FIXTURES = {
     "Full": ["Key", "Data", "Results", "Vpc", "JobGroup", "Repo", "RedshiftRole"],
     "Pipeline": ["Lake", "Vpc"],
     "Modes": ["Data"],
+    "Training": ["Models"],
+    "TrainingFull": ["Key", "Data", "Vpc"],
 }
 
 
@@ -108,7 +110,7 @@ def test_example_app_has_no_findings_in_any_pack(example_app: tuple[cdk.App, str
     assert error is None
 
 
-@pytest.mark.parametrize("name", ["minimal", "full", "pipeline"])
+@pytest.mark.parametrize("name", ["minimal", "full", "pipeline", "training", "training_full"])
 def test_the_library_has_no_findings_in_the_test_stacks(synthesized, name: str) -> None:
     assert library_findings(synthesized.stacks[name]) == []
 
