@@ -9,7 +9,7 @@ from typing import Any
 from aws_cdk import Duration
 
 from . import _model
-from ._validation import check_bool, check_integer, check_model_range, check_unique, fail
+from ._validation import check_bool, check_integer, check_model_range, check_unique, fail, seconds_text
 from .completion import Completion
 from .s3_data import InputMode, check_enum
 from .training_attributes import Checkpoints, MetricDefinition
@@ -76,7 +76,9 @@ def stop_times(
         return max_runtime, max_wait, completion
     if max_wait.to_seconds() < max_runtime.to_seconds():
         raise fail(
-            "max_wait", f"{max_wait.to_seconds():g} s", f"must be at least max_runtime ({max_runtime.to_seconds():g} s)"
+            "max_wait",
+            seconds_text(max_wait.to_seconds()),
+            f"must be at least max_runtime ({seconds_text(max_runtime.to_seconds())})",
         )
     if (
         spot
@@ -87,8 +89,8 @@ def stop_times(
         raise fail(
             "checkpoints",
             "not set",
-            f"a spot job that may take {max_wait.to_seconds():g} s (max_wait) restarts from the beginning after "
-            "each interruption without checkpoints: give checkpoints=Checkpoints.per_run(), or "
+            f"a spot job that may take {seconds_text(max_wait.to_seconds())} (max_wait) restarts from the beginning "
+            "after each interruption without checkpoints: give checkpoints=Checkpoints.per_run(), or "
             "allow_spot_without_checkpoints=True",
         )
     return max_runtime, max_wait, completion

@@ -160,6 +160,11 @@ def fail(prop: str, value: Any, allowed: str, *, as_written: Any = None) -> Proc
     return ProcessingJobValidationError(f"{prop} is {shown}: {allowed}")
 
 
+def seconds_text(seconds: float) -> str:
+    """A number of seconds as a message shows it: whole seconds in full (``2505600 s``, never ``2.5056e+06 s``)."""
+    return f"{int(seconds)} s" if float(seconds).is_integer() else f"{seconds:g} s"
+
+
 def check_range(
     prop: str, value: int | float | None, low: float, high: float, unit: str = "", *, as_written: Any = None
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import Duration
 
 from . import _memo, _model
-from ._validation import check_type, fail
+from ._validation import check_type, fail, seconds_text
 from .handler.kinds import COMPLETION_LONG
 from .provider import MAX_RUNTIME_LIMIT
 
@@ -52,7 +52,7 @@ class Completion:
             if not 60 <= seconds <= WAIT_CONDITION_LIMIT.to_seconds():
                 raise fail(
                     "completion timeout",
-                    f"{seconds:g} s",
+                    seconds_text(seconds),
                     "must be between 60 s and 43200 s (12 hours)",
                     as_written=timeout,
                 )
@@ -79,7 +79,7 @@ class Completion:
             return Completion.wait_long()
         raise fail(
             prop,
-            f"{seconds:g} s",
+            seconds_text(seconds),
             f"no deployment can wait that long (a WaitCondition waits 12 hours at most): give at most "
             f"{int(LONG_MAX_RUNTIME.to_seconds())} s, or completion=Completion.start_only() so that the deployment "
             "starts the job and does not wait for it",
@@ -128,8 +128,8 @@ class Completion:
             ):
                 raise fail(
                     "completion timeout",
-                    f"{self.timeout.to_seconds():g} s",
-                    f"must be at least {prop} ({seconds:g} s)",
+                    seconds_text(self.timeout.to_seconds()),
+                    f"must be at least {prop} ({seconds_text(seconds)})",
                     as_written=self.timeout,
                 )
             return
@@ -141,7 +141,7 @@ class Completion:
         }
         raise fail(
             prop,
-            f"{seconds:g} s",
+            seconds_text(seconds),
             f"must be between 1 s and {limit} s with {self}: {hints[self.kind]}",
             as_written=max_runtime,
         )
