@@ -550,3 +550,56 @@ def test_a_kind_is_found_by_resource_type_and_arn() -> None:
     assert kind_of_arn(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/x") is TRAINING
     assert kind_of_arn(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:transform-job/x") is None
     assert job_name_of("pipeline-1a2b-prep-a1b2c3-0123456789") == "pipeline-1a2b-prep-a1b2c3-0123456789"
+
+
+# -- training jobs ----------------------------------------------------------------------------------------------
+
+
+def test_a_training_job_of_a_stack_is_listed_described_and_stopped(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = {"region_name": REGION, "endpoint_url": world.emulator.endpoint}
+    function = boto3.client("lambda", **session).get_function(FunctionName="provider-onevent")
+    resource = {
+        "Type": "Custom::SageMakerTrainingJob",
+        "Properties": {"ServiceToken": function["Configuration"]["FunctionArn"]},
+    }
+    cfn = boto3.client("cloudformation", **session)
+    stack_id = cfn.create_stack(StackName="Training-Dev", TemplateBody=json.dumps({"Resources": {"Train": resource}}))[
+        "StackId"
+    ]
+    name = f"{stack_prefix('Training-Dev')}-train-a1b2c3-0123456789"
+    world.client("sagemaker").create_training_job(
+        TrainingJobName=name,
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/cdk-processing/training/JobRole",
+        AlgorithmSpecification={
+            "TrainingImage": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/train:1.0",
+            "TrainingInputMode": "File",
+        },
+        OutputDataConfig={"S3OutputPath": "s3://models-bucket/churn/"},
+        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        StoppingCondition={"MaxRuntimeInSeconds": 2700},
+        Tags=[
+            {"Key": "cdk-processing:request-id", "Value": "request-Train"},
+            {"Key": "cdk-processing:request-digest", "Value": "2" * 32},
+            {"Key": RESOURCE_TAG, "Value": resource_digest(stack_id, "Train")},
+        ],
+    )
+    _respond(world.emulator, stack_id, "Train", name)
+    world.emulator.progress(name, "Training")
+
+    code, out, _ = run(capsys, "jobs", "--stack", "Training-Dev")
+    assert code == 0
+    [row] = rows(out)
+    assert (row["NAME"], row["KIND"], row["RESOURCE"], row["STATUS"]) == (name, "training", "Train", "InProgress")
+
+    code, out, _ = run(capsys, "describe", name)
+    assert code == 0
+    fields = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in out.splitlines() if ":" in line}
+    assert (fields["Name"], fields["Kind"], fields["Secondary status"]) == (name, "training", "Training")
+    assert fields["Model"] == "-"  # no artifact before the job completed
+    assert "group=%2Faws%2Fsagemaker%2FTrainingJobs" in out
+
+    code, out, _ = run(capsys, "stop", name)
+    assert (code, out) == (0, f"stopping job {name} (was InProgress, now Stopping)\n")
+    assert world.emulator.status(name) == "Stopping"
