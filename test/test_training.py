@@ -365,6 +365,11 @@ BAD: list[tuple[str, Callable[[cdk.Stack], Any], list[str]]] = [
         ],
         ["training_job_name is 'nightly'", "already the name of"],
     ),
+    (
+        "a hyperparameter that is no number",
+        lambda s: job(s, hyperparameters={"lr": float("inf")}),
+        ["Bad/Train: hyperparameters[lr] is inf: must be a finite number"],
+    ),
 ]
 
 
@@ -405,6 +410,10 @@ GOOD: list[tuple[str, Callable[[cdk.Stack], Any]]] = [
     ),
     ("a token for a hyperparameter", lambda s: job(s, hyperparameters={"bucket": s3.Bucket(s, "B").bucket_name})),
     (
+        "a number token for a hyperparameter",
+        lambda s: job(s, hyperparameters={"lr": cdk.CfnParameter(s, "Lr", type="Number").value_as_number}),
+    ),
+    (
         "twenty channels",
         lambda s: job(s, inputs=[TrainingInput.from_s3_uri(f"c{i}", f"s3://bucket-a/{i}/") for i in range(20)]),
     ),
@@ -441,4 +450,8 @@ def test_valid_values_synthesize(case: str, make: Callable[[cdk.Stack], Any]) ->
     app = cdk.App()
     stack = cdk.Stack(app, "Good")
     make(stack)
-    assert app.synth().get_stack_by_name("Good").template["Resources"]
+    template = app.synth().get_stack_by_name("Good").template
+    assert template["Resources"]
+    if "Lr" in template.get("Parameters", {}):  # a number parameter reaches the request as its value, a string
+        [train] = [r for r in template["Resources"].values() if r["Type"] == TRAINING]
+        assert train["Properties"]["Request"]["HyperParameters"]["lr"] == {"Ref": "Lr"}

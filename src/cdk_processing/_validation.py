@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sized
 from typing import Any, TypeVar
@@ -75,7 +76,8 @@ def is_unresolved(value: Any) -> bool:
     if isinstance(value, int):
         return False
     if isinstance(value, float):
-        return bool(Token.is_unresolved(value))
+        # A number token is a finite float; NaN and infinity are none (and jsii cannot even carry them).
+        return math.isfinite(value) and bool(Token.is_unresolved(value))
     if isinstance(value, dict):
         return any(is_unresolved(k) or is_unresolved(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):

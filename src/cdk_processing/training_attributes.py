@@ -3,12 +3,13 @@ elsewhere, its tag probe, and the small types of its request (metric definitions
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 import jsii
-from aws_cdk import ITaggableV2, TagManager, TagType
+from aws_cdk import ITaggableV2, TagManager, TagType, Tokenization
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -24,6 +25,7 @@ from ._validation import (
     fail,
     is_unresolved,
 )
+from .handler import kinds
 from .handler.kinds import TRAINING
 from .job_base import ImportedTrainingJob, TrainingJobBase, name_of_arn
 
@@ -120,6 +122,10 @@ def render_hyperparameters(values: Mapping[str, Any] | None) -> dict[str, str] |
         check_model_string("hyperparameters key", key, "HyperParameterKey")
         if isinstance(value, bool):
             text = "true" if value else "false"
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise fail(f"hyperparameters[{key}]", value, "must be a finite number (or a string, if the job reads one)")
+        elif isinstance(value, float) and is_unresolved(value):
+            text = Tokenization.stringify_number(value)  # a number token (a parameter's value): its string
         elif isinstance(value, (int, float, str)):
             text = str(value)
         else:
@@ -172,8 +178,21 @@ class TrainingJobAttributes(CreatedJob):
 
     @property
     def billable_time_in_seconds(self) -> str:
-        """The seconds billed per instance (less than the training time for a spot job)."""
-        return self._att("BillableTimeInSeconds")
+        """The seconds billed per instance (less than the training time for a spot job); known once the job
+        ended (``Completion.wait()``)."""
+        return self._att(TRAINING.billed_seconds or "")
+
+    @property
+    def training_time_in_seconds(self) -> str:
+        """The seconds the job trained, per instance; known once the job ended (``Completion.wait()``)."""
+        return self._att(TRAINING.run_seconds or "")
+
+    @property
+    def spot_savings_percent(self) -> str:
+        """The share of the training time not billed, in percent with one decimal (``"63.2"``): managed spot's
+        savings (``"0.0"`` on demand); known once the job ended (``Completion.wait()``). The handler's log line of
+        the job's completion carries it too, with both times."""
+        return self._att(kinds.SAVINGS_ATTRIBUTE)
 
     @staticmethod
     def from_training_job_name(scope: Construct, id: str, training_job_name: str) -> TrainingJobBase:
