@@ -84,6 +84,12 @@ class EmulatedKind:
     # Attributes SageMaker sets only once a job completed or stopped (moto sets them at creation): held till then.
     outputs: tuple[str, ...] = ()
     durations: tuple[str, ...] = ()  # attributes of the seconds from its start to its end, set when it ends
+    # Where the kind has warm pools: the attribute of the pool's status, and the request's member (attribute, key)
+    # of the seconds a completed job keeps its instances.
+    pool: str | None = None
+    keep_alive: tuple[str, str] | None = None
+    # The request's members (attributes) a new job must match to take over an Available pool of an ended one.
+    pool_match: tuple[str, ...] = ()
 
 
 EMULATED = (
@@ -125,6 +131,9 @@ EMULATED = (
         start_after="Starting",
         outputs=("model_artifacts", "final_metric_data_list"),
         durations=("training_time_in_seconds", "billable_time_in_seconds"),
+        pool="warm_pool_status",
+        keep_alive=("resource_config", "KeepAlivePeriodInSeconds"),
+        pool_match=("role_arn", "resource_config", "vpc_config"),
     ),
 )
 BY_NAME = {row.kind.noun: row for row in EMULATED}
@@ -150,6 +159,8 @@ class Outcome:
     progress: tuple[tuple[str, str | None], ...] = ()
     secondary_status: str | None = None
     status_message: str | None = None
+    final_metrics: dict[str, float] | None = None  # the job's final metric values (else moto's)
+    billed_share: float = 1.0  # the share of the run billed (managed spot bills less)
 
 
 @dataclass(frozen=True)
@@ -318,6 +329,8 @@ class SageMakerEmulator:
                 outcome.exit_message,
                 secondary_status=outcome.secondary_status,
                 status_message=outcome.status_message,
+                final_metrics=outcome.final_metrics,
+                billed_share=outcome.billed_share,
             )
 
     def stop(self) -> None:
@@ -371,11 +384,16 @@ class SageMakerEmulator:
         *,
         secondary_status: str | None = None,
         status_message: str | None = None,
+        final_metrics: dict[str, float] | None = None,
+        billed_share: float = 1.0,
     ) -> None:
         """End a job as SageMaker would: Completed, Failed or Stopped, with its texts.
 
         Where the kind has secondary statuses, the job's is ``secondary_status`` (``MaxRuntimeExceeded``, ...; else
-        ``status``), its last transition's message ``status_message`` (else SageMaker's for it)."""
+        ``status``), its last transition's message ``status_message`` (else SageMaker's for it). Where it has final
+        metrics, a completed job's are ``final_metrics`` (else moto's); where it has billed seconds, they are
+        ``billed_share`` of its run. Where it has warm pools, a job that completed with a keep-alive keeps one,
+        Available; any other end ends the pool it used."""
         row, job = self._find(name)
         assert row is not None, name
         now = datetime.fromtimestamp(self.clock(), timezone.utc)
@@ -395,6 +413,16 @@ class SageMakerEmulator:
         started = getattr(job, row.start_time)
         for attribute in row.durations:
             setattr(job, attribute, None if started is None else max(1, round((now - started).total_seconds())))
+        if final_metrics is not None and status == "Completed":
+            job.final_metric_data_list = [
+                {"MetricName": k, "Value": v, "Timestamp": now} for k, v in final_metrics.items()
+            ]
+        if started is not None and row.durations and billed_share != 1.0:
+            run = getattr(job, row.durations[0])
+            setattr(job, row.durations[-1], max(1, round(run * billed_share)))
+        if row.pool and (getattr(job, row.pool, None) or status == "Completed" and self.keep_alive(name) > 0):
+            kept = status == "Completed" and self.keep_alive(name) > 0
+            setattr(job, row.pool, {"Status": "Available" if kept else "Terminated"})
 
     def progress(self, name: str, status: str, message: str | None = None) -> None:
         """A running job's secondary status becomes ``status`` (``"Downloading"``, ``"Training"``...) with
@@ -408,6 +436,32 @@ class SageMakerEmulator:
         if leaves_start and getattr(job, row.start_time) is None:
             setattr(job, row.start_time, now)  # on its instances now
         self._transition(row, job, status, message, now)
+
+    def keep_alive(self, name: str) -> int:
+        """The seconds the job ``name`` keeps its instances once it completed (0: no warm pool)."""
+        row, job = self._find(name)
+        assert row is not None and row.keep_alive, name
+        attribute, key = row.keep_alive
+        return int((getattr(job, attribute) or {}).get(key) or 0)
+
+    def pool(self, name: str) -> dict[str, Any] | None:
+        """The warm pool status of the job ``name`` (None: it never had one)."""
+        row, job = self._find(name)
+        assert row is not None and row.pool, name
+        pool = getattr(job, row.pool, None)
+        return dict(pool) if pool else None
+
+    def _take_pool(self, row: EmulatedKind, name: str, job: Any) -> None:
+        """A new job takes over the Available pool of an ended job it matches (role, instances, volume, network):
+        that pool is Reused by it, and InUse for it."""
+        for other_name, other in getattr(self.backend, row.jobs).items():
+            pool = getattr(other, row.pool or "", None)
+            if other_name == name or not pool or pool["Status"] != "Available":
+                continue
+            if all(_without_keep_alive(row, other, a) == _without_keep_alive(row, job, a) for a in row.pool_match):
+                setattr(other, row.pool or "", {"Status": "Reused", "ReusedByJob": name})
+                setattr(job, row.pool or "", {"Status": "InUse"})
+                return
 
     def secondary_status(self, name: str) -> str:
         row, job = self._find(name)
@@ -448,6 +502,8 @@ class SageMakerEmulator:
         for row in EMULATED:
             self._patch_kind(row)
             self._add_stop_action(row)
+            if row.kind.update and row.pool:
+                self._add_update_action(row)
         for name in ("add_tags", "delete_tags"):
             self._replace(name, getattr(_Backend, name))
         self._replace("list_tags", self._list_tags)
@@ -465,6 +521,42 @@ class SageMakerEmulator:
         def action(response: Any) -> Any:
             getattr(response.sagemaker_backend, method)(response._get_param(row.kind.name_field))
             return EmptyResult()
+
+        setattr(SageMakerResponse, method, action)
+        self._actions.append(method)
+
+    def _add_update_action(self, row: EmulatedKind) -> None:
+        """``Update<Kind>Job`` of a warm pool's stay, with SageMaker's refusals: the job must have completed and hold
+        its pool (Available, or InUse by it); a stay of 0 ends the pool."""
+        method = xform_name(row.kind.update or "")
+        assert not hasattr(SageMakerResponse, method), f"moto's server answers {method}: use its own"
+        assert row.keep_alive is not None and row.pool is not None
+        attribute, key = row.keep_alive
+        member = "".join(part.capitalize() for part in attribute.split("_"))  # the request's ResourceConfig
+
+        def update(backend: Any, name: str, changes: dict[str, Any]) -> Any:
+            job = getattr(backend, row.jobs).get(name)
+            if job is None:
+                raise _not_found(row, name)
+            pool = getattr(job, row.pool or "", None) or {}
+            if getattr(job, row.status) != "Completed":
+                raise ValidationError(f"warm pool can only be updated if {row.kind.noun} status is Completed")
+            if pool.get("Status") not in ("Available", "InUse"):
+                raise ValidationError("warm pool cannot be updated if has been terminated or reused")
+            seconds = int(changes[member][key])
+            setattr(job, attribute, {**(getattr(job, attribute) or {}), key: seconds})
+            if seconds == 0:
+                setattr(job, row.pool or "", {"Status": "Terminated"})
+            return job
+
+        counted = self._counted(method, update)
+        self._originals[method] = None
+        setattr(_Backend, method, counted)
+
+        def action(response: Any) -> Any:
+            params = json.loads(response.body)
+            job = getattr(response.sagemaker_backend, method)(params[row.kind.name_field], params)
+            return json.dumps({row.kind.arn_field: job.arn})
 
         setattr(SageMakerResponse, method, action)
         self._actions.append(method)
@@ -513,6 +605,9 @@ class SageMakerEmulator:
             if row.secondary and row.transitions:
                 setattr(job, row.transitions, [])
                 emulator._transition(row, job, next(iter(row.messages)), None, started)
+            if row.pool:
+                setattr(job, row.pool, None)
+                emulator._take_pool(row, name, job)
             return job
 
         def stop(backend: Any, name: str) -> None:
@@ -567,6 +662,14 @@ class SageMakerEmulator:
             return fn(*args, **kwargs)
 
         return wrapper
+
+
+def _without_keep_alive(row: EmulatedKind, job: Any, attribute: str) -> Any:
+    """A job's request member, less its keep-alive: a pool matches whatever the stay."""
+    value = getattr(job, attribute, None)
+    if row.keep_alive and attribute == row.keep_alive[0] and isinstance(value, dict):
+        return {k: v for k, v in value.items() if k != row.keep_alive[1]}
+    return value
 
 
 def _not_found(row: EmulatedKind, name: str) -> ValidationError:

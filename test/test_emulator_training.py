@@ -360,3 +360,56 @@ def test_an_injected_fault_and_a_lost_answer_apply_to_training_operations(
     assert error_of(sagemaker.create_training_job, **request("train-l"))[0] == "ResourceInUse"
     assert error_of(sagemaker.describe_training_job, TrainingJobName="train-l")[0] == "ThrottlingException"
     assert describe(sagemaker, "train-l")["TrainingJobStatus"] == "InProgress"
+
+
+def with_pool(name: str, seconds: int = 600, **resources: Any) -> dict[str, Any]:
+    config = {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30, **resources}
+    return request(name, ResourceConfig={**config, "KeepAlivePeriodInSeconds": seconds})
+
+
+def test_a_job_that_completed_with_a_keep_alive_holds_an_available_pool(sagemaker, emulator, clock) -> None:
+    sagemaker.create_training_job(**with_pool("pooled"))
+    sagemaker.create_training_job(**request("unpooled"))
+    assert "WarmPoolStatus" not in describe(sagemaker, "pooled")
+    emulator.finish("pooled", "Completed")
+    emulator.finish("unpooled", "Completed")
+    assert describe(sagemaker, "pooled")["WarmPoolStatus"] == {"Status": "Available"}
+    assert "WarmPoolStatus" not in describe(sagemaker, "unpooled")
+
+
+def test_update_changes_a_pool_s_stay_and_a_stay_of_zero_ends_it(sagemaker, emulator, clock) -> None:
+    sagemaker.create_training_job(**with_pool("pooled"))
+    with pytest.raises(ClientError, match="can only be updated if training job status is Completed"):
+        sagemaker.update_training_job(TrainingJobName="pooled", ResourceConfig={"KeepAlivePeriodInSeconds": 60})
+    emulator.finish("pooled", "Completed")
+    sagemaker.update_training_job(TrainingJobName="pooled", ResourceConfig={"KeepAlivePeriodInSeconds": 1800})
+    assert describe(sagemaker, "pooled")["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 1800
+    sagemaker.update_training_job(TrainingJobName="pooled", ResourceConfig={"KeepAlivePeriodInSeconds": 0})
+    assert describe(sagemaker, "pooled")["WarmPoolStatus"] == {"Status": "Terminated"}
+    with pytest.raises(ClientError, match="terminated or reused"):
+        sagemaker.update_training_job(TrainingJobName="pooled", ResourceConfig={"KeepAlivePeriodInSeconds": 60})
+    with pytest.raises(ClientError, match="Requested resource not found"):
+        sagemaker.update_training_job(TrainingJobName="missing", ResourceConfig={"KeepAlivePeriodInSeconds": 0})
+    assert emulator.calls["UpdateTrainingJob"] == 5
+
+
+def test_a_matching_job_takes_over_an_available_pool(sagemaker, emulator, clock) -> None:
+    sagemaker.create_training_job(**with_pool("first"))
+    emulator.finish("first", "Completed")
+    sagemaker.create_training_job(**with_pool("other-size", VolumeSizeInGB=50))  # no match: a cold start
+    assert "WarmPoolStatus" not in describe(sagemaker, "other-size")
+    sagemaker.create_training_job(**with_pool("second", 1200))  # the same but its stay: a match
+    assert describe(sagemaker, "first")["WarmPoolStatus"] == {"Status": "Reused", "ReusedByJob": "second"}
+    assert describe(sagemaker, "second")["WarmPoolStatus"] == {"Status": "InUse"}
+    emulator.finish("second", "Failed", "AlgorithmError")
+    assert describe(sagemaker, "second")["WarmPoolStatus"] == {"Status": "Terminated"}
+
+
+def test_an_outcome_sets_final_metrics_and_billed_seconds(sagemaker, emulator, clock) -> None:
+    emulator.plan(Outcome(runs_for=1000, final_metrics={"validation:auc": 0.8125}, billed_share=0.4))
+    sagemaker.create_training_job(**request("spot"))
+    emulator.progress("spot", "Training")
+    clock.advance(1000)
+    found = describe(sagemaker, "spot")
+    assert [(m["MetricName"], m["Value"]) for m in found["FinalMetricDataList"]] == [("validation:auc", 0.8125)]
+    assert (found["TrainingTimeInSeconds"], found["BillableTimeInSeconds"]) == (1000, 400)

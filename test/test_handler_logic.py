@@ -125,8 +125,9 @@ def test_attributes_are_the_kinds_strings_and_carry_no_output_locations(logic, k
             ProcessingOutputConfig={"Outputs": [{"OutputName": "train", "S3Output": {"S3Uri": "s3://b/train/"}}]},
         ),
     )
-    # Consumers read an output's location from the request (the job's output_uri), not from the response.
-    assert list(data) == list(kind.attributes)
+    # Consumers read an output's location from the request (the job's output_uri), not from the response; a kind
+    # billed for less than it ran (managed spot) has its savings too.
+    assert list(data) == [*kind.attributes, *(["SavingsPercent"] if kind.billed_seconds else [])]
     assert data["FailureReason"] == ""
     assert all(isinstance(v, str) for v in data.values())
 
@@ -144,6 +145,146 @@ def test_attributes_fit_the_response_even_with_long_multibyte_texts(logic, budge
     )
     size = len(json.dumps(data, ensure_ascii=False).encode())
     assert size <= budgets.DATA_BUDGET_BYTES - budgets.EVENT_DATA_BUDGET_BYTES
+
+
+def test_attributes_fit_the_response_with_every_final_metric_read_whatever_the_names(logic, budgets) -> None:
+    """40 metric definitions (the model's most) with 255-character names, all read by the template, the longest
+    model URI and failure texts, values as long as Python writes doubles: the names stay out of the response."""
+    kind = training_kind(logic)
+    names = [f"{i:02d}" + "界" * 253 for i in range(40)]
+    data = logic.attributes(
+        kind,
+        description(
+            kind,
+            "Completed",
+            "n" * 63,
+            FailureReason="界" * 1024,
+            SecondaryStatus="MaxWaitTimeExceeded",
+            TrainingStartTime=datetime.fromtimestamp(NOW, timezone.utc),
+            TrainingEndTime=datetime.fromtimestamp(NOW, timezone.utc),
+            ModelArtifacts={"S3ModelArtifacts": "s3://" + "m" * 1019},
+            BillableTimeInSeconds=2_419_200,
+            TrainingTimeInSeconds=2_419_200,
+            FinalMetricDataList=[{"MetricName": n, "Value": -1.2345678901234567e-300} for n in names],
+        ),
+        names,
+    )
+    assert data["FinalMetricValues"].split("|") == ["-1.23456789e-300"] * 40
+    assert data["FailureReason"].startswith("界")  # cut, but there
+    size = len(json.dumps(data, ensure_ascii=False).encode())
+    assert size <= budgets.DATA_BUDGET_BYTES - budgets.EVENT_DATA_BUDGET_BYTES
+
+
+def training_kind(logic: ModuleType) -> Any:
+    return next(k for k in sys.modules["kinds"].KINDS if k.final_metrics)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.8500000238418579, "0.85"),
+        (0.5, "0.5"),
+        (1e-3, "0.001"),
+        (123456.0, "123456"),
+        (1 / 3, "0.333333333"),
+        (100.0, "100"),
+        (1e-300, "1e-300"),
+    ],
+)
+def test_metric_values_are_written_as_short_as_says_them_exactly(logic, value, text) -> None:
+    assert logic.number_text(value) == text
+    assert logic.number_text(float("nan")) == "nan"
+
+
+def gate(*thresholds: tuple[str, str, str]) -> list[dict[str, str]]:
+    return [{"MetricName": m, "Operator": o, "Threshold": t} for m, o, t in thresholds]
+
+
+def test_a_quality_gate_passes_when_every_final_value_meets_its_threshold(logic) -> None:
+    kind = training_kind(logic)
+    job = description(
+        kind,
+        "Completed",
+        FinalMetricDataList=[
+            {"MetricName": "validation:auc", "Value": 0.8500000238418579},  # 0.85 in single precision
+            {"MetricName": "validation:loss", "Value": 0.5},
+        ],
+    )
+    passing = gate(("validation:auc", ">=", "0.85"), ("validation:loss", "<=", "0.5"), ("validation:auc", "==", "0.85"))
+    assert logic.gate_failure(kind, job, passing, "us-east-1") == ""
+    assert logic.gate_failure(kind, job, None, "us-east-1") == ""
+    missed = logic.gate_failure(kind, job, gate(("validation:auc", ">", "0.85"), ("validation:loss", "<", "0.4")), "r")
+    assert missed.startswith(f"training job {NAME} completed but failed its quality gate: ")
+    assert "validation:auc is 0.85, the gate validation:auc > 0.85; validation:loss is 0.5, the gate " in missed
+    assert "Nothing that reads its outputs is deployed with it" in missed
+
+
+def test_a_quality_gate_fails_on_a_metric_without_a_final_value_and_names_the_definitions(logic) -> None:
+    kind = training_kind(logic)
+    job = description(
+        kind,
+        "Completed",
+        AlgorithmSpecification={"MetricDefinitions": [{"Name": "validation:auc", "Regex": "auc=([0-9.]+)"}]},
+        FinalMetricDataList=[{"MetricName": "train:loss", "Value": 0.25}],
+    )
+    reason = logic.gate_failure(kind, job, gate(("validation:auc", ">=", "0.9")), "us-east-1")
+    assert "no final value for validation:auc >= 0.9: the job reported train:loss=0.25" in reason
+    assert "its metric definitions are validation:auc (regex auc=([0-9.]+))" in reason
+    assert NAME in reason and "Logs: log group /aws/sagemaker/TrainingJobs" in reason
+
+
+def test_a_quality_gate_reason_fits_the_response_whatever_the_names(logic, budgets) -> None:
+    kind = training_kind(logic)
+    long = ["界" * 255 + str(i) for i in range(40)]
+    job = description(
+        kind, "Completed", AlgorithmSpecification={"MetricDefinitions": [{"Name": n, "Regex": "x" * 500} for n in long]}
+    )
+    reason = logic.gate_failure(kind, job, gate(*((n, ">=", "1") for n in long)), "us-east-1")
+    assert budgets.json_size(reason) <= budgets.REASON_BUDGET_BYTES
+
+
+def test_the_wait_signal_fails_a_completed_job_that_misses_its_gate(logic) -> None:
+    kind = training_kind(logic)
+    job = description(kind, "Completed", FinalMetricDataList=[{"MetricName": "auc", "Value": 0.5}])
+    assert logic.wait_signal(kind, job, "us-east-1", gate(("auc", ">=", "0.5")))["Status"] == "SUCCESS"
+    signal = logic.wait_signal(kind, job, "us-east-1", gate(("auc", ">=", "0.75")))
+    assert signal["Status"] == "FAILURE" and "auc is 0.5, the gate auc >= 0.75" in signal["Reason"]
+    assert signal["UniqueId"] == NAME
+
+
+def test_savings_are_the_share_of_the_run_not_billed(logic) -> None:
+    kind = training_kind(logic)
+    spot = description(kind, "Completed", TrainingTimeInSeconds=1000, BillableTimeInSeconds=368)
+    assert logic.savings_percent(kind, spot) == "63.2"
+    assert logic.cost(kind, spot) == {"run_seconds": 1000, "billed_seconds": 368, "savings_percent": "63.2"}
+    assert logic.savings_percent(kind, description(kind, "InProgress")) == ""
+
+
+def test_a_warm_pool_is_released_only_while_it_is_available(logic) -> None:
+    kind = training_kind(logic)
+    for status, held in (("Available", True), ("InUse", False), ("Reused", False), ("Terminated", False)):
+        job = description(kind, "Completed", WarmPoolStatus={"Status": status})
+        assert logic.retained(kind, job) is held
+    assert not logic.retained(kind, description(kind, "Completed"))
+    assert logic.release_request(kind) == {"ResourceConfig": {"KeepAlivePeriodInSeconds": 0}}
+
+
+def test_a_change_of_keep_alive_alone_is_an_update_in_place_not_a_new_digest(logic) -> None:
+    kind = training_kind(logic)
+    request = {"ResourceConfig": {"InstanceCount": 1, "KeepAlivePeriodInSeconds": 600}, "RoleArn": "r"}
+    longer = {"ResourceConfig": {"InstanceCount": 1, "KeepAlivePeriodInSeconds": 1800}, "RoleArn": "r"}
+    without = {"ResourceConfig": {"InstanceCount": 1}, "RoleArn": "r"}
+    assert (
+        logic.request_digest(kind, request) == logic.request_digest(kind, longer) == logic.request_digest(kind, without)
+    )
+    assert request["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600  # the request itself is left as it is
+    job = description(kind, "Completed", ResourceConfig={"InstanceCount": 1, "KeepAlivePeriodInSeconds": 600})
+    assert logic.in_place_changes(kind, request, job) == {}
+    assert logic.in_place_changes(kind, longer, job) == {"ResourceConfig": {"KeepAlivePeriodInSeconds": 1800}}
+    assert logic.in_place_changes(kind, without, job) == {"ResourceConfig": {"KeepAlivePeriodInSeconds": 0}}
+    assert logic.in_place_changes(kind, without, description(kind, "Completed", ResourceConfig={})) == {}
+    changed = {"ResourceConfig": {"InstanceCount": 2, "KeepAlivePeriodInSeconds": 600}, "RoleArn": "r"}
+    assert logic.request_digest(kind, changed) != logic.request_digest(kind, request)
 
 
 def test_coerce_gives_cloudformation_strings_their_model_types(logic) -> None:

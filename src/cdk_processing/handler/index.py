@@ -107,8 +107,11 @@ def _update(resource: _Resource) -> dict[str, Any]:
         assert found is not None
         before = (resource.event.get("OldResourceProperties") or {}).get(kinds.PROP_REQUEST) or {}
         _retag(resource, found, before.get("Tags"))
+        _update_in_place(resource, found[0])
         log("unchanged", job=current)
     elif plan.action == "return":
+        assert previous is not None
+        _update_in_place(resource, previous[0])
         log("returned", job=plan.job, replacing=current)
     else:
         if plan.overwritten:
@@ -134,11 +137,31 @@ def _retag(resource: _Resource, found: logic.Job, before: list[dict[str, str]] |
         log("retagged", job=resource.jobs.name(found[0]), added=[t["Key"] for t in add], removed=remove)
 
 
+def _update_in_place(resource: _Resource, description: dict[str, Any]) -> None:
+    """Bring what an update changes in place (a warm pool's length of stay) to the request's, without running the
+    job again. Best effort: SageMaker refuses it once the job's pool ended or was reused, when nothing holds on."""
+    if not resource.kind.updatable:
+        return
+    request = logic.coerce(resource.jobs.request_shape(), resource.request)
+    changes = logic.in_place_changes(resource.kind, request, description)
+    if changes:
+        resource.jobs.update(resource.jobs.name(description), changes)
+
+
+def _release(resource: _Resource, description: dict[str, Any]) -> None:
+    """Release what the ended job still holds (a warm pool, billed until then)."""
+    if logic.retained(resource.kind, description):
+        resource.jobs.update(resource.jobs.name(description), logic.release_request(resource.kind))
+
+
 def _tidy(resource: _Resource, keep: set[str]) -> None:
-    """Stop any other job of this resource still running (left by an update that failed). Tidying only: the update
-    has its answer whatever happens here, and the next update, rollback or delete stops what this one could not."""
+    """Stop any other job of this resource still running, and release what any other still holds (left by an
+    update that failed, which CloudFormation never deletes: a rollback keeps the job it had). Tidying only: the
+    update has its answer whatever happens here, and the next update, rollback or delete stops what this one could
+    not."""
     try:
         _stop_others(resource, keep)
+        _release_others(resource, keep)
     except Exception as error:  # noqa: BLE001
         log("tidy_error", level="WARNING", error=repr(error))
 
@@ -245,10 +268,12 @@ def _delete(resource: _Resource) -> dict[str, Any]:
             description = resource.jobs.describe(physical_id)
             if description is not None:
                 sweep = False
-                if resource.jobs.status(description) != "InProgress":
+                holds = resource.jobs.status(description) == "InProgress" or logic.retained(resource.kind, description)
+                if not holds:
                     stopped = int(resource.jobs.stop(description))  # nothing to stop: no need to ask whose it is
                 elif resource.owns(physical_id, resource.jobs.tags(resource.jobs.arn(description)), True):
                     stopped = int(resource.jobs.stop(description))
+                    _release(resource, description)
                 else:
                     log("not_ours", job=physical_id)
         if sweep:
@@ -273,15 +298,28 @@ def _stop_others(resource: _Resource, keep: set[str]) -> int:
     return stopping + sum(resource.jobs.stop(job) for job in running)
 
 
-def _others(resource: _Resource, status: str) -> list[dict[str, Any]]:
-    """This resource's jobs in ``status`` (summaries), found by their name prefix and tags."""
+def _release_others(resource: _Resource, keep: set[str]) -> None:
+    """Release what this resource's ended jobs but those in ``keep`` still hold (a warm pool, billed)."""
+    kind = resource.kind
+    if not kind.retained_filter:
+        return
+    for summary in _others(resource, "Completed", **{kind.retained_filter: kind.retained_while}):
+        name = resource.jobs.name(summary)
+        description = resource.jobs.describe(name) if name not in keep else None
+        if description is not None:
+            _release(resource, description)
+
+
+def _others(resource: _Resource, status: str, **filters: str) -> list[dict[str, Any]]:
+    """This resource's jobs in ``status`` (summaries, matching the list's ``filters``), found by their name prefix
+    and tags."""
     name_contains = resource.fixed_name or resource.prefix or ""
     if not name_contains:
         return []
     jobs = resource.jobs
     return [
         summary
-        for summary in jobs.summaries(name_contains, status)
+        for summary in jobs.summaries(name_contains, status, **filters)
         if resource.names_a_job(jobs.name(summary))
         and resource.owns(jobs.name(summary), jobs.tags(jobs.arn(summary)), False)
     ]
@@ -327,16 +365,21 @@ def _progress(resource: _Resource) -> dict[str, Any]:
         )
     decision = logic.decide(kind, description, calls.clock(), WAIT_BUDGET_SECONDS, calls.region())
     status = resource.jobs.status(description)
+    metrics = resource.props.get(kinds.PROP_FINAL_METRICS)
     if decision.outcome in ("wait", "timeout") and long_wait:
         # The deployment does not wait here: the job runs on (and a WaitCondition waits for it, in the long wait).
         log("started", job=name, status=status)
-        return {"IsComplete": True, "Data": logic.attributes(kind, description)}
+        return {"IsComplete": True, "Data": logic.attributes(kind, description, metrics)}
     if decision.outcome == "wait":
         log("waiting", job=name, status=status)
         return {"IsComplete": False}
     if decision.outcome == "complete":
-        log("completed", job=name)
-        return {"IsComplete": True, "Data": logic.attributes(kind, description)}
+        missed = logic.gate_failure(kind, description, resource.props.get(kinds.PROP_QUALITY_GATE), calls.region())
+        if missed:
+            log("gate_missed", job=name, final_metrics=logic.final_values(kind, description))
+            raise logic.JobFailedError(missed)
+        log("completed", job=name, **logic.cost(kind, description))
+        return {"IsComplete": True, "Data": logic.attributes(kind, description, metrics)}
     if decision.outcome == "timeout":
         _stop_best_effort(resource, name, description)
         log("timed_out", job=name, status=status)

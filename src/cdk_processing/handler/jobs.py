@@ -81,10 +81,29 @@ class Jobs:
                 raise
             return False
 
-    def summaries(self, name_contains: str, status: str) -> Iterator[dict[str, Any]]:
-        """The jobs whose names contain ``name_contains``, in ``status``, as summaries (name, ARN, status)."""
+    def update(self, name: str, changes: dict[str, Any]) -> bool:
+        """Change the job in place (``kind.update``); False when SageMaker refused it in the job's state (a warm
+        pool that ended or was reused meanwhile)."""
+        assert self.kind.update is not None
+        try:
+            calls.call(xform_name(self.kind.update), **{self.kind.name_field: name}, **changes)
+            calls.log("updated", job=name, changes=changes)
+            return True
+        except ClientError as error:
+            if calls.code_of(error) != "ValidationException":
+                raise
+            calls.log("not_updated", level="WARNING", job=name, changes=changes, error=calls.message_of(error))
+            return False
+
+    def summaries(self, name_contains: str, status: str, **filters: str) -> Iterator[dict[str, Any]]:
+        """The jobs whose names contain ``name_contains``, in ``status`` (and matching the list operation's
+        ``filters``), as summaries (name, ARN, status)."""
         yield from calls.pages(
-            xform_name(self.kind.list_jobs), self.kind.summaries, NameContains=name_contains, StatusEquals=status
+            xform_name(self.kind.list_jobs),
+            self.kind.summaries,
+            NameContains=name_contains,
+            StatusEquals=status,
+            **filters,
         )
 
     def name(self, job: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 
@@ -46,6 +47,23 @@ class JobKind:
     # Where in a description the job writes its outputs, as a path of members ("*": each item of a list): an
     # update rolled back returns to the job it replaced only if the replacing job did not write there too.
     output_locations: tuple[str, ...]
+    # The description's list of final metric values ({MetricName, Value}), where the kind has one: what a quality
+    # gate reads, and the request's metric definitions (dotted path), named when a metric has no value.
+    final_metrics: str | None = None
+    metric_definitions: str | None = None
+    # The operation that changes a job in place, and the members of the request (dotted paths) it can change: a
+    # change of those alone updates the job instead of running it again (and they are not part of its digest).
+    update: str | None = None
+    updatable: tuple[str, ...] = ()
+    # Resources a job holds after it ended (dotted path of their status in the description), released on delete by
+    # an update of the member (dotted path) to the value given, while their status is the one given.
+    retained_status: str | None = None
+    retained_while: str = ""
+    retained_filter: str | None = None  # the list operation's filter of jobs by that status
+    release: tuple[str, object] | None = None
+    # The description's seconds the job ran and was billed for, where it has both (managed spot bills less).
+    run_seconds: str | None = None
+    billed_seconds: str | None = None
 
 
 PROCESSING = JobKind(
@@ -115,12 +133,25 @@ TRAINING = JobKind(
         "TrainingStartTime",
         "TrainingEndTime",
         "BillableTimeInSeconds",
+        "TrainingTimeInSeconds",
     ),
     exit_message_field=None,
     transitions_field="SecondaryStatusTransitions",
     # Each run writes its model under a folder of its own name; only checkpoints shared between runs are written
     # over.
     output_locations=("CheckpointConfig", "S3Uri"),
+    final_metrics="FinalMetricDataList",
+    metric_definitions="AlgorithmSpecification.MetricDefinitions",
+    # A warm pool's length of stay is the only part of the request UpdateTrainingJob changes here.
+    update="UpdateTrainingJob",
+    updatable=("ResourceConfig.KeepAlivePeriodInSeconds",),
+    # A completed job keeps its instances in a warm pool (billed) while it is Available: released on delete.
+    retained_status="WarmPoolStatus.Status",
+    retained_while="Available",
+    retained_filter="WarmPoolStatusEquals",
+    release=("ResourceConfig.KeepAlivePeriodInSeconds", 0),
+    run_seconds="TrainingTimeInSeconds",
+    billed_seconds="BillableTimeInSeconds",
 )
 
 KINDS = (PROCESSING, TRAINING)
@@ -143,9 +174,22 @@ COMPLETION_START = "start"  # nothing waits (a kind with no native resource to r
 # Members of the request (dotted paths) whose S3 URI the handler extends with "<job name>/" for each run, so that
 # every run has a location of its own (a training job's checkpoints).
 PROP_PER_RUN = "PerRunLocations"
+# A quality gate: a list of {"MetricName", "Operator", "Threshold"}; a job that completed fails the deployment when
+# a final metric misses its threshold or has no value.
+PROP_QUALITY_GATE = "QualityGate"
+GATE_OPERATORS = (">=", ">", "<=", "<", "==")
+# The final metrics the template reads, by name: their values are the attribute FINAL_METRIC_VALUES, joined by
+# FINAL_METRIC_SEPARATOR in that order (empty where the job reported none), so that the response fits its budget
+# whatever the names, and for every metric of the job (CloudFormation splits it: Fn::Select of Fn::Split).
+PROP_FINAL_METRICS = "FinalMetricNames"
+FINAL_METRIC_VALUES = "FinalMetricValues"
+FINAL_METRIC_SEPARATOR = "|"
+# Derived from the billed and run seconds: the percentage of the run not billed (managed spot's savings).
+SAVINGS_ATTRIBUTE = "SavingsPercent"
 # The long wait's rule input, read by the signal function.
 SIGNAL_DETAIL = "detail"
 SIGNAL_HANDLE = "handle"
+SIGNAL_GATE = "gate"
 # The handler's environment, set by the construct.
 ENV_WAIT_BUDGET = "WAIT_BUDGET_SECONDS"
 
@@ -163,6 +207,25 @@ HANDLER_TAGS = (REQUEST_TAG, DIGEST_TAG, RESOURCE_TAG, REPLACES_TAG, HANDLE_TAG)
 LIBRARY_TAG_PREFIX = "cdk-processing:"
 # SageMaker takes at most 50 tags on a job (botocore: TagList max).
 MAX_JOB_TAGS = 50
+
+
+def without_updatable(kind: JobKind, request: dict[str, Any]) -> dict[str, Any]:
+    """``request`` less the members an update changes in place (``kind.updatable``), for its digests: a change of
+    those alone neither runs the job again nor moves its long wait. A copy where it differs; ``request`` is left as
+    it is."""
+    for path in kind.updatable:
+        request = _without(request, path.split("."))
+    return request
+
+
+def _without(node: dict[str, Any], path: list[str]) -> dict[str, Any]:
+    head, rest = path[0], path[1:]
+    if head not in node:
+        return node
+    if not rest:
+        return {k: v for k, v in node.items() if k != head}
+    child = node[head]
+    return {**node, head: _without(child, rest)} if isinstance(child, dict) else node
 
 
 def resource_digest(stack_id: str, logical_id: str) -> str:

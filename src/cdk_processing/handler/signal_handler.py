@@ -22,7 +22,8 @@ from jobs import Jobs
 def on_state_change(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Signal the WaitCondition whose handle the rule's input names, for a job that ended.
 
-    The rule's input is ``{"detail": <the event's detail>, "handle": <the WaitCondition handle's URL>}``. Only the
+    The rule's input is ``{"detail": <the event's detail>, "handle": <the WaitCondition handle's URL>}``, and
+    ``"gate"``, the job's quality gate, where it has one: a job that completed and misses it signals FAILURE. Only the
     job tagged with this handle's digest signals it (an earlier run's job never does); the signal's UniqueId is the
     job name, so a duplicated event, or this function run again by Lambda after an error, signals once. Errors
     without an answer are retried for minutes; past that the function fails and Lambda runs it again.
@@ -39,7 +40,11 @@ def on_state_change(event: dict[str, Any], context: Any = None) -> dict[str, Any
         if jobs.tags(arn).get(kinds.HANDLE_TAG) != logic.handle_digest(handle):
             log("not_this_run", job=name, status=status)
             return {"signalled": False}
-        body = logic.wait_signal(kind, detail, calls.region())
+        gate = event.get(kinds.SIGNAL_GATE)
+        if gate and status not in kind.failed:
+            # The event may not carry the final metrics: the description does.
+            detail = jobs.describe(name) or detail
+        body = logic.wait_signal(kind, detail, calls.region(), gate)
         status_code = calls.retrying("signal", lambda: _put(handle, body), _transient_http)
         log("signalled", job=name, status=body["Status"], http=status_code)
         return {"signalled": True}
