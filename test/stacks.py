@@ -27,6 +27,7 @@ from cdk_processing import (
     InputMode,
     InstanceType,
     MetricDefinition,
+    MetricThreshold,
     ProcessingInput,
     ProcessingJob,
     ProcessingOutput,
@@ -290,6 +291,41 @@ def build() -> Synthesized:
     )
     cdk.Tags.of(jobs["training_full"]).add("team", "forecasting")
     stacks["training_full"] = training_full
+
+    # -- Training with a quality gate and a warm pool; an evaluation reads its model and a final metric -----------
+    gated = cdk.Stack(app, "TrainingGate")
+    definitions = [
+        MetricDefinition("validation:auc", r"validation-auc=([0-9\.]+)"),
+        MetricDefinition("validation:loss", r"validation-loss=([0-9\.]+)"),
+    ]
+    gate = [MetricThreshold.at_least("validation:auc", 0.85), MetricThreshold("validation:loss", "<", 0.5)]
+    gated_train = TrainingJob(
+        gated,
+        "Train",
+        image=ContainerImage.from_registry(TRAIN_IMAGE_URI),
+        hyperparameters={"num_round": 100},
+        metric_definitions=definitions,
+        quality_gate=gate,
+        keep_alive=cdk.Duration.minutes(10),
+    )
+    jobs["gate_evaluate"] = ProcessingJob(
+        gated,
+        "Evaluate",
+        image=ContainerImage.from_registry(IMAGE_URI),
+        inputs=[ProcessingInput.from_model("model", gated_train)],
+        environment={"TRAINED_AUC": gated_train.metric_value("validation:auc")},
+    )
+    jobs["gate_long"] = TrainingJob(
+        gated,
+        "TrainLong",
+        image=ContainerImage.from_registry(TRAIN_IMAGE_URI),
+        metric_definitions=definitions,
+        quality_gate=gate,
+        completion=Completion.wait_long(),
+        max_runtime=cdk.Duration.hours(2),
+    )
+    jobs["gate_train"] = gated_train
+    stacks["training_gate"] = gated
 
     assembly = app.synth()
     templates = {name: assembly.get_stack_by_name(stack.stack_name).template for name, stack in stacks.items()}

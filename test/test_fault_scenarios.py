@@ -21,6 +21,7 @@ import pytest
 from botocore import xform_name
 
 from cdk_processing import ContainerImage, ProcessingJob, ProcessingOutput
+from cdk_processing.handler import kinds
 from cfn import (
     CREATE_FAILED_MARKER,
     FakeClock,
@@ -392,9 +393,15 @@ def test_7d_every_attribute_a_template_references_is_in_the_response(
             for item in value:
                 visit(item, jobs)
 
+    metrics_read: list[str] = []
     for template in [*synthesized.templates.values(), example_template]:
-        visit(template, {k for k, r in job_resources(template).items() if r["Type"] == kind.resource_type})
+        jobs = {k: r for k, r in job_resources(template).items() if r["Type"] == kind.resource_type}
+        visit(template, set(jobs))
+        metrics_read += [n for r in jobs.values() for n in r["Properties"].get(kinds.PROP_FINAL_METRICS, [])]
     logical_id, props = prep
+    if metrics_read:  # a job whose final metrics the template reads says which (TrainingJob.metric_value)
+        props = copy.copy(props)  # still delivered for its resource type
+        props[kinds.PROP_FINAL_METRICS] = metrics_read
     emulator.plan(Outcome("Completed", after_describes=1))
     response = provider.send(event("Create", logical_id, props))
     assert referenced and response.data is not None

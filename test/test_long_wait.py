@@ -89,16 +89,17 @@ class LongWait:
         endpoint: WaitConditionEndpoint,
         stack: str = "Long",
         kind: kinds.JobKind = kinds.PROCESSING,
+        job: str = "Train",
     ) -> None:
         self.template = template
         self.provider = provider
         self.endpoint = endpoint
         self.kind = kind
-        handle_id, _ = _of(template, "AWS::CloudFormation::WaitConditionHandle", f"{stack}/Train/WaitHandle")
+        handle_id, _ = _of(template, "AWS::CloudFormation::WaitConditionHandle", f"{stack}/{job}/WaitHandle")
         self.handle = resolve({"Ref": handle_id}, template)
-        _, condition = _of(template, "AWS::CloudFormation::WaitCondition", f"{stack}/Train/WaitCondition")
+        _, condition = _of(template, "AWS::CloudFormation::WaitCondition", f"{stack}/{job}/WaitCondition")
         self.timeout = int(condition["Properties"]["Timeout"])
-        _, rule = _of(template, "AWS::Events::Rule", f"{stack}/Train/CompletionEvents")
+        _, rule = _of(template, "AWS::Events::Rule", f"{stack}/{job}/CompletionEvents")
         self.transformer = rule["Properties"]["Targets"][0]["InputTransformer"]
         _, signal = _of(template, "AWS::Lambda::Function", f"{stack}/CdkProcessingJobProvider/Signal")
         provider.timeouts["Signal"] = float(signal["Properties"]["Timeout"])
@@ -373,3 +374,37 @@ def test_a_start_only_training_job_is_left_running_by_the_deploy_and_stopped_by_
     assert stack.destroy().status == "DELETE_COMPLETE"
     assert emulator.status(name) == "Stopped"
     assert emulator.running() == []
+
+
+# -- A quality gate in the long wait: the signal checks the final metrics of a job that completed ---------------
+
+
+@pytest.mark.parametrize(
+    ("metrics", "status", "text"),
+    [
+        ({"validation:auc": 0.875, "validation:loss": 0.25}, "SUCCESS", "completed"),
+        ({"validation:auc": 0.75, "validation:loss": 0.25}, "FAILURE", "validation:auc is 0.75, the gate "),
+        ({"validation:auc": 0.875}, "FAILURE", "no final value for validation:loss < 0.5: the job reported "),
+    ],
+    ids=["gate met", "gate missed", "metric missing"],
+)
+def test_a_long_training_job_s_signal_checks_its_quality_gate(
+    provider: Provider, emulator: SageMakerEmulator, endpoint, synthesized, metrics, status, text
+) -> None:
+    endpoint.signals.clear()
+    template = synthesized.templates["training_gate"]
+    gated = LongWait(template, provider, endpoint, "TrainingGate", kinds.TRAINING, job="TrainLong")
+    emulator.plan(
+        Outcome("Completed", after_describes=1, final_metrics={"validation:auc": 0.9, "validation:loss": 0.1})
+    )
+    emulator.plan(Outcome("Completed", runs_for=3600, final_metrics=metrics), name_contains="-trainlong-")
+    stack = DeployedStack(provider, template)
+    assert stack.deploy().ok
+    long_id, _ = _of(template, kinds.TRAINING.resource_type, "TrainingGate/TrainLong/")
+    name = stack.physical[long_id]
+    assert emulator.status(name) == "InProgress"  # the custom resource did not wait
+    provider.clock.advance(3600)
+    gated.deliver(name)
+    assert gated.outcome() == status
+    [signal] = gated.signals()
+    assert text in signal["Reason"] and name in signal["Reason"]

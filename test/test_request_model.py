@@ -36,7 +36,10 @@ def sent(packaged_handler, provider: Provider, emulator: SageMakerEmulator) -> I
             lambda params, _operation=operation, **_: observe({**params, "_operation": _operation}),
             unique_id=f"request-model-{operation}",
         )
-    emulator.plan(Outcome("Completed", after_describes=1))
+    # Training jobs report the final metrics the test stacks' quality gates read (TrainingGate), passing.
+    emulator.plan(
+        Outcome("Completed", after_describes=1, final_metrics={"validation:auc": 0.9, "validation:loss": 0.25})
+    )
     yield requests
     for operation in OPERATIONS:
         events.unregister(f"provide-client-params.sagemaker.{operation}", unique_id=f"request-model-{operation}")
@@ -56,7 +59,8 @@ def _deploy_and_validate(provider: Provider, template: dict[str, Any], sent: lis
 
 
 @pytest.mark.parametrize(
-    "stack,jobs", [("minimal", 1), ("full", 1), ("pipeline", 2), ("training", 2), ("training_full", 2)]
+    "stack,jobs",
+    [("minimal", 1), ("full", 1), ("pipeline", 2), ("training", 2), ("training_full", 2), ("training_gate", 3)],
 )
 def test_requests_of_test_stacks_conform_to_the_service_model(synthesized, provider, sent, stack, jobs) -> None:
     _deploy_and_validate(provider, synthesized.templates[stack], sent, jobs)

@@ -11,6 +11,7 @@ from .job_base import IJob, IProcessingJob, ITrainingJob, ProcessingJobBase, Tra
 from .outputs import ProcessingOutput, S3UploadMode
 from .processing_job import ExperimentConfig, ProcessingJob
 from .provider import ProcessingJobProvider
+from .quality_gate import MetricThreshold
 from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType
 from .training_attributes import Checkpoints, MetricDefinition
 from .training_inputs import RecordWrapper, TrainingInput
@@ -37,6 +38,7 @@ __all__ = [
     "InstanceType",
     "JobValidationError",
     "MetricDefinition",
+    "MetricThreshold",
     "ProcessingInput",
     "ProcessingJob",
     "ProcessingJobBase",

@@ -103,3 +103,16 @@ def pending_seconds(duration: Duration) -> Any:
     seconds = int(duration.to_seconds())
     check_model_range("max_pending_time", seconds, "MaxPendingTimeInSeconds", "s", as_written=duration)
     return seconds
+
+
+def keep_alive_seconds(duration: Duration) -> Any:
+    """``KeepAlivePeriodInSeconds``: a ``Duration`` within the model's range, in whole seconds."""
+    if not isinstance(duration, Duration):
+        raise fail("keep_alive", duration, "must be a Duration, such as Duration.minutes(30)")
+    if duration.is_unresolved():
+        return duration.to_seconds()
+    seconds = duration.to_seconds(integral=False)
+    if not float(seconds).is_integer():
+        raise fail("keep_alive", seconds_text(seconds), "must be whole seconds", as_written=duration)
+    check_model_range("keep_alive", int(seconds), "KeepAlivePeriodInSeconds", "s", as_written=duration)
+    return int(seconds)

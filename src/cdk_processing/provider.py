@@ -352,6 +352,17 @@ class ProcessingJobProvider(Construct):
             why=JOB_NAMES_REASON,
         )
 
+    def allow_update(self, name: str | None, kind: JobKind) -> None:
+        """Let the handler change the ``kind`` job ``name`` (``None``: every job named with this stack's prefix) in
+        place (``kind.update``: a warm pool's stay, and its release on delete)."""
+        assert kind.update is not None
+        allow(
+            self.handler_principal,
+            [f"sagemaker:{kind.update}"],
+            [_job_arn(Stack.of(self), name, kind)],
+            why=JOB_NAMES_REASON,
+        )
+
     def allow_pass_role(self, role: iam.IRole) -> None:
         """Let the handler pass ``role`` (a role given to a job) to SageMaker, and to nothing else."""
         self._pass_role([role.role_arn])

@@ -24,17 +24,20 @@ from ._core.tags import JobTags
 from ._job_checks import TRAINING_SHAPES, check_job_scalars, check_prop_types
 from ._policy import KMS_WRITE, allow_key
 from ._s3 import S3Location
-from ._training_checks import check_training_props, pending_seconds, stop_times
+from ._training_checks import check_training_props, keep_alive_seconds, pending_seconds, stop_times
 from ._validation import check_list_of, check_str_list, check_unique, fail, in_construct
 from .assets import Code
 from .code import job_entrypoint
 from .completion import Completion
 from .experiment import ExperimentConfig, render_experiment
+from .handler import kinds
 from .handler.kinds import TRAINING
 from .image import ContainerImage, for_training
 from .instance_type import InstanceType
 from .job_base import TrainingJobBase
 from .processing_attributes import render_cluster
+from .provider import ProcessingJobProvider
+from .quality_gate import MetricThreshold, render_gate
 from .s3_data import InputMode
 from .training_attributes import (
     Checkpoints,
@@ -112,6 +115,8 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         max_pending_time: Duration | None = None,
         enable_remote_debug: bool | None = None,
         enable_infra_check: bool | None = None,
+        quality_gate: Sequence[MetricThreshold] | None = None,
+        keep_alive: Duration | None = None,
     ) -> None:
         """
         :param image: the container image the job runs; a framework image (``ContainerImage.from_framework``) in
@@ -166,6 +171,15 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             to 28 days. Default: SageMaker's.
         :param enable_remote_debug: lets you connect to the container with SSM while it runs. Default: off.
         :param enable_infra_check: runs SageMaker's cluster health checks before training. Default: off.
+        :param quality_gate: thresholds on the job's final metrics (each names one of ``metric_definitions``): when
+            the job completed but a final value misses its threshold, or the job reported none, the deployment fails
+            with the metric, its value and the threshold, and nothing that reads the job's model is deployed with it
+            (checked at the job's end with ``Completion.wait()`` and ``wait_long()``; not with ``start_only()``).
+            Default: any job that completed passes.
+        :param keep_alive: keeps the job's instances in a warm pool for this long after it completed (billed), so
+            that the next run with the same role, instances, volume and network starts on them; 0 to 6 hours (the
+            model's maximum). A change of ``keep_alive`` alone updates the job in place (it does not train again);
+            deleting the job or rolling it back releases the pool at once. Default: no warm pool.
         """
         super().__init__(scope, id)
         entrypoint = check_str_list("entrypoint", entrypoint, "['python3', '/opt/program/train.py']")
@@ -227,6 +241,9 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         )
         self.completion = completion
         self.instance_count = instance_count
+        self._metric_names = [m.name for m in metrics or []]
+        self._final_metrics: list[str] = []
+        gate = render_gate(quality_gate, self._metric_names, completion)
 
         job_role, image_config = self._compose(
             role=role,
@@ -267,13 +284,16 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             allow_key(self, output_encryption_key, KMS_WRITE)
             output["KmsKeyId"] = output_encryption_key.key_arn
 
+        cluster = render_cluster(self, instance_count, instance_type, volume_size, volume_encryption_key)
+        if keep_alive is not None:
+            cluster["KeepAlivePeriodInSeconds"] = keep_alive_seconds(keep_alive)
         stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(max_runtime.to_seconds())}
         request: dict[str, Any] = {
             "AlgorithmSpecification": algorithm,
             "RoleArn": self.role.role_arn,
             "InputDataConfig": Lazy.any(Produce(lambda: self._channels or None)),
             "OutputDataConfig": output,
-            "ResourceConfig": render_cluster(self, instance_count, instance_type, volume_size, volume_encryption_key),
+            "ResourceConfig": cluster,
             "StoppingCondition": stopping,
             **self._network.flags,
             "Tags": Lazy.any(Produce(lambda: self._tags.render())),
@@ -322,10 +342,13 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             upstream=self._upstream,
             waits_for=self._waits_for,
             per_run=per_run,
+            properties={kinds.PROP_QUALITY_GATE: gate},
         )
+        if keep_alive is not None:
+            ProcessingJobProvider.of(self, TRAINING).allow_update(training_job_name, TRAINING)
         self._request = request
         if completion.kind == Completion.LONG:
-            self._resource.add_long_wait(self, self, completion, max_wait, request, self._upstream)
+            self._resource.add_long_wait(self, self, completion, max_wait, request, self._upstream, gate)
         self._tags = JobTags(self, tag_probe)
         self._name = self._resource.job_name()
         self._arn = self._resource.att(TRAINING.arn_field)
@@ -358,6 +381,34 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
     def inputs(self) -> list[TrainingInput]:
         """The job's channels, in request order."""
         return list(self._inputs)
+
+    @in_construct
+    def metric_value(self, metric_name: str) -> str:
+        """The job's final value of the metric ``metric_name`` (one of its ``metric_definitions``), as a token: text
+        such as ``"0.85"`` (at most 9 significant digits, as SageMaker keeps it), empty when the job reported none.
+        Known once the job completed, so whatever reads it is deployed after the job; the deployment must wait for
+        the job's end (``Completion.wait()``)."""
+        if metric_name not in self._metric_names:
+            raise fail(
+                "metric_name",
+                metric_name,
+                "must name one of the job's metric_definitions: "
+                + (", ".join(repr(n) for n in self._metric_names) or "the job has none"),
+            )
+        if self.completion.kind != Completion.WAIT:
+            raise fail(
+                "metric_value",
+                metric_name,
+                "is known when the deployment waits for the job's end with Completion.wait(); with wait_long() and "
+                "start_only() the job's resource is complete while the job still runs (a quality_gate still "
+                "applies with wait_long())",
+            )
+        if metric_name not in self._final_metrics:
+            self._final_metrics.append(metric_name)
+            assert self._resource is not None
+            self._resource.set_property(kinds.PROP_FINAL_METRICS, list(self._final_metrics))
+        values = Fn.split(kinds.FINAL_METRIC_SEPARATOR, self._att(kinds.FINAL_METRIC_VALUES))
+        return Fn.select(self._final_metrics.index(metric_name), values)
 
     @property
     def run_name(self) -> str:

@@ -57,8 +57,10 @@ class JobResource:
         upstream: list[str],
         waits_for: list[IDependable],
         per_run: list[str] | None = None,
+        properties: dict[str, Any] | None = None,
     ) -> None:
-        """:param per_run: members of the request (dotted paths) whose S3 URI each run extends with its job name."""
+        """:param per_run: members of the request (dotted paths) whose S3 URI each run extends with its job name.
+        :param properties: the custom resource's properties of the kind's own (a quality gate), None: none."""
         self._kind = kind
         self._fixed_name = fixed_name
         self.native: CfnResource | None = None
@@ -89,6 +91,7 @@ class JobResource:
                     kinds.PROP_UPSTREAM: Lazy.any(Produce(lambda: upstream or None)),
                     kinds.PROP_COMPLETION: None if completion.kind == Completion.WAIT else completion.kind,
                     kinds.PROP_PER_RUN: per_run or None,
+                    **(properties or {}),
                 },
                 service_timeout=SERVICE_TIMEOUT,
             )
@@ -135,6 +138,13 @@ class JobResource:
     def wait_for(self, dependable: IDependable) -> None:
         self.resource.node.add_dependency(dependable)
 
+    def set_property(self, key: str, value: Any) -> None:
+        """Set a property of the custom resource (outside the request: the job does not run again for it)."""
+        assert self.custom is not None
+        resource = self.custom.node.default_child
+        assert isinstance(resource, CfnResource)
+        resource.add_property_override(key, value)
+
     def override_request(self, request: dict[str, Any], path: str, value: Any) -> None:
         """Set the request's member at ``path`` (dotted): in the resource's properties, and in ``request`` (the
         dictionary the long wait's ids are computed from), so that the job and its wait change as for any prop."""
@@ -159,8 +169,10 @@ class JobResource:
         max_runtime: Duration,
         request: dict[str, Any],
         upstream: list[str],
+        gate: list[dict[str, Any]] | None = None,
     ) -> None:
-        """A WaitCondition that the job's terminal state change event signals, through the stack's signal function.
+        """A WaitCondition that the job's terminal state change event signals, through the stack's signal function
+        (which checks ``gate``, the job's quality gate, where it has one).
 
         The handle and the condition get new logical ids whenever the job runs again (their ids carry a digest of
         the request), since a WaitCondition only waits when it is created.
@@ -181,12 +193,16 @@ class JobResource:
             targets.LambdaFunction(
                 ProcessingJobProvider.of(job, self._kind).signal_function,
                 event=events.RuleTargetInput.from_object(
-                    {kinds.SIGNAL_DETAIL: events.EventField.from_path("$.detail"), kinds.SIGNAL_HANDLE: handle.ref}
+                    {
+                        kinds.SIGNAL_DETAIL: events.EventField.from_path("$.detail"),
+                        kinds.SIGNAL_HANDLE: handle.ref,
+                        **({kinds.SIGNAL_GATE: gate} if gate else {}),
+                    }
                 ),
             )
         )
         self.wait_condition = condition
-        Aspects.of(job).add(_RunIds(job, [handle, condition], request, upstream))
+        Aspects.of(job).add(_RunIds(job, self._kind, [handle, condition], request, upstream))
 
 
 def grant_create_grant(key: kms.IKey, grantee: iam.IGrantable) -> None:
@@ -199,9 +215,10 @@ class _RunIds:
     """Gives the long wait's handle and condition logical ids that change with the job's request (tags aside)."""
 
     def __init__(
-        self, job: Construct, resources: list[CfnResource], request: dict[str, Any], upstream: list[str]
+        self, job: Construct, kind: JobKind, resources: list[CfnResource], request: dict[str, Any], upstream: list[str]
     ) -> None:
         self._job = job
+        self._kind = kind
         self._resources = resources
         self._request = request
         self._upstream = upstream
@@ -214,6 +231,8 @@ class _RunIds:
         stack = Stack.of(self._job)
         essential = {k: v for k, v in self._request.items() if k != "Tags"}
         resolved = stack.resolve({kinds.PROP_REQUEST: essential, kinds.PROP_UPSTREAM: list(self._upstream)})
+        # What an update changes in place (a warm pool's stay) does not run the job again, nor move its wait.
+        resolved[kinds.PROP_REQUEST] = kinds.without_updatable(self._kind, resolved[kinds.PROP_REQUEST])
         digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:8]
         for resource in self._resources:
             resource.override_logical_id(f"{Names.unique_id(resource)}{digest}")

@@ -1,0 +1,222 @@
+"""The quality gate, final metrics, warm pool and cost attributes of TrainingJob in the template (the TrainingGate
+test stack, synthesized once), and the bad input they refuse at synth with the library's error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from cdk_processing import (
+    Completion,
+    ContainerImage,
+    JobValidationError,
+    MetricDefinition,
+    MetricThreshold,
+    TrainingJob,
+)
+from cdk_processing.handler import kinds
+from stacks import TRAIN_IMAGE_URI
+
+AUC = MetricDefinition("validation:auc", r"auc=([0-9\.]+)")
+
+
+def resource(template: dict[str, Any], path: str) -> dict[str, Any]:
+    [found] = [r for r in template["Resources"].values() if r.get("Metadata", {}).get("aws:cdk:path") == path]
+    return dict(found)
+
+
+def handler_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        s
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and "CdkProcessingJobProvider" in r["Metadata"]["aws:cdk:path"]
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_the_gate_and_the_metrics_read_are_properties_outside_the_request(synthesized) -> None:
+    template = synthesized.templates["training_gate"]
+    train = resource(template, "TrainingGate/Train/Resource/Default")["Properties"]
+    assert train[kinds.PROP_QUALITY_GATE] == [
+        {"MetricName": "validation:auc", "Operator": ">=", "Threshold": 0.85},
+        {"MetricName": "validation:loss", "Operator": "<", "Threshold": 0.5},
+    ]
+    # Only the metrics the template reads come back, by position: Evaluate reads validation:auc.
+    assert train[kinds.PROP_FINAL_METRICS] == ["validation:auc"]
+    assert train["Request"]["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600
+    evaluate = resource(template, "TrainingGate/Evaluate/Resource/Default")["Properties"]
+    train_id = next(k for k, r in template["Resources"].items() if r is not None and r.get("Properties") == train)
+    assert evaluate["Request"]["Environment"]["TRAINED_AUC"] == {
+        "Fn::Select": [0, {"Fn::Split": ["|", {"Fn::GetAtt": [train_id, "FinalMetricValues"]}]}]
+    }
+
+
+def test_the_long_wait_s_signal_gets_the_gate_in_its_rule_input(synthesized) -> None:
+    template = synthesized.templates["training_gate"]
+    rule = resource(template, "TrainingGate/TrainLong/CompletionEvents/Resource")
+    text = json.dumps(rule["Properties"]["Targets"][0]["InputTransformer"]["InputTemplate"])
+    assert '\\"gate\\":[{\\"MetricName\\":\\"validation:auc\\",\\"Operator\\":\\">=\\",\\"Threshold\\":0.85}' in text
+    long = resource(template, "TrainingGate/TrainLong/Resource/Default")["Properties"]
+    assert kinds.PROP_FINAL_METRICS not in long
+
+
+def test_the_handler_may_update_only_the_stack_s_training_jobs_and_only_with_a_warm_pool(synthesized) -> None:
+    updates = [
+        s
+        for s in handler_statements(synthesized.templates["training_gate"])
+        if "sagemaker:UpdateTrainingJob" in s["Action"]
+    ]
+    assert len(updates) == 1
+    assert updates[0]["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":sagemaker:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":training-job/traininggate-e0a0-*",
+            ],
+        ]
+    }
+    for name in ("training", "training_full"):  # no warm pool: no update
+        assert not any(
+            "sagemaker:UpdateTrainingJob" in str(s["Action"]) for s in handler_statements(synthesized.templates[name])
+        )
+
+
+def test_cost_attributes_are_getatt_tokens_of_the_resource() -> None:
+    stack = cdk.Stack(cdk.App(), "Cost")
+    train = job(stack, metric_definitions=[AUC])
+    resolved = [stack.resolve(v) for v in (train.spot_savings_percent, train.training_time_in_seconds)]
+    assert [r["Fn::GetAtt"][1] for r in resolved] == ["SavingsPercent", "TrainingTimeInSeconds"]
+    assert stack.resolve(train.billable_time_in_seconds)["Fn::GetAtt"][1] == "BillableTimeInSeconds"
+    # Reading a metric twice reads one value.
+    assert stack.resolve(train.metric_value("validation:auc")) == stack.resolve(train.metric_value("validation:auc"))
+
+
+def job(stack: cdk.Stack, **props: Any) -> TrainingJob:
+    return TrainingJob(stack, "Train", image=ContainerImage.from_registry(TRAIN_IMAGE_URI), **props)
+
+
+BAD: list[tuple[str, Callable[[cdk.Stack], Any], list[str]]] = [
+    (
+        "a gate on an undefined metric",
+        lambda s: job(s, metric_definitions=[AUC], quality_gate=[MetricThreshold.at_least("auc", 0.9)]),
+        ["Bad/Train: quality_gate[0].metric_name is 'auc'", "one of the job's metric_definitions", "'validation:auc'"],
+    ),
+    (
+        "a gate without definitions",
+        lambda s: job(s, quality_gate=[MetricThreshold.at_most("loss", 0.1)]),
+        ["quality_gate[0].metric_name is 'loss'", "the job has none; add a MetricDefinition"],
+    ),
+    (
+        "an unknown operator",
+        lambda s: job(s, metric_definitions=[AUC], quality_gate=[MetricThreshold("validation:auc", "=>", 0.9)]),
+        ["quality_gate[0].operator is '=>'", "must be one of >=, >, <=, <, =="],
+    ),
+    (
+        "a threshold as text",
+        lambda s: job(s, metric_definitions=[AUC], quality_gate=[MetricThreshold("validation:auc", ">=", "0.9")]),
+        ["quality_gate[0].threshold is '0.9'", "must be a finite number"],
+    ),
+    (
+        "a threshold that is no number",
+        lambda s: job(
+            s, metric_definitions=[AUC], quality_gate=[MetricThreshold("validation:auc", ">=", float("nan"))]
+        ),
+        ["quality_gate[0].threshold is nan", "must be a finite number"],
+    ),
+    (
+        "a gate of one threshold, not a list",
+        lambda s: job(s, metric_definitions=[AUC], quality_gate=MetricThreshold.at_least("validation:auc", 0.9)),
+        ["quality_gate is", "must be a list"],
+    ),
+    (
+        "a gate on a job only started",
+        lambda s: job(
+            s,
+            metric_definitions=[AUC],
+            quality_gate=[MetricThreshold.at_least("validation:auc", 0.9)],
+            completion=Completion.start_only(),
+        ),
+        ["quality_gate is ['validation:auc']", "Completion.start_only() does not"],
+    ),
+    (
+        "a metric value of an undefined metric",
+        lambda s: job(s, metric_definitions=[AUC]).metric_value("validation:f1"),
+        ["Bad/Train: metric_name is 'validation:f1'", "'validation:auc'"],
+    ),
+    (
+        "a metric value in the long wait",
+        lambda s: job(s, metric_definitions=[AUC], completion=Completion.wait_long()).metric_value("validation:auc"),
+        ["metric_value is 'validation:auc'", "Completion.wait()"],
+    ),
+    (
+        "a keep-alive past the model's maximum",
+        lambda s: job(s, keep_alive=cdk.Duration.hours(7)),
+        ["Bad/Train: keep_alive is 25200 (Duration.hours(7)): must be between 0 and 21600 s"],
+    ),
+    (
+        "a keep-alive in fractions of a second",
+        lambda s: job(s, keep_alive=cdk.Duration.millis(1500)),
+        ["keep_alive is '1.5 s'", "whole seconds"],
+    ),
+    (
+        "a keep-alive as a number",
+        lambda s: job(s, keep_alive=600),
+        ["keep_alive is 600", "must be a Duration"],
+    ),
+]
+
+
+@pytest.mark.parametrize("case,make,expected", BAD, ids=[c[0] for c in BAD])
+def test_fails_at_synth_with_the_library_error(
+    case: str, make: Callable[[cdk.Stack], Any], expected: list[str]
+) -> None:
+    stack = cdk.Stack(cdk.App(), "Bad")
+    with pytest.raises(JobValidationError) as error:
+        make(stack)
+    message = str(error.value)
+    for part in expected:
+        assert part in message, (case, message)
+
+
+GOOD: list[tuple[str, Callable[[cdk.Stack], Any]]] = [
+    ("no warm pool at all (0 s)", lambda s: job(s, keep_alive=cdk.Duration.seconds(0))),
+    ("the longest warm pool", lambda s: job(s, keep_alive=cdk.Duration.hours(6))),
+    (
+        "a threshold from a parameter",
+        lambda s: job(
+            s,
+            metric_definitions=[AUC],
+            quality_gate=[
+                MetricThreshold.at_least("validation:auc", cdk.CfnParameter(s, "Min", type="Number").value_as_number)
+            ],
+        ),
+    ),
+    (
+        "an integer threshold, a gate in the long wait",
+        lambda s: job(
+            s,
+            metric_definitions=[AUC],
+            quality_gate=[MetricThreshold("validation:auc", "==", 1)],
+            completion=Completion.wait_long(),
+            max_runtime=cdk.Duration.hours(2),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("case,make", GOOD, ids=[c[0] for c in GOOD])
+def test_valid_values_synthesize(case: str, make: Callable[[cdk.Stack], Any]) -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Good")
+    make(stack)
+    assert app.synth().get_stack_by_name("Good").template["Resources"]
