@@ -27,14 +27,12 @@ from ._s3 import S3Location
 from ._training_checks import check_training_props, pending_seconds, stop_times
 from ._validation import check_list_of, check_str_list, check_unique, fail, in_construct
 from .assets import Code
-from .code import job_entrypoint
 from .completion import Completion
 from .experiment import ExperimentConfig, render_experiment
 from .handler.kinds import TRAINING
 from .image import ContainerImage, for_training
 from .instance_type import InstanceType
 from .job_base import TrainingJobBase
-from .processing_attributes import render_cluster
 from .s3_data import InputMode
 from .training_attributes import (
     Checkpoints,
@@ -43,7 +41,9 @@ from .training_attributes import (
     render_hyperparameters,
     tag_probe,
 )
-from .training_inputs import CHANNEL_ROOT, TrainingInput, code_channel
+from .training_cluster import InstanceGroup, TrainingCluster
+from .training_distribution import Distribution, job_launch, with_distribution
+from .training_inputs import TrainingInput, code_channel
 
 __all__ = ["MODEL_OUTPUT", "TrainingJob"]
 
@@ -112,6 +112,8 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         max_pending_time: Duration | None = None,
         enable_remote_debug: bool | None = None,
         enable_infra_check: bool | None = None,
+        instance_groups: Sequence[InstanceGroup] | None = None,
+        distribution: Distribution | None = None,
     ) -> None:
         """
         :param image: the container image the job runs; a framework image (``ContainerImage.from_framework``) in
@@ -166,6 +168,10 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             to 28 days. Default: SageMaker's.
         :param enable_remote_debug: lets you connect to the container with SSM while it runs. Default: off.
         :param enable_infra_check: runs SageMaker's cluster health checks before training. Default: off.
+        :param instance_groups: 1 to 5 ``InstanceGroup`` (a heterogeneous cluster) in place of ``instance_type`` and
+            ``instance_count``. Default: ``instance_count`` instances of ``instance_type``.
+        :param distribution: how a framework image's toolkit launches ``code`` (a script) across the instances, such
+            as ``Distribution.torchrun()``. Default: the container runs as it is.
         """
         super().__init__(scope, id)
         entrypoint = check_str_list("entrypoint", entrypoint, "['python3', '/opt/program/train.py']")
@@ -195,6 +201,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             environment=environment,
             name_prop="training_job_name",
         )
+        cluster = TrainingCluster(instance_type, instance_count, instance_groups, volume_encryption_key)
         check_job_scalars(
             TRAINING_SHAPES,
             instance_count,
@@ -218,15 +225,15 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             metrics=metrics,
             retry_attempts=retry_attempts,
         )
-        instance_type = instance_type or InstanceType.M5_XLARGE
-        instance_type.check_training()
-        image = for_training(image, instance_type)
+        cluster.instance_type.check_training()
+        image = for_training(image, cluster.image_instance_type)
         volume_size = volume_size or DEFAULT_VOLUME_SIZE
         max_runtime, max_wait, completion = stop_times(
             max_runtime, use_spot_instances, max_wait, completion, checkpoints, allow_spot_without_checkpoints
         )
         self.completion = completion
-        self.instance_count = instance_count
+        self.instance_count = cluster.count
+        self._cluster = cluster
 
         job_role, image_config = self._compose(
             role=role,
@@ -239,13 +246,13 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             security_groups=security_groups,
             isolation=enable_network_isolation,
             encryption=enable_inter_container_traffic_encryption,
-            instance_count=instance_count,
+            instance_count=cluster.count,
         )
         self._inputs: list[TrainingInput] = []
         self._channels: list[dict[str, Any]] = []
 
-        entrypoint = job_entrypoint(
-            code, command, entrypoint, enable_network_isolation, CHANNEL_ROOT + "code", self._add_code
+        entrypoint, launch = job_launch(
+            distribution, image, cluster, code, command, entrypoint, arguments, enable_network_isolation, self._add_code
         )
 
         algorithm: dict[str, Any] = {"TrainingImage": image_config.image_uri, "TrainingInputMode": input_mode.value}
@@ -273,7 +280,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             "RoleArn": self.role.role_arn,
             "InputDataConfig": Lazy.any(Produce(lambda: self._channels or None)),
             "OutputDataConfig": output,
-            "ResourceConfig": render_cluster(self, instance_count, instance_type, volume_size, volume_encryption_key),
+            "ResourceConfig": cluster.render(self, volume_size, volume_encryption_key),
             "StoppingCondition": stopping,
             **self._network.flags,
             "Tags": Lazy.any(Produce(lambda: self._tags.render())),
@@ -290,7 +297,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             request["CheckpointConfig"] = checkpoints.bind(self)
             if checkpoints.own_prefix_per_run:
                 per_run.append("CheckpointConfig.S3Uri")
-        rendered = render_hyperparameters(hyperparameters)
+        rendered = with_distribution(render_hyperparameters(hyperparameters), launch, repr(distribution))
         if rendered:
             request["HyperParameters"] = rendered
         if environment:
@@ -346,6 +353,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         if len(self._inputs) >= high:
             raise fail("inputs", f"{len(self._inputs) + 1} items", f"a training job takes at most {high} channels")
         check_unique("inputs[].channel", [*(i.channel for i in self._inputs), channel.channel])
+        self._cluster.check_channel(channel.channel, channel.instance_groups)
         self._inputs.append(channel)
         self._channels.append(channel.bind(self, self))
         channel.admitted(self, self._upstream)
