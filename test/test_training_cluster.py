@@ -249,6 +249,15 @@ BAD: list[tuple[str, Callable[[cdk.Stack], Any], list[str]]] = [
         ["code is", "is a folder", "does not unpack: give a single script"],
     ),
     (
+        "torchrun of a script that is no Python",
+        lambda s: job(
+            s,
+            distribution=Distribution.torchrun(),
+            code=Code.from_asset(str(EXAMPLES / "preprocess" / "requirements.txt")),
+        ),
+        ["code is", "requirements.txt", "must be a Python script (*.py) for torchrun"],
+    ),
+    (
         "torchrun in the PyTorch image on a CPU type",
         lambda s: job(s, image=PYTORCH, distribution=Distribution.torchrun(), instance_type=InstanceType.M5_XLARGE),
         ["distribution is Distribution.torchrun()", "GPU (ml.p*, ml.g*) or Trainium", "not ml.m5.xlarge"],
