@@ -54,6 +54,8 @@ def physical_id(template: dict[str, Any], logical_id: str) -> str:
         "AWS::EC2::Subnet": f"subnet-{fake}",
         "AWS::EC2::SecurityGroup": f"sg-{fake}",
         "AWS::EC2::VPC": f"vpc-{fake}",
+        "AWS::EFS::FileSystem": f"fs-{fake}",
+        "AWS::FSx::FileSystem": f"fs-{fake}",
         "AWS::KMS::Key": str(uuid.UUID(hex=hashlib.md5(logical_id.encode()).hexdigest())),
         "AWS::S3::Bucket": f"{logical_id.lower()[:40]}-{fake[:8]}",
         "AWS::IAM::Role": f"{STACK_NAME}-{logical_id}"[:64],

@@ -9,6 +9,8 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_efs as efs
+from aws_cdk import aws_fsx as fsx
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -22,9 +24,11 @@ from cdk_processing import (
     Completion,
     ContainerImage,
     DataDistribution,
+    Distribution,
     ExperimentConfig,
     Framework,
     InputMode,
+    InstanceGroup,
     InstanceType,
     MetricDefinition,
     MetricThreshold,
@@ -326,6 +330,62 @@ def build() -> Synthesized:
     )
     jobs["gate_train"] = gated_train
     stacks["training_gate"] = gated
+
+    # -- Training clusters: distributed jobs in a VPC reading EFS and FSx for Lustre, a heterogeneous cluster -----
+    cluster = cdk.Stack(app, "TrainingCluster")
+    network = ec2.Vpc(cluster, "Vpc", max_azs=2, nat_gateways=1)
+    shared = efs.FileSystem(cluster, "Efs", vpc=network, removal_policy=cdk.RemovalPolicy.DESTROY)
+    scratch = fsx.LustreFileSystem(
+        cluster,
+        "Lustre",
+        vpc=network,
+        vpc_subnet=network.private_subnets[0],
+        storage_capacity_gib=1200,
+        lustre_configuration=fsx.LustreConfiguration(deployment_type=fsx.LustreDeploymentType.SCRATCH_2),
+    )
+    corpus = s3.Bucket(cluster, "Corpus")
+    script = Code.from_asset(str(EXAMPLES / "train" / "train.py"))
+    jobs["torchrun"] = TrainingJob(
+        cluster,
+        "Torchrun",
+        image=ContainerImage.from_framework(Framework.PYTORCH, "2.3.0"),
+        code=script,
+        instance_type=InstanceType.of("ml.p4d.24xlarge"),
+        instance_count=2,
+        hyperparameters={"epochs": 3},
+        distribution=Distribution.torchrun(),
+        inputs=[
+            TrainingInput.from_file_system("train", shared, "/datasets/train"),
+            TrainingInput.from_file_system("scratch", scratch, "/scratch", read_only=False),
+            TrainingInput.from_bucket("validation", corpus, "validation/"),
+        ],
+        vpc=network,
+    )
+    jobs["hetero"] = TrainingJob(
+        cluster,
+        "Hetero",
+        image=ContainerImage.from_framework(Framework.PYTORCH, "2.3.0"),
+        code=script,
+        instance_groups=[
+            InstanceGroup("cpu", InstanceType.C5_XLARGE, count=2),
+            InstanceGroup("gpu", InstanceType.of("ml.p3.16xlarge")),
+        ],
+        distribution=Distribution.mpi(processes_per_host=8, custom_mpi_options="--verbose", instance_group="gpu"),
+        inputs=[
+            TrainingInput.from_bucket("raw", corpus, "raw/", instance_groups=["cpu"]),
+            TrainingInput.from_bucket("features", corpus, "features/", instance_groups=["gpu"]),
+        ],
+        vpc=network,
+    )
+    jobs["sharded"] = TrainingJob(
+        cluster,
+        "Sharded",
+        image=ContainerImage.from_registry(TRAIN_IMAGE_URI),
+        instance_type=InstanceType.of("ml.p5.48xlarge"),
+        distribution=Distribution.smdistributed(model_parallel={"tensor_parallel_degree": 8, "hybrid_shard_degree": 1}),
+        inputs=[TrainingInput.from_bucket("train", corpus, "train/")],
+    )
+    stacks["training_cluster"] = cluster
 
     assembly = app.synth()
     templates = {name: assembly.get_stack_by_name(stack.stack_name).template for name, stack in stacks.items()}

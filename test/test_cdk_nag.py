@@ -44,6 +44,7 @@ FIXTURES = {
     "Training": ["Models"],
     "TrainingFull": ["Key", "Data", "Vpc"],
     "TrainingGate": [],
+    "TrainingCluster": ["Vpc", "Efs", "Lustre", "Corpus"],
 }
 
 
@@ -111,7 +112,9 @@ def test_example_app_has_no_findings_in_any_pack(example_app: tuple[cdk.App, str
     assert error is None
 
 
-@pytest.mark.parametrize("name", ["minimal", "full", "pipeline", "training", "training_full", "training_gate"])
+@pytest.mark.parametrize(
+    "name", ["minimal", "full", "pipeline", "training", "training_full", "training_gate", "training_cluster"]
+)
 def test_the_library_has_no_findings_in_the_test_stacks(synthesized, name: str) -> None:
     assert library_findings(synthesized.stacks[name]) == []
 

@@ -23,7 +23,9 @@ def _lint(template: dict[str, Any]) -> list[str]:
     return [f"{m.rule.id} {m.message} ({'/'.join(map(str, m.path))})" for m in matches]
 
 
-@pytest.mark.parametrize("stack", ["minimal", "full", "pipeline", "training", "training_full", "training_gate"])
+@pytest.mark.parametrize(
+    "stack", ["minimal", "full", "pipeline", "training", "training_full", "training_gate", "training_cluster"]
+)
 def test_test_stacks_have_no_cfn_lint_errors_or_warnings(synthesized, stack: str) -> None:
     assert _lint(synthesized.templates[stack]) == []
 

@@ -14,6 +14,8 @@ from .provider import ProcessingJobProvider
 from .quality_gate import MetricThreshold
 from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType
 from .training_attributes import Checkpoints, MetricDefinition
+from .training_cluster import InstanceGroup
+from .training_distribution import Distribution
 from .training_inputs import RecordWrapper, TrainingInput
 from .training_job import TrainingJob
 
@@ -29,12 +31,14 @@ __all__ = [
     "ContainerImage",
     "ContainerImageConfig",
     "DataDistribution",
+    "Distribution",
     "ExperimentConfig",
     "Framework",
     "IJob",
     "IProcessingJob",
     "ITrainingJob",
     "InputMode",
+    "InstanceGroup",
     "InstanceType",
     "JobValidationError",
     "MetricDefinition",

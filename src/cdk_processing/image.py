@@ -292,6 +292,11 @@ class _AssetImage(ContainerImage):
         return ContainerImageConfig(image_uri=asset.image_uri)
 
 
+def framework_of(image: ContainerImage) -> Framework | None:
+    """The framework of a ``ContainerImage.from_framework`` image; ``None`` for any other image."""
+    return image._framework if isinstance(image, _FrameworkImage) else None
+
+
 def for_training(image: ContainerImage, instance_type: InstanceType) -> ContainerImage:
     """``image`` as a training job on ``instance_type`` runs it: a framework image in its training build (not Spark,
     which has processing images only), CPU or GPU as the instance type has, unless ``gpu`` was given."""

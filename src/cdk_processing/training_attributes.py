@@ -107,8 +107,8 @@ class Checkpoints:
 def render_hyperparameters(values: Mapping[str, Any] | None) -> dict[str, str] | None:
     """``HyperParameters``: every value a string, as SageMaker takes them. Booleans as ``true``/``false`` (what the
     framework containers decode as JSON), numbers as Python writes them, strings and tokens as they are."""
-    if values is None or is_unresolved(values):
-        return values  # type: ignore[return-value]
+    if values is None or (is_unresolved(values) and not isinstance(values, Mapping)):
+        return values  # a token for the whole map
     if not isinstance(values, Mapping):
         raise fail(
             "hyperparameters", values, "must be a dict of names to str, int, float or bool, such as {'epochs': 10}"

@@ -5,8 +5,12 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Sequence
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
+from aws_cdk import Fn
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_efs as efs
+from aws_cdk import aws_fsx as fsx
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -15,7 +19,19 @@ from . import _model
 from ._core.context import UpstreamJob
 from ._core.upstream import JobInput, grant_upstream_key, upstream_location
 from ._s3 import S3Location
-from ._validation import check_integer, check_model_string, check_str_list, check_type, fail, is_unresolved
+from ._validation import (
+    ProcessingJobValidationError,
+    check_bool,
+    check_count,
+    check_integer,
+    check_interface,
+    check_model_string,
+    check_str_list,
+    check_type,
+    fail,
+    is_unresolved,
+    written,
+)
 from .assets import job_defaults, stage
 from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType, check_enum
 
@@ -46,6 +62,7 @@ class ChannelOptions(TypedDict, total=False):
     shuffle_seed: int  # shuffles the data with this seed (Pipe mode). Default: not shuffled.
     data_type: S3DataType  # Default: S3DataType.S3_PREFIX.
     attribute_names: Sequence[str]  # the attributes of an augmented manifest to read. Default: all.
+    instance_groups: Sequence[str]  # the job's instance groups that read the channel. Default: every instance.
 
 
 class TrainingInput(JobInput):
@@ -58,8 +75,12 @@ class TrainingInput(JobInput):
       prepared data): the training job runs after it, reads only that prefix, and trains again whenever it runs again.
 
     Every factory takes the channel's options: ``content_type``, ``input_mode`` (default: the job's), ``distribution``,
-    ``compression`` (``GZIP`` with Pipe mode only), ``record_wrapper``, ``shuffle_seed`` (Pipe mode), ``data_type`` and
-    ``attribute_names`` (augmented manifests). The job's role is granted exactly the reads the channel needs.
+    ``compression`` (``GZIP`` with Pipe mode only), ``record_wrapper``, ``shuffle_seed`` (Pipe mode), ``data_type``,
+    ``attribute_names`` (augmented manifests) and ``instance_groups`` (the groups of a heterogeneous cluster that read
+    it). The job's role is granted exactly the reads the channel needs.
+
+    ``TrainingInput.from_file_system(channel, file_system, directory_path)`` mounts a directory of an EFS or FSx for
+    Lustre file system instead, through the job's VPC.
     """
 
     def __init__(
@@ -75,6 +96,7 @@ class TrainingInput(JobInput):
         shuffle_seed: int | None = None,
         data_type: S3DataType = S3DataType.S3_PREFIX,
         attribute_names: Sequence[str] | None = None,
+        instance_groups: Sequence[str] | None = None,
     ) -> None:
         check_model_string("inputs[].channel", channel, "ChannelName", "letters, digits, '.', '-' and '_'")
         prop = f"inputs[{channel}]"
@@ -92,6 +114,11 @@ class TrainingInput(JobInput):
             high = _model.bounds("AttributeNames")[1]
             if len(names) > high:
                 raise fail(prop + ".attribute_names", names, f"takes at most {high} names")
+        groups = check_str_list(prop + ".instance_groups", instance_groups, "['cpu']")
+        if groups is not None and not is_unresolved(groups):
+            check_count(prop + ".instance_groups", groups, _model.bounds("InstanceGroupNames")[1], 1)
+            for group in groups:
+                check_model_string(prop + ".instance_groups[]", group, "InstanceGroupName")
         if names and data_type is not S3DataType.AUGMENTED_MANIFEST_FILE:
             raise fail(
                 prop + ".attribute_names",
@@ -120,6 +147,11 @@ class TrainingInput(JobInput):
         }
         if names:
             self._source["AttributeNames"] = list(names)
+        self.instance_groups = groups
+        """The instance groups that read the channel (``S3DataSource.InstanceGroupNames``); ``None``: every
+        instance."""
+        if groups:
+            self._source["InstanceGroupNames"] = groups
 
     @staticmethod
     def from_bucket(
@@ -176,6 +208,32 @@ class TrainingInput(JobInput):
         made.upstream = job
         return made
 
+    @staticmethod
+    def from_file_system(
+        channel: str,
+        file_system: efs.IFileSystem | fsx.IFileSystem,
+        directory_path: str,
+        *,
+        read_only: bool = True,
+        content_type: str | None = None,
+        mount_name: str | None = None,
+    ) -> TrainingInput:
+        """A directory of an EFS file system (``efs.IFileSystem``) or an FSx for Lustre one (``fsx.LustreFileSystem``
+        or an import), mounted in the channel's folder through the job's VPC: the job must have a ``vpc`` from which
+        the file system is reached, and its security groups are allowed in on the file system's port (EFS: 2049,
+        FSx for Lustre: 988-1023, aws-cdk-lib's default ports).
+
+        :param directory_path: the directory in the file system, from its root: ``/datasets/train``. For FSx for
+            Lustre, the request's path starts with the file system's mount name, which the library puts in front.
+        :param read_only: mount the directory read-only (``ro``), or read-write (``rw``). Default: read-only.
+        :param content_type: the MIME type of the data. Default: none given.
+        :param mount_name: FSx for Lustre only: the file system's mount name (``LustreConfiguration.MountName``),
+            for a file system imported with ``from_lustre_file_system_attributes``. Default: the
+            ``LustreFileSystem``'s own ``mount_name``.
+        """
+        check_model_string("inputs[].channel", channel, "ChannelName", "letters, digits, '.', '-' and '_'")
+        return _FileSystemChannel(channel, file_system, directory_path, read_only, content_type, mount_name)
+
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
         """Grant ``grantee`` the reads this channel needs and return its ``Channel`` request member."""
         assert self._location is not None
@@ -221,6 +279,78 @@ class _AssetChannel(TrainingInput):
         )
         self._location = self.staged.location
         return super().bind(scope, grantee)
+
+
+class _FileSystemChannel(TrainingInput):
+    """A directory of an EFS or FSx for Lustre file system (``DataSource.FileSystemDataSource``)."""
+
+    def __init__(
+        self,
+        channel: str,
+        file_system: Any,
+        directory_path: str,
+        read_only: bool,
+        content_type: str | None,
+        mount_name: str | None,
+    ) -> None:
+        super().__init__(channel, None, content_type=content_type)
+        prop = f"inputs[{channel}]"
+        check_interface(
+            prop + ".file_system",
+            file_system,
+            ("file_system_id", "connections"),
+            "must be an EFS or FSx for Lustre file system: efs.FileSystem, fsx.LustreFileSystem or an import of one",
+        )
+        check_bool(prop + ".read_only", read_only)
+        check_type(prop + ".directory_path", directory_path, str, "must be a path in the file system, such as '/data'")
+        check_model_string(prop + ".directory_path", directory_path, "DirectoryPath")
+        if not is_unresolved(directory_path) and not directory_path.startswith("/"):
+            raise fail(
+                prop + ".directory_path", directory_path, "must start with '/': the path from the file system's root"
+            )
+        check_model_string(prop + ".file_system", file_system.file_system_id, "FileSystemId", "fs- and its id")
+        self._efs = hasattr(file_system, "file_system_arn")  # aws_efs.IFileSystem has an ARN, aws_fsx's none
+        check_type(prop + ".mount_name", mount_name, str, "must be the FSx for Lustre file system's mount name")
+        if self._efs and mount_name is not None:
+            raise fail(prop + ".mount_name", mount_name, "is FSx for Lustre's: an EFS path starts at its root")
+        mount_name = mount_name or getattr(file_system, "mount_name", None)
+        if not self._efs and mount_name is None:
+            raise fail(
+                prop + ".mount_name",
+                None,
+                f"is needed for the imported FSx for Lustre file system {written(file_system)}: give its mount name "
+                "(LustreConfiguration.MountName of DescribeFileSystems), which starts the path SageMaker mounts",
+            )
+        self._file_system = file_system
+        self._path = directory_path if self._efs else Fn.join("", ["/", mount_name or "", directory_path])
+        self._mode = "ro" if read_only else "rw"
+
+    def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
+        try:
+            connections = cast(ec2.IConnectable, scope).connections
+        except ProcessingJobValidationError:
+            raise fail(
+                f"inputs[{self.channel}]",
+                f"a directory of {written(self._file_system)}",
+                "is mounted through the job's VPC: give the job a vpc (with subnets that reach the file system)",
+            ) from None
+        kind = "EFS" if self._efs else "FSxLustre"
+        self._file_system.connections.allow_default_port_from(
+            connections, f"SageMaker training job {scope.node.path} mounts this file system"
+        )
+        member: dict[str, Any] = {
+            "ChannelName": self.channel,
+            "DataSource": {
+                "FileSystemDataSource": {
+                    "FileSystemId": self._file_system.file_system_id,
+                    "FileSystemType": kind,
+                    "DirectoryPath": self._path,
+                    "FileSystemAccessMode": self._mode,
+                }
+            },
+        }
+        member.update({k: v for k, v in self._options.items() if v is not None})
+        return member
 
 
 def code_channel(path: str, exclude: Sequence[str] | None) -> TrainingInput:

@@ -27,7 +27,6 @@ from ._s3 import S3Location
 from ._training_checks import check_training_props, keep_alive_seconds, pending_seconds, stop_times
 from ._validation import check_list_of, check_str_list, check_unique, fail, in_construct
 from .assets import Code
-from .code import job_entrypoint
 from .completion import Completion
 from .experiment import ExperimentConfig, render_experiment
 from .handler import kinds
@@ -35,7 +34,6 @@ from .handler.kinds import TRAINING
 from .image import ContainerImage, for_training
 from .instance_type import InstanceType
 from .job_base import TrainingJobBase
-from .processing_attributes import render_cluster
 from .provider import ProcessingJobProvider
 from .quality_gate import MetricThreshold, render_gate
 from .s3_data import InputMode
@@ -46,7 +44,9 @@ from .training_attributes import (
     render_hyperparameters,
     tag_probe,
 )
-from .training_inputs import CHANNEL_ROOT, TrainingInput, code_channel
+from .training_cluster import InstanceGroup, TrainingCluster
+from .training_distribution import Distribution, job_launch, with_distribution
+from .training_inputs import TrainingInput, code_channel
 
 __all__ = ["MODEL_OUTPUT", "TrainingJob"]
 
@@ -117,6 +117,8 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         enable_infra_check: bool | None = None,
         quality_gate: Sequence[MetricThreshold] | None = None,
         keep_alive: Duration | None = None,
+        instance_groups: Sequence[InstanceGroup] | None = None,
+        distribution: Distribution | None = None,
     ) -> None:
         """
         :param image: the container image the job runs; a framework image (``ContainerImage.from_framework``) in
@@ -180,6 +182,10 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             that the next run with the same role, instances, volume and network starts on them; 0 to 6 hours (the
             model's maximum). A change of ``keep_alive`` alone updates the job in place (it does not train again);
             deleting the job or rolling it back releases the pool at once. Default: no warm pool.
+        :param instance_groups: 1 to 5 ``InstanceGroup`` (a heterogeneous cluster) in place of ``instance_type`` and
+            ``instance_count``. Default: ``instance_count`` instances of ``instance_type``.
+        :param distribution: how a framework image's toolkit launches ``code`` (a script) across the instances, such
+            as ``Distribution.torchrun()``. Default: the container runs as it is.
         """
         super().__init__(scope, id)
         entrypoint = check_str_list("entrypoint", entrypoint, "['python3', '/opt/program/train.py']")
@@ -209,6 +215,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             environment=environment,
             name_prop="training_job_name",
         )
+        cluster = TrainingCluster(instance_type, instance_count, instance_groups, volume_encryption_key)
         check_job_scalars(
             TRAINING_SHAPES,
             instance_count,
@@ -232,15 +239,15 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             metrics=metrics,
             retry_attempts=retry_attempts,
         )
-        instance_type = instance_type or InstanceType.M5_XLARGE
-        instance_type.check_training()
-        image = for_training(image, instance_type)
+        cluster.instance_type.check_training()
+        image = for_training(image, cluster.image_instance_type)
         volume_size = volume_size or DEFAULT_VOLUME_SIZE
         max_runtime, max_wait, completion = stop_times(
             max_runtime, use_spot_instances, max_wait, completion, checkpoints, allow_spot_without_checkpoints
         )
         self.completion = completion
-        self.instance_count = instance_count
+        self.instance_count = cluster.count
+        self._cluster = cluster
         self._metric_names = [m.name for m in metrics or []]
         self._final_metrics: list[str] = []
         gate = render_gate(quality_gate, self._metric_names, completion)
@@ -256,13 +263,13 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             security_groups=security_groups,
             isolation=enable_network_isolation,
             encryption=enable_inter_container_traffic_encryption,
-            instance_count=instance_count,
+            instance_count=cluster.count,
         )
         self._inputs: list[TrainingInput] = []
         self._channels: list[dict[str, Any]] = []
 
-        entrypoint = job_entrypoint(
-            code, command, entrypoint, enable_network_isolation, CHANNEL_ROOT + "code", self._add_code
+        entrypoint, launch = job_launch(
+            distribution, image, cluster, code, command, entrypoint, arguments, enable_network_isolation, self._add_code
         )
 
         algorithm: dict[str, Any] = {"TrainingImage": image_config.image_uri, "TrainingInputMode": input_mode.value}
@@ -284,16 +291,16 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             allow_key(self, output_encryption_key, KMS_WRITE)
             output["KmsKeyId"] = output_encryption_key.key_arn
 
-        cluster = render_cluster(self, instance_count, instance_type, volume_size, volume_encryption_key)
+        resources = cluster.render(self, volume_size, volume_encryption_key)
         if keep_alive is not None:
-            cluster["KeepAlivePeriodInSeconds"] = keep_alive_seconds(keep_alive)
+            resources["KeepAlivePeriodInSeconds"] = keep_alive_seconds(keep_alive)
         stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(max_runtime.to_seconds())}
         request: dict[str, Any] = {
             "AlgorithmSpecification": algorithm,
             "RoleArn": self.role.role_arn,
             "InputDataConfig": Lazy.any(Produce(lambda: self._channels or None)),
             "OutputDataConfig": output,
-            "ResourceConfig": cluster,
+            "ResourceConfig": resources,
             "StoppingCondition": stopping,
             **self._network.flags,
             "Tags": Lazy.any(Produce(lambda: self._tags.render())),
@@ -310,7 +317,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             request["CheckpointConfig"] = checkpoints.bind(self)
             if checkpoints.own_prefix_per_run:
                 per_run.append("CheckpointConfig.S3Uri")
-        rendered = render_hyperparameters(hyperparameters)
+        rendered = with_distribution(render_hyperparameters(hyperparameters), launch, repr(distribution))
         if rendered:
             request["HyperParameters"] = rendered
         if environment:
@@ -369,6 +376,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         if len(self._inputs) >= high:
             raise fail("inputs", f"{len(self._inputs) + 1} items", f"a training job takes at most {high} channels")
         check_unique("inputs[].channel", [*(i.channel for i in self._inputs), channel.channel])
+        self._cluster.check_channel(channel.channel, channel.instance_groups)
         self._inputs.append(channel)
         self._channels.append(channel.bind(self, self))
         channel.admitted(self, self._upstream)
