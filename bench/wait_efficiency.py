@@ -77,7 +77,7 @@ class PackagedHandler:
         self.query_interval = float(retry["IntervalSeconds"])
         self.total_timeout = float(retry["IntervalSeconds"] * retry["MaxAttempts"])
         sys.path.insert(0, str(self.asset_dir))
-        for name in ("index", "logic", "calls", "kinds", "budgets", "jobs", "signal_handler"):
+        for name in ("index", "logic", "ended", "calls", "kinds", "budgets", "jobs", "signal_handler"):
             sys.modules.pop(name, None)
         self.module: ModuleType = importlib.import_module("index")
         assert Path(self.module.__file__ or "").parent == self.asset_dir

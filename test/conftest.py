@@ -22,7 +22,7 @@ from cfn import FakeClock, Provider, resolve  # noqa: E402
 from emulator import SageMakerEmulator, environment  # noqa: E402
 
 # The Lambda asset's modules, imported as the Lambda imports them (top-level names).
-HANDLER_MODULES = ("index", "logic", "calls", "kinds", "budgets", "jobs", "signal_handler")
+HANDLER_MODULES = ("index", "logic", "ended", "calls", "kinds", "budgets", "jobs", "signal_handler")
 
 
 @pytest.fixture(params=[k.resource_type for k in source_kinds.KINDS], ids=[k.noun for k in source_kinds.KINDS])

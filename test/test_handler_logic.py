@@ -25,6 +25,11 @@ def logic(packaged_handler: PackagedHandler) -> ModuleType:
 
 
 @pytest.fixture
+def ended(packaged_handler: PackagedHandler) -> ModuleType:
+    return sys.modules["ended"]
+
+
+@pytest.fixture
 def budgets(packaged_handler: PackagedHandler) -> ModuleType:
     return sys.modules["budgets"]
 
@@ -115,8 +120,8 @@ def test_failure_reason_is_cut_on_a_character_boundary_counting_json_bytes(logic
     body.decode("utf-8")
 
 
-def test_attributes_are_the_kinds_strings_and_carry_no_output_locations(logic, kind) -> None:
-    data = logic.attributes(
+def test_attributes_are_the_kinds_strings_and_carry_no_output_locations(logic, ended, kind) -> None:
+    data = ended.attributes(
         kind,
         description(
             kind,
@@ -132,8 +137,8 @@ def test_attributes_are_the_kinds_strings_and_carry_no_output_locations(logic, k
     assert all(isinstance(v, str) for v in data.values())
 
 
-def test_attributes_fit_the_response_even_with_long_multibyte_texts(logic, budgets, kind) -> None:
-    data = logic.attributes(
+def test_attributes_fit_the_response_even_with_long_multibyte_texts(logic, ended, budgets, kind) -> None:
+    data = ended.attributes(
         kind,
         description(
             kind,
@@ -147,12 +152,12 @@ def test_attributes_fit_the_response_even_with_long_multibyte_texts(logic, budge
     assert size <= budgets.DATA_BUDGET_BYTES - budgets.EVENT_DATA_BUDGET_BYTES
 
 
-def test_attributes_fit_the_response_with_every_final_metric_read_whatever_the_names(logic, budgets) -> None:
+def test_attributes_fit_the_response_with_every_final_metric_read_whatever_the_names(logic, ended, budgets) -> None:
     """40 metric definitions (the model's most) with 255-character names, all read by the template, the longest
     model URI and failure texts, values as long as Python writes doubles: the names stay out of the response."""
     kind = training_kind(logic)
     names = [f"{i:02d}" + "界" * 253 for i in range(40)]
-    data = logic.attributes(
+    data = ended.attributes(
         kind,
         description(
             kind,
@@ -191,16 +196,16 @@ def training_kind(logic: ModuleType) -> Any:
         (1e-300, "1e-300"),
     ],
 )
-def test_metric_values_are_written_as_short_as_says_them_exactly(logic, value, text) -> None:
-    assert logic.number_text(value) == text
-    assert logic.number_text(float("nan")) == "nan"
+def test_metric_values_are_written_as_short_as_says_them_exactly(logic, ended, value, text) -> None:
+    assert ended.number_text(value) == text
+    assert ended.number_text(float("nan")) == "nan"
 
 
 def gate(*thresholds: tuple[str, str, str]) -> list[dict[str, str]]:
     return [{"MetricName": m, "Operator": o, "Threshold": t} for m, o, t in thresholds]
 
 
-def test_a_quality_gate_passes_when_every_final_value_meets_its_threshold(logic) -> None:
+def test_a_quality_gate_passes_when_every_final_value_meets_its_threshold(logic, ended) -> None:
     kind = training_kind(logic)
     job = description(
         kind,
@@ -211,15 +216,15 @@ def test_a_quality_gate_passes_when_every_final_value_meets_its_threshold(logic)
         ],
     )
     passing = gate(("validation:auc", ">=", "0.85"), ("validation:loss", "<=", "0.5"), ("validation:auc", "==", "0.85"))
-    assert logic.gate_failure(kind, job, passing, "us-east-1") == ""
-    assert logic.gate_failure(kind, job, None, "us-east-1") == ""
-    missed = logic.gate_failure(kind, job, gate(("validation:auc", ">", "0.85"), ("validation:loss", "<", "0.4")), "r")
+    assert ended.gate_failure(kind, job, passing, "us-east-1") == ""
+    assert ended.gate_failure(kind, job, None, "us-east-1") == ""
+    missed = ended.gate_failure(kind, job, gate(("validation:auc", ">", "0.85"), ("validation:loss", "<", "0.4")), "r")
     assert missed.startswith(f"training job {NAME} completed but failed its quality gate: ")
     assert "validation:auc is 0.85, the gate validation:auc > 0.85; validation:loss is 0.5, the gate " in missed
     assert "Nothing that reads its outputs is deployed with it" in missed
 
 
-def test_a_quality_gate_fails_on_a_metric_without_a_final_value_and_names_the_definitions(logic) -> None:
+def test_a_quality_gate_fails_on_a_metric_without_a_final_value_and_names_the_definitions(logic, ended) -> None:
     kind = training_kind(logic)
     job = description(
         kind,
@@ -227,49 +232,49 @@ def test_a_quality_gate_fails_on_a_metric_without_a_final_value_and_names_the_de
         AlgorithmSpecification={"MetricDefinitions": [{"Name": "validation:auc", "Regex": "auc=([0-9.]+)"}]},
         FinalMetricDataList=[{"MetricName": "train:loss", "Value": 0.25}],
     )
-    reason = logic.gate_failure(kind, job, gate(("validation:auc", ">=", "0.9")), "us-east-1")
+    reason = ended.gate_failure(kind, job, gate(("validation:auc", ">=", "0.9")), "us-east-1")
     assert "no final value for validation:auc >= 0.9: the job reported train:loss=0.25" in reason
     assert "its metric definitions are validation:auc (regex auc=([0-9.]+))" in reason
     assert NAME in reason and "Logs: log group /aws/sagemaker/TrainingJobs" in reason
 
 
-def test_a_quality_gate_reason_fits_the_response_whatever_the_names(logic, budgets) -> None:
+def test_a_quality_gate_reason_fits_the_response_whatever_the_names(logic, ended, budgets) -> None:
     kind = training_kind(logic)
     long = ["界" * 255 + str(i) for i in range(40)]
     job = description(
         kind, "Completed", AlgorithmSpecification={"MetricDefinitions": [{"Name": n, "Regex": "x" * 500} for n in long]}
     )
-    reason = logic.gate_failure(kind, job, gate(*((n, ">=", "1") for n in long)), "us-east-1")
+    reason = ended.gate_failure(kind, job, gate(*((n, ">=", "1") for n in long)), "us-east-1")
     assert budgets.json_size(reason) <= budgets.REASON_BUDGET_BYTES
 
 
-def test_the_wait_signal_fails_a_completed_job_that_misses_its_gate(logic) -> None:
+def test_the_wait_signal_fails_a_completed_job_that_misses_its_gate(logic, ended) -> None:
     kind = training_kind(logic)
     job = description(kind, "Completed", FinalMetricDataList=[{"MetricName": "auc", "Value": 0.5}])
-    assert logic.wait_signal(kind, job, "us-east-1", gate(("auc", ">=", "0.5")))["Status"] == "SUCCESS"
-    signal = logic.wait_signal(kind, job, "us-east-1", gate(("auc", ">=", "0.75")))
+    assert ended.wait_signal(kind, job, "us-east-1", gate(("auc", ">=", "0.5")))["Status"] == "SUCCESS"
+    signal = ended.wait_signal(kind, job, "us-east-1", gate(("auc", ">=", "0.75")))
     assert signal["Status"] == "FAILURE" and "auc is 0.5, the gate auc >= 0.75" in signal["Reason"]
     assert signal["UniqueId"] == NAME
 
 
-def test_savings_are_the_share_of_the_run_not_billed(logic) -> None:
+def test_savings_are_the_share_of_the_run_not_billed(logic, ended) -> None:
     kind = training_kind(logic)
     spot = description(kind, "Completed", TrainingTimeInSeconds=1000, BillableTimeInSeconds=368)
-    assert logic.savings_percent(kind, spot) == "63.2"
-    assert logic.cost(kind, spot) == {"run_seconds": 1000, "billed_seconds": 368, "savings_percent": "63.2"}
-    assert logic.savings_percent(kind, description(kind, "InProgress")) == ""
+    assert ended.savings_percent(kind, spot) == "63.2"
+    assert ended.cost(kind, spot) == {"run_seconds": 1000, "billed_seconds": 368, "savings_percent": "63.2"}
+    assert ended.savings_percent(kind, description(kind, "InProgress")) == ""
 
 
-def test_a_warm_pool_is_released_only_while_it_is_available(logic) -> None:
+def test_a_warm_pool_is_released_only_while_it_is_available(logic, ended) -> None:
     kind = training_kind(logic)
     for status, held in (("Available", True), ("InUse", False), ("Reused", False), ("Terminated", False)):
         job = description(kind, "Completed", WarmPoolStatus={"Status": status})
-        assert logic.retained(kind, job) is held
-    assert not logic.retained(kind, description(kind, "Completed"))
-    assert logic.release_request(kind) == {"ResourceConfig": {"KeepAlivePeriodInSeconds": 0}}
+        assert ended.retained(kind, job) is held
+    assert not ended.retained(kind, description(kind, "Completed"))
+    assert ended.release_request(kind) == {"ResourceConfig": {"KeepAlivePeriodInSeconds": 0}}
 
 
-def test_a_change_of_keep_alive_alone_is_an_update_in_place_not_a_new_digest(logic) -> None:
+def test_a_change_of_keep_alive_alone_is_an_update_in_place_not_a_new_digest(logic, ended) -> None:
     kind = training_kind(logic)
     request = {"ResourceConfig": {"InstanceCount": 1, "KeepAlivePeriodInSeconds": 600}, "RoleArn": "r"}
     longer = {"ResourceConfig": {"InstanceCount": 1, "KeepAlivePeriodInSeconds": 1800}, "RoleArn": "r"}
@@ -279,10 +284,10 @@ def test_a_change_of_keep_alive_alone_is_an_update_in_place_not_a_new_digest(log
     )
     assert request["ResourceConfig"]["KeepAlivePeriodInSeconds"] == 600  # the request itself is left as it is
     job = description(kind, "Completed", ResourceConfig={"InstanceCount": 1, "KeepAlivePeriodInSeconds": 600})
-    assert logic.in_place_changes(kind, request, job) == {}
-    assert logic.in_place_changes(kind, longer, job) == {"ResourceConfig": {"KeepAlivePeriodInSeconds": 1800}}
-    assert logic.in_place_changes(kind, without, job) == {"ResourceConfig": {"KeepAlivePeriodInSeconds": 0}}
-    assert logic.in_place_changes(kind, without, description(kind, "Completed", ResourceConfig={})) == {}
+    assert ended.in_place_changes(kind, request, job) == {}
+    assert ended.in_place_changes(kind, longer, job) == {"ResourceConfig": {"KeepAlivePeriodInSeconds": 1800}}
+    assert ended.in_place_changes(kind, without, job) == {"ResourceConfig": {"KeepAlivePeriodInSeconds": 0}}
+    assert ended.in_place_changes(kind, without, description(kind, "Completed", ResourceConfig={})) == {}
     changed = {"ResourceConfig": {"InstanceCount": 2, "KeepAlivePeriodInSeconds": 600}, "RoleArn": "r"}
     assert logic.request_digest(kind, changed) != logic.request_digest(kind, request)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import jsii
-from aws_cdk import ITaggableV2, TagManager, TagType, Tokenization
+from aws_cdk import Fn, ITaggableV2, TagManager, TagType, Tokenization
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -23,11 +23,16 @@ from ._validation import (
     check_model_string,
     check_type,
     fail,
+    in_construct,
     is_unresolved,
 )
+from .completion import Completion
 from .handler import kinds
 from .handler.kinds import TRAINING
 from .job_base import ImportedTrainingJob, TrainingJobBase, name_of_arn
+
+# The name of a training job's one output, its model, for ``from_output`` and ``output_uri``.
+MODEL_OUTPUT = "model"
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,14 @@ def tag_probe(scope: Construct, id: str) -> Any:
 
 
 class TrainingJobAttributes(CreatedJob):
-    """What DescribeTrainingJob says of the job, once the deployment got past it (``GetAtt`` tokens)."""
+    """What DescribeTrainingJob says of the job, once the deployment got past it (``GetAtt`` tokens), and where its
+    model is."""
+
+    # Set by the job's constructor.
+    completion: Completion
+    _metric_names: list[str]
+    _final_metrics: list[str]
+    _model_location: S3Location
 
     @property
     def training_job_status(self) -> str:
@@ -193,6 +205,62 @@ class TrainingJobAttributes(CreatedJob):
         savings (``"0.0"`` on demand); known once the job ended (``Completion.wait()``). The handler's log line of
         the job's completion carries it too, with both times."""
         return self._att(kinds.SAVINGS_ATTRIBUTE)
+
+    @in_construct
+    def metric_value(self, metric_name: str) -> str:
+        """The job's final value of the metric ``metric_name`` (one of its ``metric_definitions``), as a token: text
+        such as ``"0.85"`` (at most 9 significant digits, as SageMaker keeps it), empty when the job reported none.
+        Known once the job completed, so whatever reads it is deployed after the job; the deployment must wait for
+        the job's end (``Completion.wait()``)."""
+        if metric_name not in self._metric_names:
+            raise fail(
+                "metric_name",
+                metric_name,
+                "must name one of the job's metric_definitions: "
+                + (", ".join(repr(n) for n in self._metric_names) or "the job has none"),
+            )
+        if self.completion.kind != Completion.WAIT:
+            raise fail(
+                "metric_value",
+                metric_name,
+                "is known when the deployment waits for the job's end with Completion.wait(); with wait_long() and "
+                "start_only() the job's resource is complete while the job still runs (a quality_gate still "
+                "applies with wait_long())",
+            )
+        if metric_name not in self._final_metrics:
+            self._final_metrics.append(metric_name)
+            assert self._resource is not None
+            self._resource.set_property(kinds.PROP_FINAL_METRICS, list(self._final_metrics))
+        values = Fn.split(kinds.FINAL_METRIC_SEPARATOR, self._att(kinds.FINAL_METRIC_VALUES))
+        return Fn.select(self._final_metrics.index(metric_name), values)
+
+    @property
+    def model_data(self) -> str:
+        """The S3 URI of the model artifact, ``<output path>/<job name>/output/model.tar.gz``, as a token that
+        resolves once the job completed: whatever consumes it (an ``aws_sagemaker.CfnModel``, an evaluation job's
+        ``ProcessingInput.from_model``) is deployed after the job. For a job only started, the artifact is there once
+        the job completed."""
+        return self.output_uri(MODEL_OUTPUT)
+
+    @in_construct
+    def output_uri(self, output_name: str) -> str:
+        """The S3 URI of the job's output ``"model"`` (``model_data``)."""
+        self._check_output(output_name)
+        assert self._resource is not None
+        path = self._resource.output_uri(self._model_location.uri.rstrip("/") + "/")
+        return Fn.join("", [path, self._name, "/output/model.tar.gz"])
+
+    @in_construct
+    def output_location(self, output_name: str) -> S3Location:
+        """Where the job's output ``"model"`` is written: its bucket and key prefix (every run's folder)."""
+        self._check_output(output_name)
+        return self._model_location
+
+    def _check_output(self, output_name: str) -> None:
+        if output_name != MODEL_OUTPUT:
+            raise fail(
+                "output_name", output_name, f"must be {MODEL_OUTPUT!r}: a training job's one output is its model"
+            )
 
     @staticmethod
     def from_training_job_name(scope: Construct, id: str, training_job_name: str) -> TrainingJobBase:

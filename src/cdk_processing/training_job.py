@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, Fn, Lazy, Size
+from aws_cdk import Duration, Lazy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -38,6 +38,7 @@ from .provider import ProcessingJobProvider
 from .quality_gate import MetricThreshold, render_gate
 from .s3_data import InputMode
 from .training_attributes import (
+    MODEL_OUTPUT,
     Checkpoints,
     MetricDefinition,
     TrainingJobAttributes,
@@ -49,9 +50,6 @@ from .training_distribution import Distribution, job_launch, with_distribution
 from .training_inputs import TrainingInput, code_channel
 
 __all__ = ["MODEL_OUTPUT", "TrainingJob"]
-
-# The name of a training job's one output, its model, for ``from_output`` and ``output_uri``.
-MODEL_OUTPUT = "model"
 
 
 @jsii.implements(iam.IGrantable, ec2.IConnectable)
@@ -390,63 +388,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         """The job's channels, in request order."""
         return list(self._inputs)
 
-    @in_construct
-    def metric_value(self, metric_name: str) -> str:
-        """The job's final value of the metric ``metric_name`` (one of its ``metric_definitions``), as a token: text
-        such as ``"0.85"`` (at most 9 significant digits, as SageMaker keeps it), empty when the job reported none.
-        Known once the job completed, so whatever reads it is deployed after the job; the deployment must wait for
-        the job's end (``Completion.wait()``)."""
-        if metric_name not in self._metric_names:
-            raise fail(
-                "metric_name",
-                metric_name,
-                "must name one of the job's metric_definitions: "
-                + (", ".join(repr(n) for n in self._metric_names) or "the job has none"),
-            )
-        if self.completion.kind != Completion.WAIT:
-            raise fail(
-                "metric_value",
-                metric_name,
-                "is known when the deployment waits for the job's end with Completion.wait(); with wait_long() and "
-                "start_only() the job's resource is complete while the job still runs (a quality_gate still "
-                "applies with wait_long())",
-            )
-        if metric_name not in self._final_metrics:
-            self._final_metrics.append(metric_name)
-            assert self._resource is not None
-            self._resource.set_property(kinds.PROP_FINAL_METRICS, list(self._final_metrics))
-        values = Fn.split(kinds.FINAL_METRIC_SEPARATOR, self._att(kinds.FINAL_METRIC_VALUES))
-        return Fn.select(self._final_metrics.index(metric_name), values)
-
     @property
     def run_name(self) -> str:
         """The name of the job's current run (``training_job_name``): a job reading its model runs again with it."""
         return self.training_job_name
-
-    @property
-    def model_data(self) -> str:
-        """The S3 URI of the model artifact, ``<output path>/<job name>/output/model.tar.gz``, as a token that
-        resolves once the job completed: whatever consumes it (an ``aws_sagemaker.CfnModel``, an evaluation job's
-        ``ProcessingInput.from_model``) is deployed after the job. For a job only started, the artifact is there once
-        the job completed."""
-        return self.output_uri(MODEL_OUTPUT)
-
-    @in_construct
-    def output_uri(self, output_name: str) -> str:
-        """The S3 URI of the job's output ``"model"`` (``model_data``)."""
-        self._check_output(output_name)
-        assert self._resource is not None
-        path = self._resource.output_uri(self._model_location.uri.rstrip("/") + "/")
-        return Fn.join("", [path, self.training_job_name, "/output/model.tar.gz"])
-
-    @in_construct
-    def output_location(self, output_name: str) -> S3Location:
-        """Where the job's output ``"model"`` is written: its bucket and key prefix (every run's folder)."""
-        self._check_output(output_name)
-        return self._model_location
-
-    def _check_output(self, output_name: str) -> None:
-        if output_name != MODEL_OUTPUT:
-            raise fail(
-                "output_name", output_name, f"must be {MODEL_OUTPUT!r}: a training job's one output is its model"
-            )

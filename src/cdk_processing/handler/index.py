@@ -21,6 +21,7 @@ from typing import Any
 
 import budgets
 import calls
+import ended
 import kinds
 import logic
 from botocore.exceptions import ClientError
@@ -143,15 +144,15 @@ def _update_in_place(resource: _Resource, description: dict[str, Any]) -> None:
     if not resource.kind.updatable:
         return
     request = logic.coerce(resource.jobs.request_shape(), resource.request)
-    changes = logic.in_place_changes(resource.kind, request, description)
+    changes = ended.in_place_changes(resource.kind, request, description)
     if changes:
         resource.jobs.update(resource.jobs.name(description), changes)
 
 
 def _release(resource: _Resource, description: dict[str, Any]) -> None:
     """Release what the ended job still holds (a warm pool, billed until then)."""
-    if logic.retained(resource.kind, description):
-        resource.jobs.update(resource.jobs.name(description), logic.release_request(resource.kind))
+    if ended.retained(resource.kind, description):
+        resource.jobs.update(resource.jobs.name(description), ended.release_request(resource.kind))
 
 
 def _tidy(resource: _Resource, keep: set[str]) -> None:
@@ -268,7 +269,7 @@ def _delete(resource: _Resource) -> dict[str, Any]:
             description = resource.jobs.describe(physical_id)
             if description is not None:
                 sweep = False
-                holds = resource.jobs.status(description) == "InProgress" or logic.retained(resource.kind, description)
+                holds = resource.jobs.status(description) == "InProgress" or ended.retained(resource.kind, description)
                 if not holds:
                     stopped = int(resource.jobs.stop(description))  # nothing to stop: no need to ask whose it is
                 elif resource.owns(physical_id, resource.jobs.tags(resource.jobs.arn(description)), True):
@@ -369,17 +370,17 @@ def _progress(resource: _Resource) -> dict[str, Any]:
     if decision.outcome in ("wait", "timeout") and long_wait:
         # The deployment does not wait here: the job runs on (and a WaitCondition waits for it, in the long wait).
         log("started", job=name, status=status)
-        return {"IsComplete": True, "Data": logic.attributes(kind, description, metrics)}
+        return {"IsComplete": True, "Data": ended.attributes(kind, description, metrics)}
     if decision.outcome == "wait":
         log("waiting", job=name, status=status)
         return {"IsComplete": False}
     if decision.outcome == "complete":
-        missed = logic.gate_failure(kind, description, resource.props.get(kinds.PROP_QUALITY_GATE), calls.region())
+        missed = ended.gate_failure(kind, description, resource.props.get(kinds.PROP_QUALITY_GATE), calls.region())
         if missed:
-            log("gate_missed", job=name, final_metrics=logic.final_values(kind, description))
+            log("gate_missed", job=name, final_metrics=ended.final_values(kind, description))
             raise logic.JobFailedError(missed)
-        log("completed", job=name, **logic.cost(kind, description))
-        return {"IsComplete": True, "Data": logic.attributes(kind, description, metrics)}
+        log("completed", job=name, **ended.cost(kind, description))
+        return {"IsComplete": True, "Data": ended.attributes(kind, description, metrics)}
     if decision.outcome == "timeout":
         _stop_best_effort(resource, name, description)
         log("timed_out", job=name, status=status)

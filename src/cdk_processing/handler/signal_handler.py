@@ -13,6 +13,7 @@ from typing import Any
 
 import budgets
 import calls
+import ended
 import kinds
 import logic
 from calls import log
@@ -44,7 +45,7 @@ def on_state_change(event: dict[str, Any], context: Any = None) -> dict[str, Any
         if gate and status not in kind.failed:
             # The event may not carry the final metrics: the description does.
             detail = jobs.describe(name) or detail
-        body = logic.wait_signal(kind, detail, calls.region(), gate)
+        body = ended.wait_signal(kind, detail, calls.region(), gate)
         status_code = calls.retrying("signal", lambda: _put(handle, body), _transient_http)
         log("signalled", job=name, status=body["Status"], http=status_code)
         return {"signalled": True}
