@@ -408,3 +408,6 @@ def test_a_long_training_job_s_signal_checks_its_quality_gate(
     assert gated.outcome() == status
     [signal] = gated.signals()
     assert text in signal["Reason"] and name in signal["Reason"]
+    # A job that completed gives each metric definition's final value (auc, loss) after its name, for metric_value.
+    values = [str(metrics[m]) if m in metrics else "" for m in ("validation:auc", "validation:loss")]
+    assert signal["Data"] == ("|".join([name, *values, ""]) if status == "SUCCESS" else name)

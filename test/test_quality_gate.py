@@ -101,6 +101,22 @@ def test_cost_attributes_are_getatt_tokens_of_the_resource() -> None:
     assert stack.resolve(train.metric_value("validation:auc")) == stack.resolve(train.metric_value("validation:auc"))
 
 
+def test_in_the_long_wait_a_metric_value_is_read_from_the_wait_condition_s_data() -> None:
+    """The signal's data is ``<name>|<value of each definition>|``; CloudFormation's Data attribute wraps it in
+    ``{"<unique id>":"<data>"}``: split at "|", part i + 1 is the i-th definition's value."""
+    stack = cdk.Stack(cdk.App(), "Long")
+    loss = MetricDefinition("validation:loss", r"loss=([0-9\.]+)")
+    train = job(stack, metric_definitions=[AUC, loss], completion=Completion.wait_long())
+    value = stack.resolve(train.metric_value("validation:loss"))
+    index, (split, (separator, data)) = value["Fn::Select"][0], next(iter(value["Fn::Select"][1].items()))
+    assert (index, split, separator) == (2, "Fn::Split", "|")
+    [condition] = [c for c in train.node.children if isinstance(c, cdk.CfnWaitCondition)]
+    assert data == {"Fn::GetAtt": [stack.get_logical_id(condition), "Data"]}
+    attribute = json.dumps({"job-1": "job-1|0.91|0.25|"})  # as CloudFormation gives the condition's Data
+    assert attribute.split(separator)[index] == "0.25"
+    assert attribute.split(separator)[1] == "0.91"
+
+
 def job(stack: cdk.Stack, **props: Any) -> TrainingJob:
     return TrainingJob(stack, "Train", image=ContainerImage.from_registry(TRAIN_IMAGE_URI), **props)
 
@@ -154,9 +170,9 @@ BAD: list[tuple[str, Callable[[cdk.Stack], Any], list[str]]] = [
         ["Bad/Train: metric_name is 'validation:f1'", "'validation:auc'"],
     ),
     (
-        "a metric value in the long wait",
-        lambda s: job(s, metric_definitions=[AUC], completion=Completion.wait_long()).metric_value("validation:auc"),
-        ["metric_value is 'validation:auc'", "Completion.wait()"],
+        "a metric value of a job only started",
+        lambda s: job(s, metric_definitions=[AUC], completion=Completion.start_only()).metric_value("validation:auc"),
+        ["metric_value is 'validation:auc'", "with start_only() nothing waits for it"],
     ),
     (
         "a keep-alive past the model's maximum",

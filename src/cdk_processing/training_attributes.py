@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import jsii
-from aws_cdk import Fn, ITaggableV2, TagManager, TagType, Tokenization
+from aws_cdk import Fn, ITaggableV2, TagManager, TagType, Token, Tokenization
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -210,8 +210,8 @@ class TrainingJobAttributes(CreatedJob):
     def metric_value(self, metric_name: str) -> str:
         """The job's final value of the metric ``metric_name`` (one of its ``metric_definitions``), as a token: text
         such as ``"0.85"`` (at most 9 significant digits, as SageMaker keeps it), empty when the job reported none.
-        Known once the job completed, so whatever reads it is deployed after the job; the deployment must wait for
-        the job's end (``Completion.wait()``)."""
+        Known once the job completed, so whatever reads it is deployed after the job (``Completion.wait()`` or
+        ``wait_long()``)."""
         if metric_name not in self._metric_names:
             raise fail(
                 "metric_name",
@@ -219,17 +219,20 @@ class TrainingJobAttributes(CreatedJob):
                 "must name one of the job's metric_definitions: "
                 + (", ".join(repr(n) for n in self._metric_names) or "the job has none"),
             )
-        if self.completion.kind != Completion.WAIT:
+        if self.completion.kind == Completion.START:
             raise fail(
                 "metric_value",
                 metric_name,
-                "is known when the deployment waits for the job's end with Completion.wait(); with wait_long() and "
-                "start_only() the job's resource is complete while the job still runs (a quality_gate still "
-                "applies with wait_long())",
+                "is known once the deployment saw the job end, with Completion.wait() or wait_long(); with "
+                "start_only() nothing waits for it",
             )
+        assert self._resource is not None
+        if self._resource.wait_condition is not None:
+            # The long wait: the condition's data holds every definition's value, after the job's name.
+            data = Fn.split(kinds.FINAL_METRIC_SEPARATOR, Token.as_string(self._resource.wait_condition.attr_data))
+            return Fn.select(self._metric_names.index(metric_name) + 1, data)
         if metric_name not in self._final_metrics:
             self._final_metrics.append(metric_name)
-            assert self._resource is not None
             self._resource.set_property(kinds.PROP_FINAL_METRICS, list(self._final_metrics))
         values = Fn.split(kinds.FINAL_METRIC_SEPARATOR, self._att(kinds.FINAL_METRIC_VALUES))
         return Fn.select(self._final_metrics.index(metric_name), values)

@@ -213,5 +213,24 @@ def wait_signal(
     else:
         reason = gate_failure(kind, detail, gate, region)
         if not reason:
-            return {"Status": "SUCCESS", "UniqueId": name, "Reason": f"{kind.noun} {name} completed", "Data": name}
+            data = signal_data(kind, detail)
+            return {"Status": "SUCCESS", "UniqueId": name, "Reason": f"{kind.noun} {name} completed", "Data": data}
     return {"Status": "FAILURE", "UniqueId": name, "Reason": reason, "Data": name}
+
+
+def signal_data(kind: JobKind, description: dict[str, Any]) -> str:
+    """The WaitCondition's data for a job that completed: its name and, where the request defines metrics, the
+    final value of each in the definitions' order, each followed by the separator (``"<name>|0.91||0.25|"``, empty
+    where the job reported none). CloudFormation's ``Data`` attribute is ``{"<name>":"<data>"}``: split at the
+    separator, its part ``i + 1`` is the i-th value whatever surrounds it."""
+    name = str(description[kind.name_field])
+    definitions = member(description, kind.metric_definitions) if kind.metric_definitions else None
+    if not definitions:
+        return name
+    values = final_values(kind, description)
+    texts = [
+        "" if values.get(d.get("Name")) is None else number_text(values[d["Name"]])
+        for d in definitions
+        if isinstance(d, dict)
+    ]
+    return kinds.FINAL_METRIC_SEPARATOR.join([name, *texts, ""])

@@ -42,8 +42,8 @@ def on_state_change(event: dict[str, Any], context: Any = None) -> dict[str, Any
             log("not_this_run", job=name, status=status)
             return {"signalled": False}
         gate = event.get(kinds.SIGNAL_GATE)
-        if gate and status not in kind.failed:
-            # The event may not carry the final metrics: the description does.
+        if kind.final_metrics and status not in kind.failed:
+            # The event may not carry the final metrics (for the gate and the condition's data): the description does.
             detail = jobs.describe(name) or detail
         body = ended.wait_signal(kind, detail, calls.region(), gate)
         status_code = calls.retrying("signal", lambda: _put(handle, body), _transient_http)
