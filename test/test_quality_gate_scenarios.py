@@ -39,6 +39,16 @@ def finishing(emulator: SageMakerEmulator, metrics: dict[str, float], **outcome:
     emulator.plan(Outcome("Completed", after_describes=1, final_metrics=metrics, **outcome))
 
 
+def deployed(
+    provider: Provider, emulator: SageMakerEmulator, template: dict[str, Any]
+) -> tuple[DeployedStack, str, str]:
+    """The stack created, its training job passing the gate: the stack, and the logical ids of Train, Evaluate."""
+    finishing(emulator, PASSING)
+    stack = DeployedStack(provider, template)
+    assert stack.deploy().ok
+    return (stack, *ids(template))
+
+
 def with_request(template: dict[str, Any], logical_id: str, path: tuple[str, ...], value: Any) -> dict[str, Any]:
     changed = copy.deepcopy(template)
     node = changed["Resources"][logical_id]["Properties"]["Request"]
@@ -111,10 +121,7 @@ def test_a_job_that_misses_its_gate_fails_the_create_its_reader_never_runs_and_i
 def test_an_update_whose_job_misses_the_gate_rolls_back_and_leaves_its_reader_untouched(
     provider: Provider, emulator: SageMakerEmulator, template: dict[str, Any]
 ) -> None:
-    finishing(emulator, PASSING)
-    stack = DeployedStack(provider, template)
-    assert stack.deploy().ok
-    train, evaluate = ids(template)
+    stack, train, evaluate = deployed(provider, emulator, template)
     before = dict(stack.physical)
     evaluated = describe(kinds.PROCESSING, before[evaluate])
     evaluated.pop("ResponseMetadata")
@@ -139,10 +146,7 @@ def test_an_update_whose_job_misses_the_gate_rolls_back_and_leaves_its_reader_un
 def test_a_change_of_keep_alive_alone_updates_the_job_in_place_without_training_again(
     provider: Provider, emulator: SageMakerEmulator, template: dict[str, Any]
 ) -> None:
-    finishing(emulator, PASSING)
-    stack = DeployedStack(provider, template)
-    assert stack.deploy().ok
-    train, _ = ids(template)
+    stack, train, _ = deployed(provider, emulator, template)
     job = stack.physical[train]
     creates = emulator.calls["CreateTrainingJob"]
 
@@ -164,10 +168,7 @@ def test_a_change_of_keep_alive_alone_updates_the_job_in_place_without_training_
 def test_a_new_run_takes_over_the_pool_and_the_replaced_job_s_delete_leaves_it_alone(
     provider: Provider, emulator: SageMakerEmulator, template: dict[str, Any]
 ) -> None:
-    finishing(emulator, PASSING)
-    stack = DeployedStack(provider, template)
-    assert stack.deploy().ok
-    train, evaluate = ids(template)
+    stack, train, evaluate = deployed(provider, emulator, template)
     first = stack.physical[train]
 
     outcome = stack.update(with_request(template, train, ("HyperParameters", "num_round"), "200"))
@@ -187,10 +188,7 @@ def test_a_new_run_takes_over_the_pool_and_the_replaced_job_s_delete_leaves_it_a
 def test_a_delete_releases_the_pool_and_a_job_of_someone_else_is_never_touched(
     provider: Provider, emulator: SageMakerEmulator, template: dict[str, Any]
 ) -> None:
-    finishing(emulator, PASSING)
-    stack = DeployedStack(provider, template)
-    assert stack.deploy().ok
-    train, _ = ids(template)
+    stack, train, _ = deployed(provider, emulator, template)
     job = stack.physical[train]
 
     assert stack.destroy().status == "DELETE_COMPLETE"
