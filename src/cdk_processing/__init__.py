@@ -15,6 +15,7 @@ from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType
 from .training_attributes import Checkpoints, MetricDefinition
 from .training_inputs import RecordWrapper, TrainingInput
 from .training_job import TrainingJob
+from .workflow import JobTask, JobWorkflow
 
 # The library's one error class, for every job kind.
 JobValidationError = ProcessingJobValidationError
@@ -35,7 +36,9 @@ __all__ = [
     "ITrainingJob",
     "InputMode",
     "InstanceType",
+    "JobTask",
     "JobValidationError",
+    "JobWorkflow",
     "MetricDefinition",
     "ProcessingInput",
     "ProcessingJob",

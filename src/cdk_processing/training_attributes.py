@@ -3,7 +3,6 @@ elsewhere, its tag probe, and the small types of its request (metric definitions
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -13,7 +12,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from . import _model
 from ._core.context import JobScope
 from ._core.job import CreatedJob
 from ._s3 import S3Location
@@ -100,33 +98,6 @@ class Checkpoints:
         if self.local_path is not None:
             config["LocalPath"] = self.local_path
         return config
-
-
-def render_hyperparameters(values: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """``HyperParameters``: every value a string, as SageMaker takes them. Booleans as ``true``/``false`` (what the
-    framework containers decode as JSON), numbers as Python writes them, strings and tokens as they are."""
-    if values is None or is_unresolved(values):
-        return values  # type: ignore[return-value]
-    if not isinstance(values, Mapping):
-        raise fail(
-            "hyperparameters", values, "must be a dict of names to str, int, float or bool, such as {'epochs': 10}"
-        )
-    low, high = _model.bounds("HyperParameters")
-    if len(values) > high:
-        raise fail("hyperparameters", f"{len(values)} entries", f"SageMaker takes at most {high}")
-    rendered = {}
-    for key, value in values.items():
-        check_type("hyperparameters key", key, str, "must be a string")
-        check_model_string("hyperparameters key", key, "HyperParameterKey")
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, (int, float, str)):
-            text = str(value)
-        else:
-            raise fail(f"hyperparameters[{key}]", value, "must be a str, int, float or bool")
-        check_model_string(f"hyperparameters[{key}]", text, "HyperParameterValue")
-        rendered[key] = text
-    return rendered
 
 
 @jsii.implements(ITaggableV2)
