@@ -43,6 +43,7 @@ FIXTURES = {
     "Modes": ["Data"],
     "Training": ["Models"],
     "TrainingFull": ["Key", "Data", "Vpc"],
+    "Workflow": ["Lake", "Key", "FailedRuns"],
 }
 
 
@@ -110,7 +111,7 @@ def test_example_app_has_no_findings_in_any_pack(example_app: tuple[cdk.App, str
     assert error is None
 
 
-@pytest.mark.parametrize("name", ["minimal", "full", "pipeline", "training", "training_full"])
+@pytest.mark.parametrize("name", ["minimal", "full", "pipeline", "training", "training_full", "workflow"])
 def test_the_library_has_no_findings_in_the_test_stacks(synthesized, name: str) -> None:
     assert library_findings(synthesized.stacks[name]) == []
 

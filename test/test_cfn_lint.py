@@ -23,7 +23,7 @@ def _lint(template: dict[str, Any]) -> list[str]:
     return [f"{m.rule.id} {m.message} ({'/'.join(map(str, m.path))})" for m in matches]
 
 
-@pytest.mark.parametrize("stack", ["minimal", "full", "pipeline", "training", "training_full"])
+@pytest.mark.parametrize("stack", ["minimal", "full", "pipeline", "training", "training_full", "workflow"])
 def test_test_stacks_have_no_cfn_lint_errors_or_warnings(synthesized, stack: str) -> None:
     assert _lint(synthesized.templates[stack]) == []
 
@@ -66,8 +66,9 @@ def test_every_job_request_matches_the_processing_job_resource_schema(synthesize
             errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(request)]
             assert errors == [], logical_id
             checked += 1
-    # minimal 1, full 1, pipeline 2, modes 1 (the start-only job is native), example 2, training_full 1 (Prepare)
-    assert checked == 8
+    # minimal 1, full 1, pipeline 2, modes 1 (the start-only job is native), example 2, training_full 1 (Prepare),
+    # workflow 1 (Features; its jobs that run in workflows only have no resource)
+    assert checked == 9
 
 
 def test_the_schema_check_rejects_what_the_resource_schema_forbids() -> None:

@@ -22,7 +22,7 @@ import pytest
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("CDK_PROCESSING_UPDATE_SNAPSHOTS") == "1"
-STACKS = ["example", "minimal", "full", "pipeline", "modes", "training", "training_full"]
+STACKS = ["example", "minimal", "full", "pipeline", "modes", "training", "training_full", "workflow"]
 # Asset hashes (the handler's code among them) change with any byte of the asset; nothing else does.
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 

@@ -56,7 +56,8 @@ def _deploy_and_validate(provider: Provider, template: dict[str, Any], sent: lis
 
 
 @pytest.mark.parametrize(
-    "stack,jobs", [("minimal", 1), ("full", 1), ("pipeline", 2), ("training", 2), ("training_full", 2)]
+    "stack,jobs",
+    [("minimal", 1), ("full", 1), ("pipeline", 2), ("training", 2), ("training_full", 2), ("workflow", 2)],
 )
 def test_requests_of_test_stacks_conform_to_the_service_model(synthesized, provider, sent, stack, jobs) -> None:
     _deploy_and_validate(provider, synthesized.templates[stack], sent, jobs)

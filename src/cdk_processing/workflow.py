@@ -19,6 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IValidation
 
 from ._acknowledge import acknowledge
+from ._core.jsonata import Jsonata
 from ._core.resource import Produce
 from ._core.role import grant_log_streams
 from ._core.task import (
@@ -34,6 +35,7 @@ from ._core.task import (
 from ._core.task import (
     arguments as task_arguments,
 )
+from ._dependencies import depend_on_policies_only
 from ._hyperparameters import render_hyperparameters
 from ._job_checks import PROCESSING_SHAPES, TRAINING_SHAPES, check_container
 from ._memo import path_of, stack_of
@@ -116,6 +118,8 @@ class JobTask(sfn.CustomState):
         if output_paths and not layout.outputs:
             raise fail("output_paths", dict(output_paths), f"a {kind.noun} writes its model under a folder per run")
         self.output_paths = _paths("output_paths", output_paths, outputs)
+        for given in (self.arguments, self.environment, self.hyperparameters, self.input_paths, self.output_paths):
+            Jsonata(stack_of(scope)).finish(given)  # a JsonPath value a JSONata state cannot take fails here
         check_type("comment", comment, str, "must be a string")
         check_type("task_timeout", task_timeout, Duration, "must be a Duration, such as Duration.hours(2)")
         stack = stack_of(scope)
@@ -207,9 +211,9 @@ class JobWorkflow(Construct):
     """A state machine of job tasks (``job.as_task``), started by an EventBridge Scheduler schedule if one is given:
     the nightly feature job, the weekly retraining.
 
-    The state machine logs every state (without execution data) to a log group of its own and is traced with X-Ray;
-    it starts only once its jobs' roles hold their policies. A failed run is a failed execution: alarm on
-    ``metric_failed()`` or route ``on_failure()``'s events.
+    The state machine logs every state (without execution data) to a log group of its own and is traced with X-Ray.
+    The schedule's first start comes once its jobs' roles hold their policies and their local files are in S3. A
+    failed run is a failed execution: alarm on ``metric_failed()`` or route ``on_failure()``'s events.
 
     Example::
 
@@ -287,8 +291,7 @@ class JobWorkflow(Construct):
                 "support no resource-level permissions (Service Authorization Reference)",
             },
         )
-        for job in _jobs(definition):  # its runs read what the deployment put in place for the job
-            self.state_machine.node.add_dependency(PoliciesOf.for_role(job.role), *job._resource.waits_for)
+        depend_on_policies_only(self)
         self.schedule: scheduler.Schedule | None = None
         if schedule is not None:
             role = iam.Role(
@@ -321,6 +324,11 @@ class JobWorkflow(Construct):
                 enabled=enabled,
                 description=description,
             )
+            # The first run starts once what the deployment puts in place for each job is there: its role's policies,
+            # its local files in S3 (a state machine started by hand starts after the deployment anyway).
+            self.schedule.node.add_dependency(PoliciesOf.for_role(role))
+            for job in _jobs(definition):
+                self.schedule.node.add_dependency(PoliciesOf.for_role(job.role), *job._resource.waits_for)
 
     def metric_failed(self, *, period: Duration | None = None, statistic: str = "Sum") -> cloudwatch.Metric:
         """The executions that failed (``ExecutionsFailed``), to alarm on: a job that failed or was stopped fails
