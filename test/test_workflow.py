@@ -15,15 +15,19 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import boto3
 import jsonata
 import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 
+import cdk_processing
 from cdk_processing import (
     Completion,
     ContainerImage,
@@ -237,6 +241,19 @@ def test_the_nightly_pipeline_chains_its_runs_within_the_execution(synthesized, 
     assert inputs == {"model": model, "test": prepared["test"]}
     report = evaluate_run["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
     assert report == f"s3://{_bucket(template, 'Lake')}/reports/2026-06-01/"
+    # The runs' folders are within the roles' prefix-scoped grants, which are the deployment's.
+    reads = _objects(template, "TrainRoleManagedPolicy", "s3:GetObject")
+    granted = f"arn:aws:s3:::{_bucket(template, 'Lake')}/prepared/train/*"
+    assert granted in reads
+    assert channel.startswith(granted.replace("arn:aws:s3:::", "s3://").rstrip("*"))
+    writes = _objects(template, "PrepareRoleManagedPolicy", "s3:PutObject")
+    assert f"arn:aws:s3:::{_bucket(template, 'Lake')}/prepared/train/*" in writes
+
+
+def _objects(template: dict[str, Any], policy: str, action: str) -> list[str]:
+    document = template["Resources"][logical_id(template, policy, "AWS::IAM::ManagedPolicy")]["Properties"]
+    statements = resolve(document["PolicyDocument"], template)["Statement"]
+    return [r for s in statements if action in _list(s["Action"]) for r in _list(s["Resource"])]
 
 
 def _bucket(template: dict[str, Any], prefix: str) -> str:
@@ -494,6 +511,46 @@ def test_a_task_reading_a_workflow_only_job_needs_its_run_before_it() -> None:
         match=r"Order/ReadFirst.*inputs\[train\] reads the output 'train' of Order/Prep, which no deployment runs",
     ):
         app.synth()
+
+
+def test_a_workflow_only_jobs_events_match_all_its_runs_by_its_prefix(scope) -> None:
+    rule = scope["prep"].on_state_change("Events", statuses=["Failed"])
+    pattern = scope["stack"].resolve(rule.node.default_child.event_pattern)
+    assert pattern["detail"] == {
+        "ProcessingJobName": [{"prefix": scope["prep"]._name_prefix + "-"}],
+        "ProcessingJobStatus": ["Failed"],
+    }
+
+
+def test_the_readme_nightly_pipeline_synthesizes(tmp_path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code = readme.split("## Workflows and schedules")[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) <= 13
+    script = tmp_path / "prepare.py"
+    script.write_text("print('prepare')\n")
+    code = code.replace('"prepare.py"', repr(str(script)))
+    app = cdk.App()
+    stack = cdk.Stack(app, "Readme")
+    names = {
+        "self": stack,
+        "bucket": s3.Bucket(stack, "Data"),
+        "image": ContainerImage.from_registry(IMAGE_URI),
+        "train_image": ContainerImage.from_registry(TRAIN_IMAGE_URI),
+        **{name: getattr(cdk_processing, name) for name in cdk_processing.__all__},
+        "sfn": sfn,
+        "scheduler": scheduler,
+        "cloudwatch": cloudwatch,
+        "TimeZone": cdk.TimeZone,
+        "Duration": cdk.Duration,
+    }
+    exec(code, names)
+    template = app.synth().get_stack_by_name("Readme").template
+    types = [r["Type"] for r in template["Resources"].values()]
+    assert types.count("AWS::Scheduler::Schedule") == 1 and types.count("AWS::CloudWatch::Alarm") == 1
+    assert not [t for t in types if t.startswith("Custom::")]  # both jobs run in the workflow only
+    definition = machines(template)
+    (states,) = [d["States"] for d in definition.values()]
+    assert list(states) == ["PrepareRun", "TrainRun"]
 
 
 def test_a_tasks_run_outputs_are_offered_to_later_jsonata_states(scope) -> None:
