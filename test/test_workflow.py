@@ -101,17 +101,19 @@ class Execution:
         }
 
     def run(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        name = self.definition["StartAt"]
+        """Each state's request, in order; each state's input is the output of the state before it."""
+        name, data = self.definition["StartAt"], self.input
         while name is not None:
             state = self.definition["States"][name]
-            yield name, self.run_state(name, state)
+            request, data = self.run_state(name, state, data)
+            yield name, request
             name = state.get("Next")
 
-    def run_state(self, name: str, state: dict[str, Any]) -> dict[str, Any]:
+    def run_state(self, name: str, state: dict[str, Any], data: Any) -> tuple[dict[str, Any], Any]:
         assert state["QueryLanguage"] == "JSONata" and state["Type"] == "Task"
         operation = state["Resource"].rsplit(":", 1)[1].removesuffix(".sync")
         operation = operation[0].upper() + operation[1:]
-        bindings = {"states": {"input": self.input, "context": self.context(name)}, **self.variables}
+        bindings = {"states": {"input": data, "context": self.context(name)}, **self.variables}
         request = evaluate(state["Arguments"], bindings)
         assert validate(request, input_shape(operation)) == [], (name, request)
         self.arguments[name] = request
@@ -122,8 +124,9 @@ class Execution:
             **{operation.removeprefix("Create") + "Name": job_name}
         )
         result = json.loads(json.dumps(result, default=str))
-        self.variables.update(evaluate(state["Assign"], {"states": {"result": result}}))
-        return request
+        after = {"states": {"input": data, "result": result, "context": self.context(name)}, **self.variables}
+        self.variables.update(evaluate(state["Assign"], after))
+        return request, evaluate(state.get("Output", "{% $states.result %}"), after)
 
 
 def _snake(operation: str) -> str:

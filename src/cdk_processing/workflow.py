@@ -67,10 +67,13 @@ class JobTask(sfn.CustomState):
 
     The state is a JSONata state (``QueryLanguage: JSONata``), in any state machine; values of the state's input are
     given as ``sfn.JsonPath`` references (``sfn.JsonPath.string_at("$.day")``, ``sfn.JsonPath.execution_name``),
-    alone or inside a Python f-string. The state machine's role gets what the task needs, in any state machine that
-    holds it: create, describe, stop and tag the job's runs, pass the job's role to SageMaker only, and the managed
-    rule ``StepFunctionsGetEventsForSageMaker<Kind>JobsRule`` the ``.sync`` integration needs. The job's own role
-    is the one its deployment's run has.
+    alone or inside a Python f-string. Its output is its input, so that the execution's input reaches every task of a
+    chain; the run's name and output locations are in a workflow variable (``job_name``, ``output_uri()``).
+
+    The state machine's role gets what the task needs, in any state machine that holds it: create, describe, stop and
+    tag the job's runs, pass the job's role to SageMaker only, and the managed rule
+    ``StepFunctionsGetEventsForSageMaker<Kind>JobsRule`` the ``.sync`` integration needs. The job's own role is the
+    one its deployment's run has.
     """
 
     @in_construct
@@ -129,6 +132,9 @@ class JobTask(sfn.CustomState):
             "Resource": f"arn:{Aws.PARTITION}:states:::sagemaker:{kind.create[0].lower()}{kind.create[1:]}.sync",
             "Arguments": Lazy.any(Produce(lambda: task_arguments(self, stack))),
             "Assign": Lazy.any(Produce(lambda: assignment(job))),
+            # The state's input goes on to the next state (a pipeline's parameters reach every task); the run's name
+            # and outputs are in the workflow variable (job_name, output_uri).
+            "Output": "{% $states.input %}",
         }
         if comment is not None:
             state["Comment"] = comment
