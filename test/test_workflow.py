@@ -556,6 +556,33 @@ def test_the_readme_nightly_pipeline_synthesizes(tmp_path) -> None:
     assert list(states) == ["PrepareRun", "TrainRun"]
 
 
+def test_a_location_ending_in_a_token_gets_its_run_folder_at_run_time(sagemaker) -> None:
+    """An output to a bucket's root (``s3://<bucket token>``): whether it ends with '/' is known only at run time."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Root")
+    bucket = s3.Bucket(stack, "Data")
+    job = ProcessingJob(
+        stack,
+        "Job",
+        image=ContainerImage.from_registry(IMAGE_URI),
+        inputs=[ProcessingInput.from_bucket("raw", bucket, "")],
+        outputs=[ProcessingOutput.to_bucket("all", bucket, "")],
+        completion=Completion.never(),
+    )
+    task = job.as_task(stack, "Run", input_paths={"raw": DAY}, comment="the job", task_timeout=cdk.Duration.hours(2))
+    sfn.StateMachine(stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(task))
+    template = app.synth().get_stack_by_name("Root").template
+    definition = machine(template, "Machine")
+    state = definition["States"]["Run"]
+    assert (state["Comment"], state["TimeoutSeconds"]) == ("the job", 7200)
+    ((_, run),) = list(Execution(sagemaker, definition, {"day": "2026-06-01"}, EXECUTION).run())
+    bucket_name = _bucket(template, "Data")
+    assert run["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == (
+        f"s3://{bucket_name}/{run['ProcessingJobName']}/"
+    )
+    assert run["ProcessingInputs"][0]["S3Input"]["S3Uri"] == f"s3://{bucket_name}/2026-06-01"
+
+
 def test_a_tasks_run_outputs_are_offered_to_later_jsonata_states(scope) -> None:
     task = scope["train"].as_task(scope["stack"], "Offered")
     variable = re.fullmatch(r"\{% \$(cdkProcessing_train_[0-9a-f]{6})\.name %\}", task.job_name)
