@@ -51,6 +51,10 @@ _SHAPES = {PROCESSING.create: PROCESSING_SHAPES}
 _FAILED = ["FAILED", "TIMED_OUT", "ABORTED"]
 
 
+# A CustomState rather than a TaskStateBase subclass: TaskStateBase's ``_renderTask`` is internal to jsii (its leading
+# underscore keeps it out of the Python binding), so a Python subclass cannot render its task; CustomState renders the
+# state JSON given, with aws-cdk-lib's Next/End, Retry and Catch, and ``whenBoundToGraph`` is where aws-cdk-lib's
+# tasks register their role's statements with the state machine that holds them, which this task does too.
 class JobTask(sfn.CustomState):
     """A Task state that runs a job of this app (``ProcessingJob``, ``TrainingJob``) through SageMaker's ``.sync``
     integration: it creates the job, waits for its end, and fails with the job's description (its FailureReason) as
