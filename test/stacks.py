@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_efs as efs
@@ -14,6 +15,8 @@ from aws_cdk import aws_fsx as fsx
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 
 from cdk_processing import (
@@ -30,6 +33,7 @@ from cdk_processing import (
     InputMode,
     InstanceGroup,
     InstanceType,
+    JobWorkflow,
     MetricDefinition,
     MetricThreshold,
     ProcessingInput,
@@ -54,6 +58,7 @@ class Synthesized:
     stacks: dict[str, cdk.Stack]
     jobs: dict[str, ProcessingJob | TrainingJob]
     templates: dict[str, dict[str, Any]]
+    workflows: dict[str, JobWorkflow]
 
     def template(self, stack: str) -> Template:
         return Template.from_json(self.templates[stack])
@@ -387,6 +392,99 @@ def build() -> Synthesized:
     )
     stacks["training_cluster"] = cluster
 
+    workflows = _workflow(app, stacks, jobs)
+
     assembly = app.synth()
     templates = {name: assembly.get_stack_by_name(stack.stack_name).template for name, stack in stacks.items()}
-    return Synthesized(stacks=stacks, jobs=jobs, templates=templates)
+    return Synthesized(stacks=stacks, jobs=jobs, templates=templates, workflows=workflows)
+
+
+def _workflow(
+    app: cdk.App, stacks: dict[str, cdk.Stack], jobs: dict[str, ProcessingJob | TrainingJob]
+) -> dict[str, JobWorkflow]:
+    """Workflow: a nightly pipeline prepare -> train -> evaluate of jobs no deployment runs (Completion.never()), on a
+    schedule, with state-input parts; a feature job and a training job the deployment runs too, run again by a
+    workflow of their own and a weekly schedule."""
+    stack = cdk.Stack(app, "Workflow", tags={"owner": "ml-platform"})
+    lake = s3.Bucket(stack, "Lake")
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    image = ContainerImage.from_registry(IMAGE_URI)
+    day = sfn.JsonPath.string_at("$.day")
+    prepare = ProcessingJob(
+        stack,
+        "Prepare",
+        image=image,
+        code=Code.from_asset(str(EXAMPLES / "evaluate" / "evaluate.py")),
+        arguments=["--day", "latest"],
+        environment={"MODE": "nightly"},
+        inputs=[ProcessingInput.from_bucket("raw", lake, "raw/")],
+        outputs=[ProcessingOutput.to_bucket("train", lake, "prepared/train/"), ProcessingOutput.to_bucket("test")],
+        completion=Completion.never(),
+    )
+    train = TrainingJob(
+        stack,
+        "Train",
+        image=ContainerImage.from_registry(TRAIN_IMAGE_URI),
+        hyperparameters={"epochs": 10, "lr": 0.1},
+        inputs=[TrainingInput.from_output("train", prepare, "train", content_type="text/csv")],
+        checkpoints=Checkpoints.per_run(),
+        volume_encryption_key=key,
+        output_bucket=lake,
+        completion=Completion.never(),
+    )
+    evaluate = ProcessingJob(
+        stack,
+        "Evaluate",
+        image=image,
+        inputs=[ProcessingInput.from_model("model", train), ProcessingInput.from_output("test", prepare, "test")],
+        outputs=[ProcessingOutput.to_bucket("report", lake, "reports/")],
+        completion=Completion.never(),
+    )
+    nightly = JobWorkflow(
+        stack,
+        "Nightly",
+        definition=prepare.as_task(stack, "PrepareRun", arguments=["--day", day], input_paths={"raw": f"{day}/"})
+        .next(train.as_task(stack, "TrainRun", hyperparameters={"epochs": sfn.JsonPath.string_at("$.epochs")}))
+        .next(evaluate.as_task(stack, "EvaluateRun", output_paths={"report": f"{day}/"})),
+        schedule=scheduler.ScheduleExpression.cron(hour="2", minute="0", time_zone=cdk.TimeZone.EUROPE_BERLIN),
+        input={"day": scheduler.ContextAttribute.scheduled_time, "epochs": "20"},
+        time_window=scheduler.TimeWindow.flexible(cdk.Duration.minutes(30)),
+        retry_attempts=3,
+        max_event_age=cdk.Duration.hours(2),
+        timeout=cdk.Duration.hours(12),
+        description="Nightly prepare, train and evaluate",
+    )
+    cloudwatch.Alarm(stack, "FailedRuns", metric=nightly.metric_failed(), threshold=1, evaluation_periods=1)
+    nightly.on_failure("Failures")
+
+    # Jobs the deployment runs too: the same requests, run again by a workflow and a weekly schedule.
+    features = ProcessingJob(
+        stack,
+        "Features",
+        image=image,
+        arguments=["--mode", "full"],
+        inputs=[ProcessingInput.from_bucket("raw", lake, "raw/")],
+        outputs=[ProcessingOutput.to_bucket("features", lake, "features/")],
+    )
+    cdk.Tags.of(features).add("team", "forecasting")
+    baseline = TrainingJob(
+        stack,
+        "Baseline",
+        image=ContainerImage.from_registry(TRAIN_IMAGE_URI),
+        hyperparameters={"epochs": 5, "early_stopping": True},
+        inputs=[TrainingInput.from_output("features", features, "features")],
+        checkpoints=Checkpoints.per_run(lake, "checkpoints/"),
+        output_bucket=lake,
+        training_job_name="baseline-2024-06-01",
+    )
+    features.schedule("Weekly", schedule=scheduler.ScheduleExpression.rate(cdk.Duration.days(7)))
+    refresh = JobWorkflow(
+        stack,
+        "Refresh",
+        definition=features.as_task(stack, "FeaturesRun").next(
+            baseline.as_task(stack, "BaselineRun", arguments=[sfn.JsonPath.string_at("$$.Execution.Name")])
+        ),
+    )
+    jobs.update(wf_prepare=prepare, wf_train=train, wf_evaluate=evaluate, wf_features=features, wf_baseline=baseline)
+    stacks["workflow"] = stack
+    return {"nightly": nightly, "refresh": refresh}

@@ -20,11 +20,13 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 from constructs import IConstruct
 
 from cdk_processing import (
     Code,
+    Completion,
     ContainerImage,
     ProcessingInput,
     ProcessingJob,
@@ -45,6 +47,7 @@ FIXTURES = {
     "TrainingFull": ["Key", "Data", "Vpc"],
     "TrainingGate": [],
     "TrainingCluster": ["Vpc", "Efs", "Lustre", "Corpus"],
+    "Workflow": ["Lake", "Key", "FailedRuns"],
 }
 
 
@@ -113,7 +116,8 @@ def test_example_app_has_no_findings_in_any_pack(example_app: tuple[cdk.App, str
 
 
 @pytest.mark.parametrize(
-    "name", ["minimal", "full", "pipeline", "training", "training_full", "training_gate", "training_cluster"]
+    "name",
+    ["minimal", "full", "pipeline", "training", "training_full", "training_gate", "training_cluster", "workflow"],
 )
 def test_the_library_has_no_findings_in_the_test_stacks(synthesized, name: str) -> None:
     assert library_findings(synthesized.stacks[name]) == []
@@ -161,6 +165,28 @@ def test_the_gate_reports_what_it_should(synthesized) -> None:
         "AwsSolutions-IAM5[Resource::arn:aws:s3:::mine/*] Extra/Job/Role/GrantsPolicy/Resource",
         "HIPAA.Security-IAMNoInlinePolicy Extra/Mine/DefaultPolicy/Resource",
         "NIST.800.53.R5-IAMNoInlinePolicy Extra/Mine/DefaultPolicy/Resource",
+    ]
+
+
+def test_a_job_task_in_a_state_machine_of_yours_is_acknowledged_for_its_runs_only() -> None:
+    """The runs' ARN pattern a task grants is acknowledged for exactly its text: a wildcard of yours on the same role
+    is reported, and so is the inline default policy aws-cdk-lib gives your state machine's role."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Yours")
+    job = ProcessingJob(stack, "Job", image=ContainerImage.from_registry("python:3.12"), completion=Completion.never())
+    machine = sfn.StateMachine(
+        stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(job.as_task(stack, "Run"))
+    )
+    machine.add_to_role_policy(
+        iam.PolicyStatement(actions=["sagemaker:DescribeModel"], resources=["arn:aws:sagemaker:*"])
+    )
+    app.synth()
+    assert [f for f in findings(stack) if "/Machine/" in f] == [
+        "AwsSolutions-IAM5[Resource::arn:aws:sagemaker:*] Yours/Machine/Role/DefaultPolicy/Resource",
+        "AwsSolutions-SF1 Yours/Machine/Resource",
+        "AwsSolutions-SF2 Yours/Machine/Resource",
+        "HIPAA.Security-IAMNoInlinePolicy Yours/Machine/Role/DefaultPolicy/Resource",
+        "NIST.800.53.R5-IAMNoInlinePolicy Yours/Machine/Role/DefaultPolicy/Resource",
     ]
 
 

@@ -24,7 +24,8 @@ def _lint(template: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "stack", ["minimal", "full", "pipeline", "training", "training_full", "training_gate", "training_cluster"]
+    "stack",
+    ["minimal", "full", "pipeline", "training", "training_full", "training_gate", "training_cluster", "workflow"],
 )
 def test_test_stacks_have_no_cfn_lint_errors_or_warnings(synthesized, stack: str) -> None:
     assert _lint(synthesized.templates[stack]) == []
@@ -69,8 +70,9 @@ def test_every_job_request_matches_the_processing_job_resource_schema(synthesize
             assert errors == [], logical_id
             checked += 1
     # minimal 1, full 1, pipeline 2, modes 1 (the start-only job is native), example 2, training_full 1 (Prepare),
-    # training_gate 1 (Evaluate)
-    assert checked == 9
+    # training_gate 1 (Evaluate),
+    # workflow 1 (Features; its jobs that run in workflows only have no resource)
+    assert checked == 10
 
 
 def test_the_schema_check_rejects_what_the_resource_schema_forbids() -> None:

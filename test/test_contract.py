@@ -32,6 +32,7 @@ STACKS = [
     "training_full",
     "training_gate",
     "training_cluster",
+    "workflow",
 ]
 # Asset hashes (the handler's code among them) change with any byte of the asset; nothing else does.
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")

@@ -117,6 +117,12 @@ def test_in_the_long_wait_a_metric_value_is_read_from_the_wait_condition_s_data(
     assert attribute.split(separator)[1] == "0.91"
 
 
+def test_a_warm_pool_of_a_job_no_deployment_runs_brings_no_handler() -> None:
+    """Only the deployment's handler releases pools: a job run by workflows alone keeps its pool for their next run."""
+    template = synthesized_with(lambda s: job(s, keep_alive=cdk.Duration.minutes(10), completion=Completion.never()))
+    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+
+
 def job(stack: cdk.Stack, **props: Any) -> TrainingJob:
     return TrainingJob(stack, "Train", image=ContainerImage.from_registry(TRAIN_IMAGE_URI), **props)
 
@@ -162,7 +168,22 @@ BAD: list[tuple[str, Callable[[cdk.Stack], Any], list[str]]] = [
             quality_gate=[MetricThreshold.at_least("validation:auc", 0.9)],
             completion=Completion.start_only(),
         ),
-        ["quality_gate is ['validation:auc']", "Completion.start_only() does not"],
+        ["quality_gate is ['validation:auc']", "Completion.start_only() and never() do not"],
+    ),
+    (
+        "a gate on a job no deployment runs",
+        lambda s: job(
+            s,
+            metric_definitions=[AUC],
+            quality_gate=[MetricThreshold.at_least("validation:auc", 0.9)],
+            completion=Completion.never(),
+        ),
+        ["quality_gate is ['validation:auc']", "a workflow's task ends on the job's status alone"],
+    ),
+    (
+        "a metric value of a job no deployment runs",
+        lambda s: job(s, metric_definitions=[AUC], completion=Completion.never()).metric_value("validation:auc"),
+        ["metric_value is 'validation:auc'", "never() no deployment waits for it"],
     ),
     (
         "a metric value of an undefined metric",
@@ -172,7 +193,7 @@ BAD: list[tuple[str, Callable[[cdk.Stack], Any], list[str]]] = [
     (
         "a metric value of a job only started",
         lambda s: job(s, metric_definitions=[AUC], completion=Completion.start_only()).metric_value("validation:auc"),
-        ["metric_value is 'validation:auc'", "with start_only() nothing waits for it"],
+        ["metric_value is 'validation:auc'", "with start_only() or never() no deployment waits"],
     ),
     (
         "a keep-alive past the model's maximum",

@@ -68,6 +68,7 @@ def _deploy_and_validate(provider: Provider, template: dict[str, Any], sent: lis
         ("training_full", 2),
         ("training_gate", 3),
         ("training_cluster", 3),
+        ("workflow", 2),
     ],
 )
 def test_requests_of_test_stacks_conform_to_the_service_model(synthesized, provider, sent, stack, jobs) -> None:

@@ -18,6 +18,7 @@ from .training_cluster import InstanceGroup
 from .training_distribution import Distribution
 from .training_inputs import RecordWrapper, TrainingInput
 from .training_job import TrainingJob
+from .workflow import JobTask, JobWorkflow
 
 # The library's one error class, for every job kind.
 JobValidationError = ProcessingJobValidationError
@@ -40,7 +41,9 @@ __all__ = [
     "InputMode",
     "InstanceGroup",
     "InstanceType",
+    "JobTask",
     "JobValidationError",
+    "JobWorkflow",
     "MetricDefinition",
     "MetricThreshold",
     "ProcessingInput",

@@ -111,7 +111,7 @@ def check_prop_types(
         "completion",
         completion,
         Completion,
-        "must be a Completion: Completion.wait(), Completion.wait_long() or Completion.start_only()",
+        "must be a Completion: Completion.wait(), .wait_long(), .start_only() or .never()",
     )
     if check_mapping("environment", environment, "{'MODE': 'full'}") is not None and not is_unresolved(environment):
         for key, value in environment.items():

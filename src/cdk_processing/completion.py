@@ -1,4 +1,5 @@
-"""How a deployment waits for a processing job: in the custom resource, on a wait condition, or not at all."""
+"""How a deployment waits for a job: in the custom resource, on a wait condition, not at all, or (never) not at all
+because the job runs only in workflows."""
 
 from __future__ import annotations
 
@@ -24,12 +25,15 @@ class Completion:
     - ``Completion.wait()``: the custom resource waits (``max_runtime`` up to 45 minutes);
     - ``Completion.wait_long(timeout)``: the custom resource starts the job, a CloudFormation WaitCondition holds the
       deployment until the job's state change event signals it (``max_runtime`` up to 11 h 45 min);
-    - ``Completion.start_only()``: the job starts and the deployment goes on (``max_runtime`` up to 9 days).
+    - ``Completion.start_only()``: the job starts and the deployment goes on (``max_runtime`` up to 9 days);
+    - ``Completion.never()``: no deployment runs the job; it runs in workflows and schedules only (``job.as_task``,
+      ``job.schedule``, ``JobWorkflow``).
     """
 
     WAIT = "wait"
     LONG = COMPLETION_LONG  # the custom resource's Completion property says so to the handler
     START = "start"
+    NEVER = "never"
 
     def __init__(self, kind: str, timeout: Duration | None = None) -> None:
         self.kind = kind
@@ -64,6 +68,18 @@ class Completion:
         return Completion(Completion.START)
 
     @staticmethod
+    def never() -> Completion:
+        """No deployment runs the job: it exists to run in workflows and on schedules (``job.as_task``,
+        ``job.schedule``, ``JobWorkflow``). The stack creates its role and grants and no custom resource; its
+        ``max_runtime`` goes up to SageMaker's limit (default 1 day), as with ``start_only()``."""
+        return Completion(Completion.NEVER)
+
+    @property
+    def deploy_run(self) -> bool:
+        """Whether a deployment runs the job (every mode but ``never()``)."""
+        return self.kind != Completion.NEVER
+
+    @staticmethod
     def for_max_runtime(max_runtime: Duration | None, prop: str = "max_runtime") -> Completion:
         """The default: wait in the custom resource when the job fits its budget, else the long wait.
 
@@ -92,6 +108,7 @@ class Completion:
             Completion.WAIT: MAX_RUNTIME_LIMIT,
             Completion.LONG: LONG_MAX_RUNTIME,
             Completion.START: start_limit or SAGEMAKER_MAX_RUNTIME,
+            Completion.NEVER: start_limit or SAGEMAKER_MAX_RUNTIME,
         }[self.kind]
 
     @property
@@ -100,6 +117,7 @@ class Completion:
             Completion.WAIT: MAX_RUNTIME_LIMIT,
             Completion.LONG: LONG_MAX_RUNTIME,
             Completion.START: SAGEMAKER_DEFAULT_RUNTIME,
+            Completion.NEVER: SAGEMAKER_DEFAULT_RUNTIME,
         }[self.kind]
 
     def check(
@@ -138,6 +156,7 @@ class Completion:
             "takes to start the job: use Completion.wait_long() (up to 12 hours) or Completion.start_only()",
             Completion.LONG: "a WaitCondition waits 12 hours at most: use Completion.start_only() for longer jobs",
             Completion.START: f"SageMaker allows {limit} s ({start_source}) at most",
+            Completion.NEVER: f"SageMaker allows {limit} s ({start_source}) at most",
         }
         raise fail(
             prop,
@@ -147,6 +166,8 @@ class Completion:
         )
 
     def __str__(self) -> str:
-        return {Completion.WAIT: "Completion.wait()", Completion.LONG: "Completion.wait_long()"}.get(
-            self.kind, "Completion.start_only()"
-        )
+        return {
+            Completion.WAIT: "Completion.wait()",
+            Completion.LONG: "Completion.wait_long()",
+            Completion.NEVER: "Completion.never()",
+        }.get(self.kind, "Completion.start_only()")

@@ -150,7 +150,9 @@ class ProcessingInput(JobInput, ABC):
         """
         check_channel_name("inputs[].name", name)
         chained = upstream_location(f"inputs[{name}]", job, output_name)
-        return _ChainedInput(name, chained, local_path, input_mode, distribution, job)
+        made = _ChainedInput(name, chained, local_path, input_mode, distribution, job)
+        made.upstream_output = output_name
+        return made
 
     @staticmethod
     def from_model(

@@ -48,8 +48,17 @@ class JobBase(Resource):
     """What every SageMaker job of the library offers, of any kind (``_kind``): events and instance metrics."""
 
     _kind: ClassVar[JobKind]
-    _name: str
-    _arn: str
+    _given_name: str
+    _given_arn: str
+
+    @property
+    def _name(self) -> str:
+        """The job's name (a job of this app: its deployment's run's, as a token)."""
+        return self._given_name
+
+    @property
+    def _arn(self) -> str:
+        return self._given_arn
 
     def _name_pattern(self) -> list[Any]:
         """How EventBridge matches this job's name in an event: exactly, or by the prefix of its generated names."""
@@ -211,8 +220,8 @@ class ImportedProcessingJob(ProcessingJobBase):
 
     def __init__(self, scope: Construct, id: str, processing_job_name: str, arn: str | None = None) -> None:
         super().__init__(scope, id)
-        self._name = processing_job_name
-        self._arn = arn if arn is not None else job_arn(self, PROCESSING, processing_job_name)
+        self._given_name = processing_job_name
+        self._given_arn = arn if arn is not None else job_arn(self, PROCESSING, processing_job_name)
 
 
 @runtime_checkable
@@ -300,5 +309,5 @@ class ImportedTrainingJob(TrainingJobBase):
 
     def __init__(self, scope: Construct, id: str, training_job_name: str, arn: str | None = None) -> None:
         super().__init__(scope, id)
-        self._name = training_job_name
-        self._arn = arn if arn is not None else job_arn(self, TRAINING, training_job_name)
+        self._given_name = training_job_name
+        self._given_arn = arn if arn is not None else job_arn(self, TRAINING, training_job_name)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, Lazy, Size
+from aws_cdk import Duration, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -19,7 +19,7 @@ from constructs import Construct
 
 from . import _memo
 from ._core.job import DEFAULT_VOLUME_SIZE
-from ._core.resource import JobResource, Produce
+from ._core.resource import JobResource, lazy
 from ._core.tags import MAX_TAGS, JobTags
 from ._job_checks import PROCESSING_SHAPES, check_job_scalars, check_prop_types
 from ._policy import KMS_WRITE, allow_key
@@ -213,9 +213,9 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
             "StoppingCondition": {"MaxRuntimeInSeconds": int(_memo.seconds(max_runtime))},
             "RoleArn": self.role.role_arn,
             "NetworkConfig": network_config,
-            "ProcessingInputs": Lazy.any(Produce(self._channels.render_inputs)),
-            "ProcessingOutputConfig": Lazy.any(Produce(self._channels.render_output_config)),
-            "Tags": Lazy.any(Produce(lambda: self._tags.render())),
+            "ProcessingInputs": lazy(self._channels.render_inputs),
+            "ProcessingOutputConfig": lazy(self._channels.render_output_config),
+            "Tags": lazy(lambda: self._tags.render()),
         }
         if environment:
             request["Environment"] = dict(environment)
@@ -247,9 +247,6 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
             self._resource.add_long_wait(self, self, completion, max_runtime, request, self._upstream)
         # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
         self._tags = JobTags(self, tag_probe)
-
-        self._name = self._resource.job_name()
-        self._arn = self._resource.att("ProcessingJobArn")
 
     # -----------------------------------------------------------------------------------------------------------
     # Public members

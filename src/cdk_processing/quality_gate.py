@@ -52,12 +52,12 @@ def render_gate(
     thresholds = check_list_of("quality_gate", gate, MetricThreshold, '[MetricThreshold("validation:auc", ">=", 0.85)]')
     if not thresholds:
         return None
-    if completion.kind == Completion.START:
+    if completion.kind in (Completion.START, Completion.NEVER):
         raise fail(
             "quality_gate",
             [t.metric_name for t in thresholds],
-            "needs a deployment that waits for the job's end: Completion.start_only() does not; use "
-            "Completion.wait() or Completion.wait_long()",
+            "needs a deployment that waits for the job's end: Completion.start_only() and never() do not; use "
+            "Completion.wait() or Completion.wait_long() (a workflow's task ends on the job's status alone)",
         )
     rendered = []
     for index, threshold in enumerate(thresholds):

@@ -3,18 +3,15 @@ elsewhere, its tag probe, and the small types of its request (metric definitions
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 import jsii
-from aws_cdk import Fn, ITaggableV2, TagManager, TagType, Token, Tokenization
+from aws_cdk import Fn, ITaggableV2, TagManager, TagType, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from . import _model
 from ._core.context import JobScope
 from ._core.job import CreatedJob
 from ._s3 import S3Location
@@ -109,37 +106,6 @@ class Checkpoints:
         return config
 
 
-def render_hyperparameters(values: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """``HyperParameters``: every value a string, as SageMaker takes them. Booleans as ``true``/``false`` (what the
-    framework containers decode as JSON), numbers as Python writes them, strings and tokens as they are."""
-    if values is None or (is_unresolved(values) and not isinstance(values, Mapping)):
-        return values  # a token for the whole map
-    if not isinstance(values, Mapping):
-        raise fail(
-            "hyperparameters", values, "must be a dict of names to str, int, float or bool, such as {'epochs': 10}"
-        )
-    low, high = _model.bounds("HyperParameters")
-    if len(values) > high:
-        raise fail("hyperparameters", f"{len(values)} entries", f"SageMaker takes at most {high}")
-    rendered = {}
-    for key, value in values.items():
-        check_type("hyperparameters key", key, str, "must be a string")
-        check_model_string("hyperparameters key", key, "HyperParameterKey")
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise fail(f"hyperparameters[{key}]", value, "must be a finite number (or a string, if the job reads one)")
-        elif isinstance(value, float) and is_unresolved(value):
-            text = Tokenization.stringify_number(value)  # a number token (a parameter's value): its string
-        elif isinstance(value, (int, float, str)):
-            text = str(value)
-        else:
-            raise fail(f"hyperparameters[{key}]", value, "must be a str, int, float or bool")
-        check_model_string(f"hyperparameters[{key}]", text, "HyperParameterValue")
-        rendered[key] = text
-    return rendered
-
-
 @jsii.implements(ITaggableV2)
 class _TagProbe(Construct):
     """What ``Tags.of()`` sees of a training job: the type ``AWS::SageMaker::TrainingJob`` (no L1 exists for it), so
@@ -219,12 +185,12 @@ class TrainingJobAttributes(CreatedJob):
                 "must name one of the job's metric_definitions: "
                 + (", ".join(repr(n) for n in self._metric_names) or "the job has none"),
             )
-        if self.completion.kind == Completion.START:
+        if self.completion.kind in (Completion.START, Completion.NEVER):
             raise fail(
                 "metric_value",
                 metric_name,
                 "is known once the deployment saw the job end, with Completion.wait() or wait_long(); with "
-                "start_only() nothing waits for it",
+                "start_only() or never() no deployment waits for it",
             )
         assert self._resource is not None
         if self._resource.wait_condition is not None:

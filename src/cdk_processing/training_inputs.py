@@ -206,6 +206,7 @@ class TrainingInput(JobInput):
         check_model_string("inputs[].channel", channel, "ChannelName", "letters, digits, '.', '-' and '_'")
         made = TrainingInput(channel, upstream_location(f"inputs[{channel}]", job, output_name), **options)
         made.upstream = job
+        made.upstream_output = output_name
         return made
 
     @staticmethod

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, Lazy, Size
+from aws_cdk import Duration, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -19,8 +19,9 @@ from constructs import Construct
 
 from . import _model
 from ._core.job import DEFAULT_VOLUME_SIZE
-from ._core.resource import JobResource, Produce
+from ._core.resource import JobResource, lazy
 from ._core.tags import JobTags
+from ._hyperparameters import render_hyperparameters
 from ._job_checks import TRAINING_SHAPES, check_job_scalars, check_prop_types
 from ._policy import KMS_WRITE, allow_key
 from ._s3 import S3Location
@@ -42,7 +43,6 @@ from .training_attributes import (
     Checkpoints,
     MetricDefinition,
     TrainingJobAttributes,
-    render_hyperparameters,
     tag_probe,
 )
 from .training_cluster import InstanceGroup, TrainingCluster
@@ -296,12 +296,12 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         request: dict[str, Any] = {
             "AlgorithmSpecification": algorithm,
             "RoleArn": self.role.role_arn,
-            "InputDataConfig": Lazy.any(Produce(lambda: self._channels or None)),
+            "InputDataConfig": lazy(lambda: self._channels or None),
             "OutputDataConfig": output,
             "ResourceConfig": resources,
             "StoppingCondition": stopping,
             **self._network.flags,
-            "Tags": Lazy.any(Produce(lambda: self._tags.render())),
+            "Tags": lazy(lambda: self._tags.render()),
         }
         if self._network.vpc_config is not None:
             request["VpcConfig"] = self._network.vpc_config
@@ -349,14 +349,12 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             per_run=per_run,
             properties={kinds.PROP_QUALITY_GATE: gate},
         )
-        if keep_alive is not None:
+        if keep_alive is not None and completion.deploy_run:
             ProcessingJobProvider.of(self, TRAINING).allow_update(training_job_name, TRAINING)
         self._request = request
         if completion.kind == Completion.LONG:
             self._resource.add_long_wait(self, self, completion, max_wait, request, self._upstream, gate)
         self._tags = JobTags(self, tag_probe)
-        self._name = self._resource.job_name()
-        self._arn = self._resource.att(TRAINING.arn_field)
 
     def _add_code(self, code: Code) -> str:
         """The code as the channel ``code`` (the plain CDK asset); its file name in the channel."""

@@ -4,24 +4,27 @@ attributes every kind has, the escape hatch). Each kind's job adds its own reque
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from aws_cdk import RemovalPolicy, Size
+from aws_cdk import Duration, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import IDependable
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct, IDependable
 
 from .. import _model
 from .._job_checks import claim_job_name
 from .._naming import job_name_prefix
 from .._validation import fail, in_construct
 from ..assets import default_bucket
+from ..completion import Completion
 from ..handler.kinds import JobKind
 from ..image import ContainerImage, ContainerImageConfig
+from ..workflow import JobTask, JobWorkflow
 from .network import JobNetwork
 from .resource import JobResource
 from .role import JobRole, grant_logs_and_metrics
@@ -35,9 +38,9 @@ class CreatedJob:
     """A job of this app (mixed into ``ProcessingJob`` and ``TrainingJob`` before their ``JobBase``)."""
 
     _kind: ClassVar[JobKind]
-    _name: str
     _resource: JobResource | None
     _request: dict[str, Any]
+    completion: Completion
 
     def _compose(
         self,
@@ -72,6 +75,7 @@ class CreatedJob:
         self._waits_for: list[IDependable] = []
         self._upstream: list[str] = []
         self._resource = None
+        self._tasks: list[Any] = []  # the workflows' tasks that run this job (JobTask)
         image_config = image.bind(job, job)
         streams = f"{fixed_name}/*" if fixed_name else f"{self._name_prefix}-*"
         grant_logs_and_metrics(job, job, kind, streams)
@@ -104,11 +108,86 @@ class CreatedJob:
 
     def apply_removal_policy(self, policy: RemovalPolicy) -> None:
         """What a stack delete or replacement does with the job: ``DESTROY`` (the default) stops a job still
-        running; ``RETAIN`` leaves it alone (CloudFormation keeps the resource and sends no delete)."""
+        running; ``RETAIN`` leaves it alone (CloudFormation keeps the resource and sends no delete). A job no
+        deployment runs (``Completion.never()``) has no resource: nothing to do."""
         assert self._resource is not None
         resource = self._resource.native or self._resource.custom
-        assert resource is not None
-        resource.apply_removal_policy(policy)
+        if resource is not None:
+            resource.apply_removal_policy(policy)
+
+    @property
+    def deploy_run(self) -> bool:
+        """Whether deployments run the job (``False`` for ``Completion.never()``: it runs in workflows only)."""
+        return self.completion.deploy_run
+
+    @property
+    def _name(self) -> str:
+        assert self._resource is not None
+        return self._resource.job_name()
+
+    @property
+    def _arn(self) -> str:
+        return self._att(self._kind.arn_field)
+
+    @in_construct
+    def as_task(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        arguments: Sequence[str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        hyperparameters: Mapping[str, str | int | float | bool] | None = None,
+        input_paths: Mapping[str, str] | None = None,
+        output_paths: Mapping[str, str] | None = None,
+        comment: str | None = None,
+        task_timeout: Duration | None = None,
+    ) -> JobTask:
+        """A Step Functions Task state that runs this job (``JobTask``): the request the deployment's run has, through
+        SageMaker's ``.sync`` integration, under a name of each run's own, in any state machine. See ``JobTask`` for
+        the parameters."""
+        return JobTask(
+            scope,
+            id,
+            job=self,
+            arguments=arguments,
+            environment=environment,
+            hyperparameters=hyperparameters,
+            input_paths=input_paths,
+            output_paths=output_paths,
+            comment=comment,
+            task_timeout=task_timeout,
+        )
+
+    @in_construct
+    def schedule(
+        self,
+        id: str,
+        *,
+        schedule: scheduler.ScheduleExpression,
+        input: Mapping[str, Any] | None = None,
+        time_window: scheduler.TimeWindow | None = None,
+        retry_attempts: int | None = None,
+        max_event_age: Duration | None = None,
+        enabled: bool = True,
+        description: str | None = None,
+    ) -> JobWorkflow:
+        """Run the job on a schedule: an EventBridge Scheduler schedule starting a state machine of one task
+        (``as_task``, the job's request as it is), made under the job (``JobWorkflow``, whose parameters these
+        are)."""
+        job: Any = self
+        return JobWorkflow(
+            job,
+            id,
+            definition=self.as_task(job, f"{id}Run"),
+            schedule=schedule,
+            input=input,
+            time_window=time_window,
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+            enabled=enabled,
+            description=description,
+        )
 
     def _att(self, name: str) -> str:
         assert self._resource is not None
@@ -127,8 +206,10 @@ class CreatedJob:
     def _name_pattern(self) -> list[Any]:
         # Every run of a job with a generated name shares its prefix; a fixed name is matched as it is. A native
         # (start-only) job's name is CloudFormation's: the rule then follows the job's creation.
-        if self._fixed_name:
+        if self._fixed_name and self.deploy_run:
             return [self._fixed_name]
+        if self._resource is not None and not self._resource.deploy_run:  # runs in workflows only: their names
+            return [{"prefix": f"{self._name_prefix}-"}]
         if self._resource is None or self._resource.custom is None:
             return [self._name]
         return [{"prefix": f"{self._name_prefix}-"}]

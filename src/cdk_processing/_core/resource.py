@@ -32,6 +32,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct, IConstruct, IDependable
 
 from .._policy import PoliciesOf, allow
+from .._validation import ProcessingJobValidationError, fail
 from ..completion import LONG_WAIT_MARGIN, Completion
 from ..handler import kinds
 from ..handler.kinds import JobKind
@@ -61,16 +62,28 @@ class JobResource:
     ) -> None:
         """:param per_run: members of the request (dotted paths) whose S3 URI each run extends with its job name.
         :param properties: the custom resource's properties of the kind's own (a quality gate), None: none."""
+        self._job = job
         self._kind = kind
         self._fixed_name = fixed_name
+        # What a run outside the deployment (a workflow's task) is made of: the same request, role and names.
+        self.request = request
+        self.role = role
+        self.volume_key = volume_key
+        self.name_prefix = name_prefix
+        self.per_run = list(per_run or [])
+        self.deploy_run = completion.deploy_run
+        self.waits_for = waits_for
         self.native: CfnResource | None = None
         self.custom: CustomResource | None = None
         self.wait_condition: CfnWaitCondition | None = None
-        self.resource: Construct
+        self.resource: Construct | None = None
+        self._name: str | None = None
+        if not self.deploy_run:
+            return  # Completion.never(): no resource; the role and its grants are the job's all the same
         if completion.kind == Completion.START and kind.native_type is not None:
             # Nothing waits: the native resource, created by CloudFormation itself, with no Lambda at all.
             self.native = CfnResource(job, "Resource", type=kind.native_type, properties=request)
-            self.resource = self.native
+            resource: Construct = self.native
         else:
             # A kind with no native resource starts only-started jobs through the custom resource too.
             provider = ProcessingJobProvider.of(job, kind)
@@ -95,17 +108,29 @@ class JobResource:
                 },
                 service_timeout=SERVICE_TIMEOUT,
             )
-            self.resource = self.custom
-            self.resource.node.add_dependency(provider.handler_role, PoliciesOf.for_role(provider.handler_role))
+            self.custom.node.add_dependency(provider.handler_role, PoliciesOf.for_role(provider.handler_role))
+            resource = self.custom
+        self.resource = resource
         # The job must not start before its role can read its inputs, nor before the handler may start it (the role
         # itself is implied by the request's GetAtt of its ARN), nor before its local files are in S3. Every policy
         # the role holds at synth: those that inputs, outputs or grants added later bring included.
-        self.resource.node.add_dependency(PoliciesOf.for_role(role))
+        resource.node.add_dependency(PoliciesOf.for_role(role))
         for dependable in waits_for:
-            self.resource.node.add_dependency(dependable)
+            resource.node.add_dependency(dependable)
+
+    def no_deploy_run(self, what: str) -> ProcessingJobValidationError:
+        """The error for ``what`` (an attribute, ...) of a job no deployment runs."""
+        return fail(
+            what,
+            "asked for",
+            "the job has no run during deployments (Completion.never()): its runs are its workflows' tasks "
+            "(job.as_task), whose results carry it",
+        ).at(self._job.node.path)
 
     def att(self, name: str) -> str:
         """An attribute of the job (a GetAtt token)."""
+        if not self.deploy_run:
+            raise self.no_deploy_run(name)
         if self.custom is not None:
             return self.custom.get_att_string(name)
         assert self.native is not None
@@ -114,6 +139,13 @@ class JobResource:
     def job_name(self) -> str:
         """The job's name as a token: the custom resource's attribute, a fixed name, or the native job's (from its
         ARN, which is its Ref: ``.../<kind's ARN resource>/<name>``)."""
+        if self._name is None:
+            self._name = self._job_name()
+        return self._name
+
+    def _job_name(self) -> str:
+        if not self.deploy_run:
+            raise self.no_deploy_run(self._kind.name_field)
         if self.custom is not None:
             return self.custom.get_att_string(self._kind.name_field)
         if self._fixed_name:
@@ -136,7 +168,10 @@ class JobResource:
         return Fn.join("", [uri, Fn.select(0, Fn.split("{", data))])
 
     def wait_for(self, dependable: IDependable) -> None:
-        self.resource.node.add_dependency(dependable)
+        if self.resource is None:  # no deployment runs the job: its workflows wait for it (JobWorkflow)
+            self.waits_for.append(dependable)
+        else:
+            self.resource.node.add_dependency(dependable)
 
     def set_property(self, key: str, value: Any) -> None:
         """Set a property of the custom resource (outside the request: the job does not run again for it)."""
@@ -153,6 +188,8 @@ class JobResource:
         for part in parts[:-1]:
             node = node[part] if isinstance(part, int) else node.setdefault(part, {})
         node[parts[-1]] = value
+        if not self.deploy_run:
+            return
         if self.custom is not None:
             resource = self.custom.node.default_child
             assert isinstance(resource, CfnResource)
@@ -185,7 +222,7 @@ class JobResource:
         assert self.custom is not None
         resource = self.custom.node.default_child
         assert isinstance(resource, CfnResource)
-        condition.node.add_dependency(self.resource)
+        condition.node.add_dependency(self.custom)
         resource.add_property_override(kinds.PROP_SIGNAL_HANDLE, handle.ref)
         ended = sorted(self._kind.failed | {"Completed"})
         rule = events_of.on_state_change("CompletionEvents", statuses=ended)
@@ -236,6 +273,23 @@ class _RunIds:
         digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:8]
         for resource in self._resources:
             resource.override_logical_id(f"{Names.unique_id(resource)}{digest}")
+
+
+def lazy(fn: Callable[[], Any]) -> Any:
+    """``Lazy.any(Produce(fn))``, known as ``fn``'s: a request member computed at synth that a workflow's task renders
+    from the same ``fn`` (``produced``)."""
+    token = Lazy.any(Produce(fn))
+    _PRODUCERS[id(token)] = (token, fn)
+    return token
+
+
+def produced(value: Any) -> Callable[[], Any] | None:
+    """The function of a ``lazy`` request member, ``None`` for any other value."""
+    entry = _PRODUCERS.get(id(value))
+    return entry[1] if entry is not None and entry[0] is value else None
+
+
+_PRODUCERS: dict[int, tuple[Any, Callable[[], Any]]] = {}
 
 
 @jsii.implements(IStableAnyProducer)

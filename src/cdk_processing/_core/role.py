@@ -51,8 +51,38 @@ class JobRole:
 def grant_logs_and_metrics(job: Construct, grantee: iam.IGrantable, kind: JobKind, streams: str) -> None:
     """Let the job (``grantee``) write its log streams (``streams``: a name pattern) and put metrics in its kind's
     namespace."""
-    stack = stack_of(job)
-    log_group_arn = once(
+    log_group_arn = _log_group_arn(stack_of(job), kind)
+    allow(
+        grantee,
+        ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+        [log_group_arn + ":*"],
+        why="CloudWatch Logs authorizes these on the log group's ARN with the ':*' suffix (CloudWatch Logs "
+        f"permissions reference); the group, {kind.log_group}, is SageMaker's and shared by every job",
+    )
+    grant_log_streams(job, grantee, kind, streams)
+    allow(
+        grantee,
+        ["cloudwatch:PutMetricData"],
+        ["*"],
+        {"StringEquals": {"cloudwatch:namespace": kind.metrics_namespace}},
+        why="PutMetricData supports no resource-level permissions (Service Authorization Reference, Actions "
+        f"defined by Amazon CloudWatch); the condition limits it to the {kind.noun}s' namespace",
+    )
+
+
+def grant_log_streams(job: Construct, grantee: iam.IGrantable, kind: JobKind, streams: str) -> None:
+    """Let the job (``grantee``) write the log streams of its runs (``streams``: a name pattern)."""
+    allow(
+        grantee,
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        [f"{_log_group_arn(stack_of(job), kind)}:log-stream:{streams}"],
+        why="SageMaker names a job's log streams <job name>/algo-<n>-<epoch>; the job name ends in the "
+        "deployment's request id, so the streams are named by this job's name prefix",
+    )
+
+
+def _log_group_arn(stack: Stack, kind: JobKind) -> str:
+    return once(
         stack,
         f"log group {kind.log_group}",
         lambda: stack.format_arn(
@@ -61,28 +91,6 @@ def grant_logs_and_metrics(job: Construct, grantee: iam.IGrantable, kind: JobKin
             resource_name=kind.log_group,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         ),
-    )
-    allow(
-        grantee,
-        ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-        [log_group_arn + ":*"],
-        why="CloudWatch Logs authorizes these on the log group's ARN with the ':*' suffix (CloudWatch Logs "
-        f"permissions reference); the group, {kind.log_group}, is SageMaker's and shared by every job",
-    )
-    allow(
-        grantee,
-        ["logs:CreateLogStream", "logs:PutLogEvents"],
-        [f"{log_group_arn}:log-stream:{streams}"],
-        why="SageMaker names a job's log streams <job name>/algo-<n>-<epoch>; the job name ends in the "
-        "deployment's request id, so the streams are named by this job's name prefix",
-    )
-    allow(
-        grantee,
-        ["cloudwatch:PutMetricData"],
-        ["*"],
-        {"StringEquals": {"cloudwatch:namespace": kind.metrics_namespace}},
-        why="PutMetricData supports no resource-level permissions (Service Authorization Reference, Actions "
-        f"defined by Amazon CloudWatch); the condition limits it to the {kind.noun}s' namespace",
     )
 
 

@@ -28,6 +28,9 @@ def upstream_location(prop: str, job: UpstreamJob, output_name: str) -> S3Locati
         "must be the name of one of the job's S3 outputs (a training job's: \"model\")",
     )
     location = job.output_location(output_name)
+    if not getattr(job, "deploy_run", True):
+        # No deployment writes it: only a workflow's task reads it, from the run earlier in the same execution.
+        return S3Location(bucket=location.bucket, key_prefix=location.key_prefix)
     return S3Location(bucket=location.bucket, key_prefix=location.key_prefix, uri_string=job.output_uri(output_name))
 
 
@@ -45,6 +48,8 @@ class JobInput:
     """For an input from local files, where they were put, once bound."""
     upstream: UpstreamJob | None = None
     """For another job's output, that job: the reader runs again whenever it does."""
+    upstream_output: str | None = None
+    """For another job's output, the output's name."""
 
     @property
     def waits_for(self) -> IDependable | None:
@@ -56,5 +61,14 @@ class JobInput:
         (the runs the job reads) gets the name of the upstream job's current run, so the job runs again with it."""
         if self.waits_for is not None:
             job.wait_for(self.waits_for)
-        if self.upstream is not None:
+        if self.upstream is None:
+            return
+        if getattr(self.upstream, "deploy_run", True):
             upstream.append(self.upstream.run_name)
+        elif getattr(job, "deploy_run", True):
+            raise fail(
+                f"inputs[{getattr(self, 'channel', None) or getattr(self, 'name', '')}]",
+                f"the output {self.upstream_output!r} of {self.upstream.node.path}",  # type: ignore[attr-defined]
+                "no deployment runs that job (Completion.never()), so none writes it: a job reading it runs in "
+                "workflows only too (completion=Completion.never(), chained after that job's task)",
+            )
