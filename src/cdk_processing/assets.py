@@ -198,7 +198,7 @@ def stage_data(
     files, the zip of its files (the CDK asset), which the entrypoint unpacks at ``local_path`` before the job's
     command runs; else a copy with its file names kept, by a BucketDeployment under the job's prefix."""
     bucket_prefix = job_defaults(job)[1]  # also: the job is a job
-    unpacker = cast(JobScope, job).unpacker(mode) if local_path is not None else None
+    unpacker = cast(JobScope, job)._unpacker(mode) if local_path is not None else None
     if unpacker is None:
         name = prop.removeprefix("inputs[").removesuffix("]")
         return stage(job, id, path, f"{prop}.path", f"{bucket_prefix}inputs/{name}/", exclude)

@@ -46,7 +46,7 @@ class JobScope(LibraryGrantee, Protocol):
         """The job starts only after ``dependable`` exists."""
         ...
 
-    def unpacker(self, input_mode: str | None) -> Unpacker | None:
+    def _unpacker(self, input_mode: str | None) -> Unpacker | None:
         """What unpacks an input's zip at its local path before the job's command runs, for an input read in
         ``input_mode`` (``"File"``; ``None``: the job's default mode): the job's entrypoint wrapper; ``None`` for a
         job that runs its image's own entrypoint, or an input not read as files."""

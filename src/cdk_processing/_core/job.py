@@ -169,7 +169,7 @@ class CreatedJob:
         else:
             self._resource.wait_for(dependable)
 
-    def unpacker(self, input_mode: str | None) -> Launch | None:
+    def _unpacker(self, input_mode: str | None) -> Launch | None:
         """The job's entrypoint wrapper, which unpacks a zip where an input read as files (``input_mode``, or the
         job's) was downloaded; ``None`` for a job that runs its image's own entrypoint."""
         launch = self._launch
