@@ -132,6 +132,35 @@ def training_realistic(stack: cdk.Stack, n: int) -> None:
         )
 
 
+DATA_FOLDER = ROOT / "examples" / "evaluate"  # a small folder of the repository, as the test stacks use
+
+
+def data_folder_jobs(entrypoint: list[str] | None) -> AddJobs:
+    """``n`` jobs, each reading a local data folder as its input ``lookup`` and writing one output, with
+    ``entrypoint`` (``None``: the image's own)."""
+
+    def add_jobs(stack: cdk.Stack, n: int) -> None:
+        bucket = s3.Bucket(stack, "Data")
+        for i in range(n):
+            ProcessingJob(
+                stack,
+                f"Job{i}",
+                image=ContainerImage.from_registry(IMAGE),
+                entrypoint=entrypoint,
+                inputs=[ProcessingInput.from_asset("lookup", str(DATA_FOLDER))],
+                outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{i}/")],
+            )
+
+    return add_jobs
+
+
+# A job with a local data folder (issue 16): its entrypoint given (the folder is the asset zip the library's wrapper
+# unpacks), or the image's own (the folder is copied by a BucketDeployment).
+DATA_FOLDER_SUBJECTS: dict[str, AddJobs] = {
+    "entrypoint given: asset zip, unpacked by the wrapper": data_folder_jobs(["python3", "/opt/program/run.py"]),
+    "image's own entrypoint: BucketDeployment copy": data_folder_jobs(None),
+}
+
 LIBRARY = "cdk-processing (wait)"
 LIBRARY_LONG = "cdk-processing (wait_long)"
 LIBRARY_START = "cdk-processing (start_only)"

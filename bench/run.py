@@ -1,7 +1,7 @@
 """All the benchmarks of issue 7 in one run: one markdown document with the machine, the tables and the targets.
 
-Runs template_cost, synth_time, wait_efficiency and handler_size in this process (one jsii start-up for all) and
-checks the issue's targets for this library. About three minutes on two cores.
+Runs template_cost, synth_time, wait_efficiency, handler_size and local_data in this process (one jsii start-up
+for all) and checks the issue's targets for this library. About three minutes on two cores.
 
 Also issue 18's figures (``perf.py``: round trips per job, in-process and whole-process ratios, template bytes per
 job); ``--check`` exits non-zero on a regression of those against ``baseline.json`` (see ``perf.py``).
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import handler_size
+import local_data
 import perf
 import synth_time
 import template_cost
@@ -124,6 +125,7 @@ def main() -> None:
         ("synth_time", synth_time),
         ("wait_efficiency", wait_efficiency),
         ("handler_size", handler_size),
+        ("local_data", local_data),
     ):
         print(f"running {name} ...", file=sys.stderr, flush=True)
         results[name] = module.measure()

@@ -5,6 +5,8 @@ backticks, where ``Name`` is a public name, is a member of it that takes those k
 
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
 import re
 import warnings
@@ -110,3 +112,21 @@ def test_every_reference_to_a_public_name_resolves() -> None:
                     broken += [f"{where}: ``{ref}``: no parameter {k!r}" for k in keywords if k not in parameters]
     assert broken == []
     assert count >= 20  # the check sees the references the docstrings have
+
+
+def test_the_lazy_names_are_the_names_type_checkers_see() -> None:
+    """The package imports its public names on first use (``_WHERE``); type checkers and IDEs read the imports of
+    its ``if TYPE_CHECKING:`` block: both give each name of ``__all__`` the same object, and nothing else."""
+    tree = ast.parse(Path(cdk_processing.__file__).read_text())
+    [block] = [n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"]
+    seen = {
+        alias.asname or alias.name: (f".{node.module}", alias.name)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    lazy = cdk_processing._WHERE
+    assert seen == lazy
+    assert set(lazy) == set(cdk_processing.__all__) and len(cdk_processing.__all__) == len(lazy)
+    for name, (module, attribute) in lazy.items():
+        assert PUBLIC[name] is getattr(importlib.import_module(module, "cdk_processing"), attribute), name

@@ -25,7 +25,6 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
 from constructs import IConstruct
 
 from cdk_processing import (
-    Code,
     Completion,
     ContainerImage,
     ProcessingInput,
@@ -301,9 +300,8 @@ def test_a_log_key_configured_for_the_stack_encrypts_every_library_log_group_wit
     ProcessingJob(
         stack,
         "Train",
-        image=ContainerImage.from_registry("python:3.12"),
-        code=Code.from_asset(str(ROOT / "examples" / "preprocess"), entry_point="preprocess.py"),
-        inputs=[ProcessingInput.from_asset("lookup", str(ROOT / "examples" / "evaluate"))],  # a folder: copied
+        image=ContainerImage.from_registry("python:3.12"),  # its own entrypoint: the folder is copied
+        inputs=[ProcessingInput.from_asset("lookup", str(ROOT / "examples" / "evaluate"))],
         max_runtime=cdk.Duration.hours(2),
     )
     template = dict(app.synth().get_stack_by_name("Keyed").template)

@@ -524,6 +524,66 @@ def test_the_console_script_runs_the_cli(world: World) -> None:
     assert [job["Name"] for job in json.loads(listed.stdout)] == [world.prepare, world.evaluate, world.broken]
 
 
+def _imported(stderr: str) -> set[str]:
+    """The modules a process imported, from the lines ``-X importtime`` writes (``import time: ... | name``)."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_the_cli_starts_without_aws_cdk_or_jsii() -> None:
+    """The CLI needs boto3 only: neither ``import cdk_processing.cli`` nor ``--help`` loads aws-cdk-lib or jsii
+    (about 3 s, and a Node.js runtime), in a Python of its own and through the installed console script."""
+    script = (
+        "import json, sys\n"
+        "import cdk_processing.cli\n"
+        "try:\n"
+        "    cdk_processing.cli.main(['--help'])\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code == 0, exit.code\n"
+        "tops = ('aws_cdk', 'jsii', 'constructs', 'cdk_processing')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in tops)))\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])  # the script's last line
+    assert "cdk_processing.cli.main" in loaded and "cdk_processing.cli.aws" in loaded
+    assert [m for m in loaded if not m.startswith("cdk_processing")] == []
+    # The same for the console script pip wrote (the dev install's), its imports listed by -X importtime.
+    console = Path(sys.executable).parent / "cdk-processing"
+    assert console.exists(), "the console script is missing: make install"
+    environment["PYTHONPROFILEIMPORTTIME"] = "1"
+    done = subprocess.run([str(console), "--help"], env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "describe" in done.stdout, done.stderr[-2000:]
+    imported = _imported(done.stderr)
+    assert {"cdk_processing", "cdk_processing.cli.main", "botocore.exceptions"} <= imported
+    assert sorted(m for m in imported if m.split(".")[0] in ("aws_cdk", "jsii", "constructs")) == []
+
+
+def test_the_package_imports_a_public_name_on_first_use() -> None:
+    """``import cdk_processing`` alone loads no aws-cdk-lib; a public name imports its module, once."""
+    script = (
+        "import sys\n"
+        "import cdk_processing\n"
+        "before = 'aws_cdk' in sys.modules or 'jsii' in sys.modules\n"
+        "from cdk_processing import ProcessingJob, JobValidationError, ProcessingJobValidationError\n"
+        "from cdk_processing.processing_job import ProcessingJob as defined\n"
+        "assert ProcessingJob is defined and JobValidationError is ProcessingJobValidationError\n"
+        "assert vars(cdk_processing)['ProcessingJob'] is defined  # kept: the next access is a plain lookup\n"
+        "assert set(cdk_processing.__all__) <= set(dir(cdk_processing))\n"
+        "try:\n"
+        "    cdk_processing.NoSuchName\n"
+        "except AttributeError as error:\n"
+        "    assert 'NoSuchName' in str(error), error\n"
+        "else:\n"
+        "    raise AssertionError('no AttributeError')\n"
+        "print(before, 'aws_cdk' in sys.modules)\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True"]
+
+
 # -- what the CLI shares with the constructs and the handler ----------------------------------------------------
 
 

@@ -118,24 +118,29 @@ def test_a_folder_travels_as_its_asset_zip_unpacked_by_the_job_with_its_requirem
 ) -> None:
     _, template, _ = ergo
     request = _request(template, "Ergo/Folder")
-    [code] = [i for i in request["ProcessingInputs"] if i["InputName"] == "code"]
-    uri = resolve(code["S3Input"]["S3Uri"], template)  # s3://<bootstrap bucket>/<hash>.zip: the CDK asset itself
-    archive = "/" + uri.rsplit("/", 1)[1]
-    assert re.fullmatch(r"/[0-9a-f]{64}\.zip", archive), uri
+    inputs = {i["InputName"]: i["S3Input"] for i in request["ProcessingInputs"]}
+    # s3://<bootstrap bucket>/<hash>.zip: the CDK asset itself, the code's and the local data's alike
+    zips = {name: "/" + resolve(i["S3Uri"], template).rsplit("/", 1)[1] for name, i in inputs.items()}
+    assert all(re.fullmatch(r"/[0-9a-f]{64}\.zip", z) for z in zips.values()), zips
     assert request["AppSpecification"]["ContainerEntrypoint"] == [
         "/bin/sh",
         "-c",
-        "d=/opt/ml/processing/input/code && python3 -m zipfile -e $d" + archive + " $d && "
-        'python3 -m pip install -q -r $d/requirements.txt && exec "$@"',
+        'for a;do shift;[ "$a" = -- ]&&break;d=${a%/*};'
+        '{ python3 -m zipfile -e "$a" "$d"||unzip -qo "$a" -d "$d";}&&rm "$a"||exit;done;'
+        'python3 -m pip install -q -r /opt/ml/processing/input/code/requirements.txt&&exec "$@"',
         "sh",
+        "/opt/ml/processing/input/code" + zips["code"],  # each zip where SageMaker downloads it: its input's path
+        "/opt/ml/processing/input/lookup" + zips["lookup"],
+        "--",
         "python3",
         "-u",
         "/opt/ml/processing/input/code/main.py",
     ]
+    assert inputs["lookup"]["LocalPath"] == "/opt/ml/processing/input/lookup"
     assert all(len(item) <= 256 for item in request["AppSpecification"]["ContainerEntrypoint"])  # SageMaker's limit
     # No copy function: a job with code adds no fixed resources.
     copies = [r for r in template["Resources"].values() if r["Type"] == "Custom::CDKBucketDeployment"]
-    assert not [r for r in copies if r["Metadata"]["aws:cdk:path"].startswith("Ergo/Folder/InputcodeFiles/")]
+    assert copies == []
 
 
 def test_the_example_app_with_code_folders_has_no_bucket_deployment(example_template) -> None:
@@ -193,22 +198,15 @@ def test_local_data_keeps_its_file_name_and_is_an_input_the_role_may_read(ergo) 
     _, template, _ = ergo
     lookup = _request(template, "Ergo/Folder")["ProcessingInputs"][1]
     assert lookup["InputName"] == "lookup"
-    [deployment] = [
-        r["Properties"]
-        for r in template["Resources"].values()
-        if r["Type"] == "Custom::CDKBucketDeployment"
-        and r["Metadata"]["aws:cdk:path"].startswith("Ergo/Folder/InputlookupFiles/")
-    ]
-    assert lookup["S3Input"]["S3Uri"].endswith("/" + deployment["DestinationBucketKeyPrefix"])
-    # What the deployment unpacks there: the file alone, under its own name.
+    key = resolve(lookup["S3Input"]["S3Uri"], template).rsplit("/", 1)[1]
+    # The zip the CLI makes of the file alone, under its own name (the job's entrypoint unpacks it at LocalPath).
     assembly = Path(ASSEMBLY["ergo"])
     assets = json.loads((assembly / "Ergo.assets.json").read_text())["files"]
-    staged = [assembly / a["source"]["path"] for a in assets.values()]
-    assert [sorted(p.name for p in d.iterdir()) for d in staged if d.is_dir() and (d / "data.csv").exists()] == [
-        ["data.csv"]
-    ]
+    [staged] = [a for a in assets.values() if key in [d["objectKey"] for d in a["destinations"].values()]]
+    assert staged["source"]["packaging"] == "zip"
+    assert sorted(p.name for p in (assembly / staged["source"]["path"]).iterdir()) == ["data.csv"]
     policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("FolderRoleManagedPolicy")])
-    assert "inputs/lookup/" in policy and "s3:GetObject" in policy
+    assert f"/{key}" in policy and "s3:GetObject" in policy
 
 
 def test_outputs_given_no_destination_share_one_bucket_at_a_prefix_per_job_and_output(ergo) -> None:
@@ -373,12 +371,13 @@ def test_an_excluded_requirements_file_is_not_installed(files: dict[str, Path]) 
 
 
 def test_a_command_leaves_room_for_the_pip_wrapper_within_100_entrypoint_items(files: dict[str, Path]) -> None:
-    with pytest.raises(ProcessingJobValidationError, match="command is '96 items': must hold 1 to 95 items"):
+    # The wrapper's five items, the folder's zip and the script: 93 left for the command.
+    with pytest.raises(ProcessingJobValidationError, match="command is '94 items': must hold 1 to 93 items"):
         ProcessingJob(
             cdk.Stack(cdk.App(), "S"),
             "J",
             image=IMAGE,
-            command=["python3"] * 96,
+            command=["python3"] * 94,
             code=Code.from_asset(str(files["folder"]), entry_point="main.py"),
         )
 

@@ -95,10 +95,15 @@ def test_every_typed_member_reaches_the_request(synthesized) -> None:
     # The PyTorch framework image in its GPU build, for a GPU instance type.
     image = json.dumps(request["AlgorithmSpecification"]["TrainingImage"])
     assert "pytorch-training:2.3.0-gpu-py311" in image
-    # The code runs as the channel "code", with the command, the script and the arguments.
+    # The code runs as the channel "code", with the command, the script and the arguments, after the entrypoint
+    # unpacked the local folder of the channel "lookup" (File mode: the job's) in the channel's folder.
     entrypoint = request["AlgorithmSpecification"]["ContainerEntrypoint"]
-    assert entrypoint[:2] == ["python3", "-u"] and entrypoint[2].startswith("/opt/ml/input/data/code/")
+    assert entrypoint[:2] == ["/bin/sh", "-c"] and entrypoint[-4] == "--"
+    assert entrypoint[-3:-1] == ["python3", "-u"] and entrypoint[-1].startswith("/opt/ml/input/data/code/")
     channels = {c["ChannelName"]: c for c in request["InputDataConfig"]}
+    lookup = channels["lookup"]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert "cdk-hnb659fds-assets" in json.dumps(lookup) and lookup["Fn::Join"][1][-1].endswith(".zip")
+    assert entrypoint[4:-4] == ["/opt/ml/input/data/lookup" + lookup["Fn::Join"][1][-1]]
     assert list(channels) == ["code", "train", "manifest", "validation", "lookup"]
     assert channels["train"]["ShuffleConfig"] == {"Seed": 7} and channels["train"]["ContentType"] == "text/csv"
     manifest = channels["manifest"]

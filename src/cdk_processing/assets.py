@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from aws_cdk import Annotations, FileSystem, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -126,24 +127,29 @@ def stage(
     key_prefix: str,
     exclude: Sequence[str] | None,
     keep_file_name: bool = True,
+    zipped: bool = False,
 ) -> Staged:
     """Put ``path`` in S3: a folder, or a file with its name kept, unpacked under ``key_prefix/<hash>/`` of the
     job's bucket (by a BucketDeployment); or, with ``keep_file_name=False``, as the plain CDK asset (uploaded by the
     CLI to the bootstrap bucket, no deployment function needed): a file named ``<hash><ext>``, a folder as the zip
-    ``<hash>.zip`` that the job unpacks itself. The content hash is in the S3 URI, so the job's request (and so
-    the job) changes exactly when the files do."""
+    ``<hash>.zip`` that the job unpacks itself; ``zipped`` too makes a zip of a single file (with its name inside).
+    The content hash is in the S3 URI, so the job's request (and so the job) changes exactly when the files do."""
     local = Path(path)
     if not local.exists():
         raise fail(prop, path, "must be an existing file or folder")
+    # A job staging local files has its default bucket (where a copy goes; made for a plain asset too, as it was
+    # before assets travelled as they are, so that no stack loses its bucket).
+    bucket, _ = job_defaults(scope)
     if not keep_file_name:
         # The CDK asset itself: a file as it is, a folder as the zip the CLI makes of it (which the job unpacks).
+        if zipped and local.is_file():  # a folder asset of the file alone, from its folder
+            exclude, local = ["*", f"!{local.name}"], local.parent
         asset = s3_assets.Asset(scope, id, path=str(local), exclude=list(exclude or []) or None)
         location = S3Location(bucket=asset.bucket, key_prefix=asset.s3_object_key, single_object=True)
         return Staged(location, f"{asset.asset_hash}{local.suffix if local.is_file() else '.zip'}", None)
     if local.is_file():  # the file alone, from its folder
         exclude, local = ["*", f"!{local.name}"], local.parent
     fingerprint = FileSystem.fingerprint(str(local), exclude=list(exclude or []))
-    bucket, _ = job_defaults(scope)
     prefix = f"{key_prefix}{fingerprint[:16]}/"
     role, log_group = _deployment_role(scope)
     deployment = s3_deployment.BucketDeployment(
@@ -176,6 +182,30 @@ def stage(
             depend_on_policies_only(child)
             acknowledge(child, DEPLOYMENT_ACKNOWLEDGEMENTS)
     return Staged(S3Location(bucket=bucket, key_prefix=prefix), None, deployment)
+
+
+def stage_data(
+    job: Construct,
+    id: str,
+    path: str,
+    exclude: Sequence[str] | None,
+    prop: str,
+    local_path: str | None,
+    mode: str | None,
+) -> Staged:
+    """Local data of an input (``prop``: ``inputs[<name>]``) that the job reads at ``local_path`` in ``mode``
+    (``None``: the job's default mode). Where the library controls the job's entrypoint and the input is read as
+    files, the zip of its files (the CDK asset), which the entrypoint unpacks at ``local_path`` before the job's
+    command runs; else a copy with its file names kept, by a BucketDeployment under the job's prefix."""
+    bucket_prefix = job_defaults(job)[1]  # also: the job is a job
+    unpacker = cast(JobScope, job)._unpacker(mode) if local_path is not None else None
+    if unpacker is None:
+        name = prop.removeprefix("inputs[").removesuffix("]")
+        return stage(job, id, path, f"{prop}.path", f"{bucket_prefix}inputs/{name}/", exclude)
+    staged = stage(job, id, path, f"{prop}.path", "", exclude, keep_file_name=False, zipped=True)
+    assert staged.file_name is not None and local_path is not None
+    unpacker.add_archive(f"{prop}.path", f"{local_path}/{staged.file_name}", f"{prop}.local_path")
+    return staged
 
 
 DEPLOYMENT_ROLE_ID = "CdkProcessingDeploymentRole"

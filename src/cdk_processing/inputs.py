@@ -23,7 +23,7 @@ from ._validation import (
     fail,
     is_unresolved,
 )
-from .assets import job_defaults, stage
+from .assets import stage, stage_data
 from .datasets import (
     AthenaDefinition,
     AthenaOutputCompression,
@@ -115,8 +115,13 @@ class ProcessingInput(JobInput, ABC):
         local_path: str | None = None,
         exclude: Sequence[str] | None = None,
     ) -> ProcessingInput:
-        """Small local data, a file or a folder, put with its file names under the job's prefix in the job's
-        ``output_bucket`` (by a CDK ``BucketDeployment``) and downloaded to ``local_path``.
+        """Small local data, a file or a folder, at ``local_path`` with its file names.
+
+        For a job with ``code`` or an ``entrypoint``, the files travel as the CDK asset (a zip in the bootstrap
+        bucket, uploaded by ``cdk deploy``), downloaded to ``local_path`` and unpacked there by the job's entrypoint
+        before its command runs (with the image's ``python3``, or ``unzip``). A job that runs its image's own
+        ENTRYPOINT cannot be wrapped: its files are copied under the job's prefix in the job's ``output_bucket`` by
+        a CDK ``BucketDeployment`` (a Lambda function with its role, layer and log group, once per stack).
 
         The job runs again exactly when the files change.
 
@@ -331,8 +336,10 @@ class _ChainedInput(_S3Input):
 
 
 class _AssetInput(_S3Input):
+    """Local files: the job's data (``code=False``), or its code as the plain CDK asset (``code=True``)."""
+
     def __init__(
-        self, name: str, path: str, local_path: str | None, exclude: Sequence[str] | None, keep_file_name: bool = True
+        self, name: str, path: str, local_path: str | None, exclude: Sequence[str] | None, code: bool = False
     ) -> None:
         super().__init__(
             name,
@@ -346,14 +353,14 @@ class _AssetInput(_S3Input):
         )
         self._path = path
         self._exclude = exclude
-        self._keep_file_name = keep_file_name
+        self._code = code
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
-        prefix = f"{job_defaults(scope)[1]}inputs/{self.name}/"
-        prop = f"inputs[{self.name}].path"
-        self.staged = stage(
-            scope, f"Input{self.name}Files", self._path, prop, prefix, self._exclude, self._keep_file_name
-        )
+        prop, id = f"inputs[{self.name}]", f"Input{self.name}Files"
+        if self._code:
+            self.staged = stage(scope, id, self._path, f"{prop}.path", "", self._exclude, keep_file_name=False)
+        else:
+            self.staged = stage_data(scope, id, self._path, self._exclude, prop, self.local_path, "File")
         self._location = self.staged.location
         return super().bind(scope, grantee)
 

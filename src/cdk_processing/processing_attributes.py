@@ -70,13 +70,12 @@ class ProcessingJobAttributes(CreatedJob):
         return ImportedProcessingJob(scope, id, name, processing_job_arn)
 
 
-def render_app_specification(
-    image_uri: str, entrypoint: Sequence[str] | None, arguments: Sequence[str] | None
-) -> dict[str, Any]:
-    """``AppSpecification``: the image, and the entrypoint and arguments where given."""
+def render_app_specification(image_uri: str, entrypoint: Any, arguments: Sequence[str] | None) -> dict[str, Any]:
+    """``AppSpecification``: the image, and the entrypoint (rendered at synth: ``Launch.token()``) and arguments
+    where given."""
     app_specification: dict[str, Any] = {"ImageUri": image_uri}
     if entrypoint is not None:
-        app_specification["ContainerEntrypoint"] = list(entrypoint)
+        app_specification["ContainerEntrypoint"] = entrypoint
     if arguments is not None:
         app_specification["ContainerArguments"] = list(arguments)
     return app_specification

@@ -200,9 +200,12 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
 
         cluster_config = render_cluster(self, instance_count, instance_type, volume_size, volume_encryption_key)
 
-        entrypoint = job_entrypoint(code, command, entrypoint, enable_network_isolation, CODE_PATH, self._add_code)
-
-        app_specification = render_app_specification(image_config.image_uri, entrypoint, arguments)
+        shape = "ContainerEntrypoint"
+        self._launch = job_entrypoint(
+            code, command, entrypoint, enable_network_isolation, CODE_PATH, self._add_code, shape
+        )
+        launch = self._launch.token() if self._launch is not None else None
+        app_specification = render_app_specification(image_config.image_uri, launch, arguments)
 
         if output_encryption_key is not None:
             allow_key(self, output_encryption_key, KMS_WRITE)
@@ -254,7 +257,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
 
     def _add_code(self, code: Code) -> str:
         """The code as the input ``code`` (the plain CDK asset); its file name at ``CODE_PATH``."""
-        code_input = _AssetInput("code", code.path, CODE_PATH, code.exclude, keep_file_name=False)
+        code_input = _AssetInput("code", code.path, CODE_PATH, code.exclude, code=True)
         self.add_input(code_input)
         assert code_input.staged is not None and code_input.staged.file_name is not None
         return code_input.staged.file_name

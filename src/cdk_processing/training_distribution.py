@@ -12,7 +12,7 @@ from typing import Any
 from . import _model
 from ._validation import check_bool, check_integer, check_model_string, check_range, check_type, fail, is_unresolved
 from .assets import Code
-from .code import job_entrypoint
+from .code import Launch, job_entrypoint
 from .image import ContainerImage, Framework, framework_of
 from .instance_type import InstanceType
 from .training_cluster import TrainingCluster
@@ -344,12 +344,17 @@ def job_launch(
     arguments: list[str] | None,
     network_isolation: bool,
     add_code: Callable[[Code], str],
-) -> tuple[list[str] | None, dict[str, str] | None]:
+) -> tuple[Launch | None, dict[str, str] | None]:
     """The container's entrypoint and the hyperparameters that launch the training: without a distribution, the
-    library's entrypoint for ``code`` (``job_entrypoint``); with one, the image's own and the distribution's."""
+    library's entrypoint for ``code`` or ``entrypoint`` (``job_entrypoint``); with one, the image's own (None: the
+    library does not wrap it, and local data folders are copied as for any image's own entrypoint) and the
+    distribution's hyperparameters."""
     code_channel = CHANNEL_ROOT + "code"
     if distribution is None:
-        return job_entrypoint(code, command, entrypoint, network_isolation, code_channel, add_code), None
+        launch = job_entrypoint(
+            code, command, entrypoint, network_isolation, code_channel, add_code, "TrainingContainerEntrypoint"
+        )
+        return launch, None
     check_type(
         "distribution",
         distribution,

@@ -32,7 +32,7 @@ from ._validation import (
     is_unresolved,
     written,
 )
-from .assets import job_defaults, stage
+from .assets import stage, stage_data
 from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType, check_enum
 
 try:  # Python 3.11+
@@ -183,8 +183,15 @@ class TrainingInput(JobInput):
         exclude: Sequence[str] | None = None,
         **options: Unpack[ChannelOptions],
     ) -> TrainingInput:
-        """Small local data, a file or a folder, put with its file names under the job's prefix in the job's
-        ``output_bucket``; the job trains again exactly when the files change.
+        """Small local data, a file or a folder, at ``/opt/ml/input/data/<channel>`` with its file names; the job
+        trains again exactly when the files change.
+
+        For a job with ``code`` or an ``entrypoint`` and a channel read in File mode, the files travel as the CDK
+        asset (a zip in the bootstrap bucket, uploaded by ``cdk deploy``), unpacked in the channel's folder by the
+        job's entrypoint before its command runs (with the image's ``python3``, or ``unzip``). Otherwise (the
+        image's own ENTRYPOINT, Pipe or FastFile mode) they are copied under the job's prefix in the job's
+        ``output_bucket`` by a CDK ``BucketDeployment`` (a Lambda function with its role, layer and log group, once
+        per stack).
 
         :param exclude: glob patterns of files in a folder to leave out. Default: none.
         :param options: the channel's options (see the class).
@@ -192,7 +199,7 @@ class TrainingInput(JobInput):
         check_model_string("inputs[].channel", channel, "ChannelName", "letters, digits, '.', '-' and '_'")
         check_type(f"inputs[{channel}].path", path, (str, os.PathLike), "must be the path of a local file or folder")
         exclude = check_str_list(f"inputs[{channel}].exclude", exclude, "['*.tmp']")
-        return _AssetChannel(channel, os.fspath(path), exclude, True, **options)
+        return _AssetChannel(channel, os.fspath(path), exclude, False, **options)
 
     @staticmethod
     def from_output(
@@ -251,33 +258,28 @@ class TrainingInput(JobInput):
 
 
 class _AssetChannel(TrainingInput):
-    """Local files: as the plain CDK asset (``keep_file_name=False``: the code channel) or, names kept, copied under
-    the job's prefix."""
+    """Local files: the job's data (``code=False``), or its code as the plain CDK asset (``code=True``)."""
 
     def __init__(
         self,
         channel: str,
         path: str,
         exclude: Sequence[str] | None,
-        keep_file_name: bool,
+        code: bool,
         **options: Unpack[ChannelOptions],
     ) -> None:
         super().__init__(channel, None, **options)
         self._path = path
         self._exclude = exclude
-        self._keep_file_name = keep_file_name
+        self._code = code
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
-        prefix = f"{job_defaults(scope)[1]}inputs/{self.channel}/"
-        self.staged = stage(
-            scope,
-            f"Input{self.channel}Files",
-            self._path,
-            f"inputs[{self.channel}].path",
-            prefix,
-            self._exclude,
-            self._keep_file_name,
-        )
+        prop, id = f"inputs[{self.channel}]", f"Input{self.channel}Files"
+        if self._code:
+            self.staged = stage(scope, id, self._path, f"{prop}.path", "", self._exclude, keep_file_name=False)
+        else:
+            mode = self.input_mode.value if self.input_mode is not None else None
+            self.staged = stage_data(scope, id, self._path, self._exclude, prop, CHANNEL_ROOT + self.channel, mode)
         self._location = self.staged.location
         return super().bind(scope, grantee)
 
@@ -354,6 +356,9 @@ class _FileSystemChannel(TrainingInput):
         return member
 
 
-def code_channel(path: str, exclude: Sequence[str] | None) -> TrainingInput:
-    """The channel ``code`` of a job's ``Code``: the plain CDK asset, at ``/opt/ml/input/data/code``."""
-    return _AssetChannel("code", path, exclude, False)
+def code_channel(path: str, exclude: Sequence[str] | None, job_mode: InputMode) -> TrainingInput:
+    """The channel ``code`` of a job's ``Code``: the plain CDK asset, at ``/opt/ml/input/data/code``, read as a file
+    whatever the job's mode (``job_mode``) is."""
+    if job_mode is InputMode.FILE:
+        return _AssetChannel("code", path, exclude, True)
+    return _AssetChannel("code", path, exclude, True, input_mode=InputMode.FILE)

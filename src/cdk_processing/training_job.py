@@ -266,15 +266,16 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         self._inputs: list[TrainingInput] = []
         self._channels: list[dict[str, Any]] = []
 
-        entrypoint, launch = job_launch(
+        self._input_mode = input_mode.value
+        self._launch, launch = job_launch(
             distribution, image, cluster, code, command, entrypoint, arguments, enable_network_isolation, self._add_code
         )
 
         algorithm: dict[str, Any] = {"TrainingImage": image_config.image_uri, "TrainingInputMode": input_mode.value}
         if metrics:
             algorithm["MetricDefinitions"] = [{"Name": m.name, "Regex": m.regex} for m in metrics]
-        if entrypoint is not None:
-            algorithm["ContainerEntrypoint"] = list(entrypoint)
+        if self._launch is not None:
+            algorithm["ContainerEntrypoint"] = self._launch.token()
         if arguments is not None:
             algorithm["ContainerArguments"] = list(arguments)
 
@@ -358,7 +359,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
 
     def _add_code(self, code: Code) -> str:
         """The code as the channel ``code`` (the plain CDK asset); its file name in the channel."""
-        channel = code_channel(code.path, code.exclude)
+        channel = code_channel(code.path, code.exclude, InputMode(self._input_mode))
         self.add_input(channel)
         assert channel.staged is not None and channel.staged.file_name is not None
         return channel.staged.file_name

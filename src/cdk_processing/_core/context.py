@@ -46,6 +46,20 @@ class JobScope(LibraryGrantee, Protocol):
         """The job starts only after ``dependable`` exists."""
         ...
 
+    def _unpacker(self, input_mode: str | None) -> Unpacker | None:
+        """What unpacks an input's zip at its local path before the job's command runs, for an input read in
+        ``input_mode`` (``"File"``; ``None``: the job's default mode): the job's entrypoint wrapper; ``None`` for a
+        job that runs its image's own entrypoint, or an input not read as files."""
+        ...
+
+
+class Unpacker(Protocol):
+    """The job's entrypoint wrapper, seen by local data: it unpacks zips where SageMaker downloaded them."""
+
+    def add_archive(self, prop: str, archive: str, path_prop: str) -> None:
+        """Unpack the zip at the container path ``archive`` into its folder before the command runs."""
+        ...
+
 
 class OutputLocation(Protocol):
     """Where a job writes an output: a bucket (``None``: the job's default bucket) and a key prefix."""

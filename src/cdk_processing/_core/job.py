@@ -21,6 +21,7 @@ from .._job_checks import claim_job_name
 from .._naming import job_name_prefix
 from .._validation import fail, in_construct
 from ..assets import default_bucket
+from ..code import Launch
 from ..completion import Completion
 from ..handler.kinds import JobKind
 from ..image import ContainerImage, ContainerImageConfig
@@ -41,6 +42,10 @@ class CreatedJob:
     _resource: JobResource | None
     _request: dict[str, Any]
     completion: Completion
+    _launch: Launch | None = None
+    """The job's entrypoint, where the library controls it (code or an entrypoint given)."""
+    _input_mode: str = "File"
+    """How the job reads an input without a mode of its own."""
 
     def _compose(
         self,
@@ -244,6 +249,14 @@ class CreatedJob:
             self._waits_for.append(dependable)
         else:
             self._resource.wait_for(dependable)
+
+    def _unpacker(self, input_mode: str | None) -> Launch | None:
+        """The job's entrypoint wrapper, which unpacks a zip where an input read as files (``input_mode``, or the
+        job's) was downloaded; ``None`` for a job that runs its image's own entrypoint."""
+        launch = self._launch
+        if launch is None or not launch.wraps or (input_mode or self._input_mode) != "File":
+            return None
+        return launch
 
     @property
     def grant_principal(self) -> iam.IPrincipal:
