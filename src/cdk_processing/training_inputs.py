@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Sequence
-from typing import Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from aws_cdk import Fn
 from aws_cdk import aws_ec2 as ec2
@@ -35,9 +35,7 @@ from ._validation import (
 from .assets import stage, stage_data
 from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType, check_enum
 
-try:  # Python 3.11+
-    from typing import Unpack
-except ImportError:  # pragma: no cover - Python 3.10
+if TYPE_CHECKING:  # typing's own from Python 3.11; only type checkers read it (annotations are not evaluated)
     from typing_extensions import Unpack
 
 # Where SageMaker puts a channel's files in a training container (File and FastFile modes).
