@@ -2,11 +2,13 @@
 outside the repository installs the wheel with exactly the declared dependency floors (aws-cdk-lib, constructs,
 botocore: the ``>=`` of the wheel's ``Requires-Dist``); there examples/app.py synthesizes, every ``InstanceType``
 constant passes the synth-time check, and a typed two-job app passes ``mypy --strict`` and synthesizes with the
-repository's pinned cdk CLI. The sdist holds the tests with their helpers and what they read, and a subset of them
-runs from the unpacked sdist.
+repository's pinned cdk CLI. On each other Python version the classifiers declare, the wheel installed with the
+pinned constraints imports and synthesizes examples/app.py. The sdist holds the tests with their helpers and what they
+read, and a subset of them runs from the unpacked sdist.
 
-One virtual environment serves the floors and the user's app (the dev venv already covers the newest versions); it is
-made fresh when the floors change (see ``user_venv``). Marked ``packaging``: ``pytest -m "not packaging"`` skips it.
+One virtual environment serves the floors and the user's app (the dev venv already covers the newest versions), and one
+each other Python; each is made fresh when what it installs changes (see ``cached_venv``). Marked ``packaging``:
+``pytest -m "not packaging"`` skips it.
 """
 
 from __future__ import annotations
@@ -128,26 +130,34 @@ def sdist_tests(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture(scope="module")
 def user_venv(dists: Dists, sdist_tests: SdistTests) -> Path:
-    """A virtual environment outside the repository with the built wheel, exactly the floors and the pinned mypy.
-
-    Made fresh whenever the floors, the mypy pin, the Python or the checkout change (its directory is named by
-    their hash) or when ``CDK_PROCESSING_FRESH_VENV=1``; otherwise reused with only the wheel reinstalled, so that
-    the next run skips the install and mypy's cache of aws-cdk-lib (about 100 s cold) stays warm. (It asks for
-    ``sdist_tests`` only to start them early.)
+    """A virtual environment outside the repository with the built wheel, exactly the floors and the pinned mypy,
+    made fresh whenever the floors or the mypy pin change (see ``cached_venv``), so that the next run skips the install
+    and mypy's cache of aws-cdk-lib (about 100 s cold) stays warm. (It asks for ``sdist_tests`` only to start them
+    early.)
     """
     mypy = next(line for line in (ROOT / "constraints.txt").read_text().splitlines() if line.startswith("mypy=="))
     pins = [f"{name}=={version}" for name, version in sorted(dists.floors().items())] + [mypy]
-    key = hashlib.sha256(json.dumps([str(ROOT), sys.version, pins]).encode()).hexdigest()[:12]
-    home = Path(tempfile.gettempdir()) / f"cdk-processing-user-venv-{key}"
+    return cached_venv("user", sys.executable, sys.version, dists.wheel, pins, pins)
+
+
+def cached_venv(name: str, interpreter: str, version: str, wheel: Path, install: list[str], inputs: Any) -> Path:
+    """A virtual environment outside the repository, made by ``interpreter`` (whose ``sys.version`` is ``version``)
+    with ``pip install WHEEL *install``, where ``inputs`` is what decides the rest of its content.
+
+    Made fresh whenever the checkout, the Python or ``inputs`` change (its directory is named by their hash) or when
+    ``CDK_PROCESSING_FRESH_VENV=1``; otherwise reused with only the wheel reinstalled.
+    """
+    key = hashlib.sha256(json.dumps([str(ROOT), version, inputs]).encode()).hexdigest()[:12]
+    home = Path(tempfile.gettempdir()) / f"cdk-processing-{name}-venv-{key}"
     venv, complete = home / "venv", home / "installed"
     if not complete.exists() or os.environ.get("CDK_PROCESSING_FRESH_VENV") == "1":
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
-        run([sys.executable, "-m", "venv", str(venv)], cwd=home)
-        run([python(venv), "-m", "pip", "install", "--quiet", str(dists.wheel), *pins], cwd=home)
-        complete.write_text("\n".join(pins) + "\n")
+        run([interpreter, "-m", "venv", str(venv)], cwd=home)
+        run([python(venv), "-m", "pip", "install", "--quiet", str(wheel), *install], cwd=home)
+        complete.write_text(json.dumps(inputs) + "\n")
     else:
-        run([python(venv), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(dists.wheel)], home)
+        run([python(venv), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel)], home)
     run([python(venv), "-m", "pip", "check"], cwd=home)
     return venv
 
@@ -261,6 +271,69 @@ def test_the_floors_accept_every_instance_type_constant(user_venv: Path, tmp_pat
     assert count >= 20
     template = json.loads((tmp_path / "cdk.out" / "Types.template.json").read_text())
     assert [r["Type"] for r in template["Resources"].values()].count("Custom::SageMakerProcessingJob") == count
+
+
+# -- the other Pythons ------------------------------------------------------------------------------------------------
+
+# The minor versions the classifiers declare; the suite runs on its own, the test below on each of the others.
+DECLARED = re.findall(r'"Programming Language :: Python :: (3\.\d+)"', (ROOT / "pyproject.toml").read_text())
+OWN = "{}.{}".format(*sys.version_info[:2])
+
+
+def find_python(minor: str) -> tuple[str, str] | None:
+    """Python ``minor`` (``"3.12"``) on this machine, ``python3.12`` on the PATH or else pyenv's newest 3.12.x: its
+    path and ``sys.version``, or None (a pyenv shim of a version not selected is on the PATH but does not run)."""
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    installed = {
+        p.name: p / "bin" / f"python{minor}" for p in versions.glob(f"{minor}.*") if re.fullmatch(r"[\d.]+", p.name)
+    }
+    newest = sorted(installed, key=lambda v: [int(n) for n in v.split(".")], reverse=True)
+    for candidate in [shutil.which(f"python{minor}"), *(installed[v] for v in newest)]:
+        if candidate is None:
+            continue
+        probe = subprocess.run(
+            [str(candidate), "-c", "import sys; print(sys.version)"], capture_output=True, text=True, check=False
+        )
+        if probe.returncode == 0 and probe.stdout.startswith(f"{minor}."):
+            return str(candidate), probe.stdout.strip()
+    return None
+
+
+def test_the_declared_pythons_are_the_floor_and_up_with_the_suite_s_own(dists: Dists) -> None:
+    minors = [int(v.split(".")[1]) for v in DECLARED]
+    assert minors == list(range(minors[0], minors[0] + len(minors))), DECLARED  # no gap
+    assert dists.metadata["Requires-Python"] == f">={DECLARED[0]}"
+    assert OWN in DECLARED  # and the others are tested below
+
+
+@pytest.mark.parametrize("minor", [v for v in DECLARED if v != OWN])
+def test_the_wheel_synthesizes_the_example_app_on_each_other_declared_python(
+    minor: str, dists: Dists, example_template: dict[str, Any], tmp_path: Path
+) -> None:
+    """On each declared Python other than the suite's, the wheel installed with the pinned constraints (as ``make
+    install``) imports with its command line and every public name, and synthesizes examples/app.py as on this one."""
+    found = find_python(minor)
+    if found is None:
+        pytest.skip(f"no Python {minor} here: no working python{minor} on the PATH nor under pyenv's versions/")
+    constraints = ROOT / "constraints.txt"
+    install = ["--constraint", str(constraints)]
+    venv = cached_venv(f"py{minor}", *found, dists.wheel, install, constraints.read_text())
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    env = {**ENV, "CDK_OUTDIR": str(tmp_path), "CDK_CONTEXT_JSON": json.dumps(context)}
+    # In one process (one jsii start): every module of the package, then the app as the cdk CLI runs it.
+    app = ROOT / "examples" / "app.py"
+    script = (
+        "import runpy, sys, cdk_processing, cdk_processing.cli;"
+        "[getattr(cdk_processing, n) for n in cdk_processing.__all__];"
+        "print(cdk_processing.__file__, '%d.%d' % sys.version_info[:2]);"
+        f"sys.path[0] = {str(app.parent)!r}; runpy.run_path({str(app)!r}, run_name='__main__')"
+    )
+    file, version = run([python(venv), "-c", script], cwd=ROOT, env=env).splitlines()[0].split()
+    assert Path(file).is_relative_to(venv) and version == minor
+    template = json.loads((tmp_path / "ChurnPipeline.template.json").read_text())
+    resources, expected = template["Resources"], example_template["Resources"]
+    assert len(resources) == len(expected)
+    assert {k: r["Type"] for k, r in resources.items()} == {k: r["Type"] for k, r in expected.items()}
 
 
 # -- a user's app ----------------------------------------------------------------------------------------------------
