@@ -82,7 +82,9 @@ class JobResource:
             return  # Completion.never(): no resource; the role and its grants are the job's all the same
         if completion.kind == Completion.START and kind.native_type is not None:
             # Nothing waits: the native resource, created by CloudFormation itself, with no Lambda at all.
-            self.native = CfnResource(job, "Resource", type=kind.native_type, properties=request)
+            # A Lazy per member computed at synth: the resource's properties are a map of aws-cdk-lib's own.
+            properties = {k: Lazy.any(Produce(v.fn)) if isinstance(v, Deferred) else v for k, v in request.items()}
+            self.native = CfnResource(job, "Resource", type=kind.native_type, properties=properties)
             resource: Construct = self.native
         else:
             # A kind with no native resource starts only-started jobs through the custom resource too.
@@ -99,9 +101,11 @@ class JobResource:
                 service_token=provider.service_token,
                 resource_type=kind.resource_type,
                 properties={
-                    kinds.PROP_REQUEST: request,
+                    # One Lazy for the whole request (each Lazy is a round trip to jsii to make and one to produce).
+                    kinds.PROP_REQUEST: Lazy.any(Produce(lambda: rendered(request))),
                     kinds.PROP_NAME_PREFIX: name_prefix,
-                    kinds.PROP_UPSTREAM: Lazy.any(Produce(lambda: upstream or None)),
+                    # An empty list is left out, and (unlike None) produced once.
+                    kinds.PROP_UPSTREAM: Lazy.any(Produce(lambda: list(upstream)), omit_empty_array=True),
                     kinds.PROP_COMPLETION: None if completion.kind == Completion.WAIT else completion.kind,
                     kinds.PROP_PER_RUN: per_run or None,
                     **(properties or {}),
@@ -266,7 +270,7 @@ class _RunIds:
             return
         self._done = True
         stack = Stack.of(self._job)
-        essential = {k: v for k, v in self._request.items() if k != "Tags"}
+        essential = rendered({k: v for k, v in self._request.items() if k != "Tags"})
         resolved = stack.resolve({kinds.PROP_REQUEST: essential, kinds.PROP_UPSTREAM: list(self._upstream)})
         # What an update changes in place (a warm pool's stay) does not run the job again, nor move its wait.
         resolved[kinds.PROP_REQUEST] = kinds.without_updatable(self._kind, resolved[kinds.PROP_REQUEST])
@@ -275,21 +279,38 @@ class _RunIds:
             resource.override_logical_id(f"{Names.unique_id(resource)}{digest}")
 
 
+class Deferred:
+    """A request member computed at synth from a Python callable (``lazy``)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+
+
 def lazy(fn: Callable[[], Any]) -> Any:
-    """``Lazy.any(Produce(fn))``, known as ``fn``'s: a request member computed at synth that a workflow's task renders
-    from the same ``fn`` (``produced``)."""
-    token = Lazy.any(Produce(fn))
-    _PRODUCERS[id(token)] = (token, fn)
-    return token
+    """A request member computed at synth by ``fn`` (``None``: no member): the resource renders the request, such
+    members produced, in one ``Lazy`` (``rendered``); a workflow's task renders it from the same ``fn``
+    (``produced``)."""
+    return Deferred(fn)
 
 
 def produced(value: Any) -> Callable[[], Any] | None:
     """The function of a ``lazy`` request member, ``None`` for any other value."""
-    entry = _PRODUCERS.get(id(value))
-    return entry[1] if entry is not None and entry[0] is value else None
+    return value.fn if isinstance(value, Deferred) else None
 
 
-_PRODUCERS: dict[int, tuple[Any, Callable[[], Any]]] = {}
+def rendered(value: Any) -> Any:
+    """``value`` (a request) with its ``lazy`` members produced, those that produce ``None`` left out; the same
+    dictionaries where nothing is deferred in them."""
+    if isinstance(value, dict):
+        items = {k: v.fn() if isinstance(v, Deferred) else rendered(v) for k, v in value.items()}
+        deferred = [k for k, v in value.items() if isinstance(v, Deferred)]
+        if not deferred and all(items[k] is value[k] for k in items):
+            return value
+        return {k: v for k, v in items.items() if not (k in deferred and v is None)}
+    if isinstance(value, list) and any(isinstance(v, (Deferred, dict, list)) for v in value):
+        items_list = [rendered(v) for v in value]
+        return value if all(a is b for a, b in zip(items_list, value, strict=True)) else items_list
+    return value
 
 
 @jsii.implements(IStableAnyProducer)
