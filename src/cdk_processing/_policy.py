@@ -105,6 +105,39 @@ _TOKEN = re.compile(r"\$\{Token\[([^\]]*?)\.\d+\]\}")
 _OTHER_TOKEN_LENGTH = 100
 
 
+class LibraryRole(iam.Role):
+    """A role the library creates (a job's, the handler's) that knows its policies as they are made: the library's
+    managed policies (``ManagedPolicyPrincipal``) and the inline default policy aws-cdk-lib makes for a statement added
+    to the role itself (``role.add_to_policy``, ``bucket.grant_read(job.role)``). Depending on them (``policies``) is
+    a dependency of aws-cdk-lib's own, which asks Python nothing at synth."""
+
+    def __init__(self, scope: Construct, id: str, **props: Any) -> None:
+        super().__init__(scope, id, **props)
+        self._policies: list[IDependable] = []
+        self._group: DependencyGroup | None = None
+        self._default_policy = False
+
+    def policy_added(self, policy: IDependable) -> None:
+        """``policy`` (a child of the role) is one of the role's."""
+        self._policies.append(policy)
+        if self._group is not None:
+            self._group.add(policy)
+
+    @property
+    def policies(self) -> DependencyGroup:
+        """Depending on this is depending on every policy of the role, those made later included."""
+        if self._group is None:
+            self._group = DependencyGroup(*self._policies)
+        return self._group
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        result = super().add_to_principal_policy(statement)
+        if not self._default_policy and result.policy_dependable is not None:
+            self._default_policy = True  # the role's default policy, made for its first statement
+            self.policy_added(result.policy_dependable)
+        return result
+
+
 @jsii.implements(iam.IPrincipal)
 class ManagedPolicyPrincipal:
     """A role created by the library as a grant principal whose statements go to customer managed policies attached
@@ -158,6 +191,8 @@ class ManagedPolicyPrincipal:
             document = _Document(statement)
             policy = iam.ManagedPolicy(self.role, f"{self.name}{number}", roles=[self.role], document=document.seed)
             document.render_into(policy)
+            if isinstance(self.role, LibraryRole):
+                self.role.policy_added(policy)
             self.policies.append(policy)
             self._documents.append(document)
             if self._dependable is not None:
@@ -271,7 +306,10 @@ class PoliciesOf(Dependable):
 
     @staticmethod
     def for_role(role: iam.IRole) -> IDependable:
-        """One per role (jobs share the handler's role): what it stands for is computed at synth."""
+        """One per role (jobs share the handler's role): what it stands for is computed at synth; for a role the
+        library created, its ``policies``, kept as they are made."""
+        if isinstance(role, LibraryRole):
+            return role.policies
         key = role.__jsii_ref__.ref  # type: ignore[attr-defined]
         group = _POLICIES_OF.get(key)
         if group is None:

@@ -19,6 +19,7 @@ from ._memo import ref, stack_of
 from ._naming import role_path, stack_part
 from ._policy import (
     LOG_GROUP_REASON,
+    LibraryRole,
     ManagedPolicyPrincipal,
     acknowledge_policies_written_by,
     allow,
@@ -173,7 +174,7 @@ class ProcessingJobProvider(Construct):
         stack = Stack.of(self)
         self._kinds: list[JobKind] = []
         self._signal_function: lambda_.Function | None = None
-        self.handler_role = iam.Role(
+        self.handler_role: iam.Role = LibraryRole(
             self,
             "HandlerRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),

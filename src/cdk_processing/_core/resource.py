@@ -80,6 +80,7 @@ class JobResource:
         self._name: str | None = None
         if not self.deploy_run:
             return  # Completion.never(): no resource; the role and its grants are the job's all the same
+        handler: list[IDependable] = []  # the handler's role and its policies, for the custom resource
         if completion.kind == Completion.START and kind.native_type is not None:
             # Nothing waits: the native resource, created by CloudFormation itself, with no Lambda at all.
             # A Lazy per member computed at synth: the resource's properties are a map of aws-cdk-lib's own.
@@ -112,15 +113,13 @@ class JobResource:
                 },
                 service_timeout=SERVICE_TIMEOUT,
             )
-            self.custom.node.add_dependency(provider.handler_role, PoliciesOf.for_role(provider.handler_role))
+            handler = [provider.handler_role, PoliciesOf.for_role(provider.handler_role)]
             resource = self.custom
         self.resource = resource
         # The job must not start before its role can read its inputs, nor before the handler may start it (the role
         # itself is implied by the request's GetAtt of its ARN), nor before its local files are in S3. Every policy
-        # the role holds at synth: those that inputs, outputs or grants added later bring included.
-        resource.node.add_dependency(PoliciesOf.for_role(role))
-        for dependable in waits_for:
-            resource.node.add_dependency(dependable)
+        # the role holds at synth: those that inputs, outputs or grants added later bring included. In one call.
+        resource.node.add_dependency(*handler, PoliciesOf.for_role(role), *waits_for)
 
     def no_deploy_run(self, what: str) -> ProcessingJobValidationError:
         """The error for ``what`` (an attribute, ...) of a job no deployment runs."""

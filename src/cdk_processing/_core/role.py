@@ -12,7 +12,7 @@ from constructs import Construct
 from .. import _model
 from .._memo import once, path_of, stack_of
 from .._naming import role_path
-from .._policy import ManagedPolicyPrincipal, allow
+from .._policy import LibraryRole, ManagedPolicyPrincipal, allow
 from .._validation import fail, is_unresolved
 from ..handler.kinds import JobKind
 
@@ -33,7 +33,7 @@ class JobRole:
         self.library_principal: iam.IPrincipal | None = None
         self.passed_in = role is not None
         if role is None:
-            created = iam.Role(
+            created = LibraryRole(
                 job,
                 "Role",
                 assumed_by=iam.ServicePrincipal(SERVICE),
