@@ -22,7 +22,7 @@ from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDepe
 
 from ._acknowledge import acknowledge, as_list, flatten_reference
 from ._core.context import LibraryGrantee
-from ._memo import once, ref, stack_of
+from ._memo import made, once, ref, stack_of
 
 LOG_GROUP_REASON = (
     "The log group holds the library's function logs (job names, statuses, SageMaker's failure reasons), no job "
@@ -190,6 +190,7 @@ class ManagedPolicyPrincipal:
             number = "" if not self.policies else str(len(self.policies) + 1)
             document = _Document(statement)
             policy = iam.ManagedPolicy(self.role, f"{self.name}{number}", roles=[self.role], document=document.seed)
+            made(policy, self.role, f"{self.name}{number}")
             document.render_into(policy)
             if isinstance(self.role, LibraryRole):
                 self.role.policy_added(policy)

@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from . import _model
+from . import _memo, _model
 from ._core.job import DEFAULT_VOLUME_SIZE
 from ._core.resource import JobResource, lazy
 from ._core.tags import JobTags
@@ -186,6 +186,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             as ``Distribution.torchrun()``. Default: the container runs as it is.
         """
         super().__init__(scope, id)
+        _memo.made(self, scope, id)
         entrypoint = check_str_list("entrypoint", entrypoint, "['python3', '/opt/program/train.py']")
         arguments = check_str_list("arguments", arguments, "['--epochs', '10']")
         command = check_str_list("command", command, "['python3', '-u']")
@@ -354,7 +355,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         self._request = request
         if completion.kind == Completion.LONG:
             self._resource.add_long_wait(self, self, completion, max_wait, request, self._upstream, gate)
-        self._tags = JobTags(self, tag_probe)
+        self._tags = JobTags(self, tag_probe, scope)
 
     def _add_code(self, code: Code) -> str:
         """The code as the channel ``code`` (the plain CDK asset); its file name in the channel."""

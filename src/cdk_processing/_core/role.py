@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .. import _model
-from .._memo import once, path_of, stack_of
+from .._memo import made, once, path_of, stack_of
 from .._naming import role_path
 from .._policy import LibraryRole, ManagedPolicyPrincipal, allow
 from .._validation import fail, is_unresolved
@@ -40,6 +40,7 @@ class JobRole:
                 description=f"Runs the SageMaker {kind.noun} {path_of(job)}",
                 path=role_path(stack_of(job)),
             )
+            made(created, job, "Role")
             self.role: iam.IRole = created
             self.library_principal = ManagedPolicyPrincipal(created, "ManagedPolicy")
             self.principal = ManagedPolicyPrincipal(created, "GrantsPolicy")
