@@ -293,7 +293,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         resources = cluster.render(self, volume_size, volume_encryption_key)
         if keep_alive is not None:
             resources["KeepAlivePeriodInSeconds"] = keep_alive_seconds(keep_alive)
-        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(max_runtime.to_seconds())}
+        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(_memo.seconds(max_runtime))}
         request: dict[str, Any] = {
             "AlgorithmSpecification": algorithm,
             "RoleArn": self.role.role_arn,
@@ -308,7 +308,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             request["VpcConfig"] = self._network.vpc_config
         if use_spot_instances:
             request["EnableManagedSpotTraining"] = True
-            stopping["MaxWaitTimeInSeconds"] = int(max_wait.to_seconds())
+            stopping["MaxWaitTimeInSeconds"] = int(_memo.seconds(max_wait))
         if max_pending_time is not None:
             stopping["MaxPendingTimeInSeconds"] = pending_seconds(max_pending_time)
         per_run: list[str] = []
