@@ -230,6 +230,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         for processing_output in outputs or []:
             self.add_output(processing_output)
 
+        job_role.flush()
         self._resource = JobResource(
             self,
             PROCESSING,

@@ -17,13 +17,8 @@ from ._acknowledge import acknowledge
 from ._dependencies import depend_on_policies_only
 from ._memo import ref, stack_of
 from ._naming import role_path, stack_part
-from ._policy import (
-    LOG_GROUP_REASON,
-    LibraryRole,
-    ManagedPolicyPrincipal,
-    acknowledge_policies_written_by,
-    allow,
-)
+from ._policy import LOG_GROUP_REASON, acknowledge_policies_written_by, allow
+from ._principal import LibraryRole, ManagedPolicyPrincipal
 from ._validation import fail
 from .handler import budgets, kinds
 from .handler.kinds import PROCESSING, JobKind

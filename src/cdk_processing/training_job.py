@@ -335,6 +335,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         for channel in inputs or []:
             self.add_input(channel)
 
+        job_role.flush()
         self._resource = JobResource(
             self,
             TRAINING,

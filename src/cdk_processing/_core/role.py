@@ -12,7 +12,8 @@ from constructs import Construct
 from .. import _model
 from .._memo import made, once, path_of, stack_of
 from .._naming import role_path
-from .._policy import LibraryRole, ManagedPolicyPrincipal, allow
+from .._policy import allow
+from .._principal import LibraryRole, ManagedPolicyPrincipal
 from .._validation import fail, is_unresolved
 from ..handler.kinds import JobKind
 
@@ -42,11 +43,16 @@ class JobRole:
             )
             made(created, job, "Role")
             self.role: iam.IRole = created
-            self.library_principal = ManagedPolicyPrincipal(created, "ManagedPolicy")
+            self.library_principal = ManagedPolicyPrincipal(created, "ManagedPolicy", deferred=True)
             self.principal = ManagedPolicyPrincipal(created, "GrantsPolicy")
         else:
             check_role("role", role)
             self.role = self.principal = role
+
+    def flush(self) -> None:
+        """The job is made: its role's policies for the library's statements so far are made, each in one call."""
+        if isinstance(self.library_principal, ManagedPolicyPrincipal):
+            self.library_principal.flush()
 
 
 def grant_logs_and_metrics(job: Construct, grantee: iam.IGrantable, kind: JobKind, streams: str) -> None:
