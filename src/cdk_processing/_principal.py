@@ -12,7 +12,7 @@ from typing import Any, cast
 import jsii
 from aws_cdk import CfnResource, IStableAnyProducer, Lazy, Stack
 from aws_cdk import aws_iam as iam
-from constructs import Construct, DependencyGroup, IDependable
+from constructs import Construct, DependencyGroup, IDependable, Node
 
 from ._memo import made, stack_of
 
@@ -35,6 +35,7 @@ class LibraryRole(iam.Role):
         super().__init__(scope, id, **props)
         self._policies: list[IDependable] = []
         self._group: DependencyGroup | None = None
+        self._dependents: list[Node] = []
         self._default_policy = False
 
     def policy_added(self, policy: IDependable) -> None:
@@ -42,6 +43,14 @@ class LibraryRole(iam.Role):
         self._policies.append(policy)
         if self._group is not None:
             self._group.add(policy)
+        for node in self._dependents:
+            node.add_dependency(policy)
+
+    def depend(self, node: Node) -> list[IDependable]:
+        """``node`` depends on every policy of the role, those made later included: the policies so far, which the
+        caller adds to ``node``'s dependencies (with its others, in one call)."""
+        self._dependents.append(node)
+        return list(self._policies)
 
     @property
     def policies(self) -> DependencyGroup:

@@ -32,6 +32,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct, IConstruct, IDependable
 
 from .._policy import PoliciesOf, allow
+from .._principal import LibraryRole
 from .._validation import ProcessingJobValidationError, fail
 from ..completion import LONG_WAIT_MARGIN, Completion
 from ..handler import kinds
@@ -119,7 +120,9 @@ class JobResource:
         # The job must not start before its role can read its inputs, nor before the handler may start it (the role
         # itself is implied by the request's GetAtt of its ARN), nor before its local files are in S3. Every policy
         # the role holds at synth: those that inputs, outputs or grants added later bring included. In one call.
-        resource.node.add_dependency(*handler, PoliciesOf.for_role(role), *waits_for)
+        node = resource.node
+        policies = role.depend(node) if isinstance(role, LibraryRole) else [PoliciesOf.for_role(role)]
+        node.add_dependency(*handler, *policies, *waits_for)
 
     def no_deploy_run(self, what: str) -> ProcessingJobValidationError:
         """The error for ``what`` (an attribute, ...) of a job no deployment runs."""

@@ -37,7 +37,7 @@ class JobRole:
             created = LibraryRole(
                 job,
                 "Role",
-                assumed_by=iam.ServicePrincipal(SERVICE),
+                assumed_by=_sagemaker(),
                 description=f"Runs the SageMaker {kind.noun} {path_of(job)}",
                 path=role_path(stack_of(job)),
             )
@@ -53,6 +53,17 @@ class JobRole:
         """The job is made: its role's policies for the library's statements so far are made, each in one call."""
         if isinstance(self.library_principal, ManagedPolicyPrincipal):
             self.library_principal.flush()
+
+
+def _sagemaker() -> iam.ServicePrincipal:
+    """SageMaker's service principal: one object for every job role (it holds nothing of a stack; each role renders
+    it in its own)."""
+    if not _SAGEMAKER:
+        _SAGEMAKER.append(iam.ServicePrincipal(SERVICE))
+    return _SAGEMAKER[0]
+
+
+_SAGEMAKER: list[iam.ServicePrincipal] = []
 
 
 def grant_logs_and_metrics(job: Construct, grantee: iam.IGrantable, kind: JobKind, streams: str) -> None:
