@@ -134,7 +134,9 @@ class ManagedPolicyPrincipal:
         else:
             self._documents[-1].add(statement)
         self._room -= size + 1
-        return self.policies[-1]
+        last = self._documents[-1]
+        # A policy made from a slot is known by its slot (its wildcards are acknowledged together).
+        return last.slot if isinstance(last, _Made) else self.policies[-1]
 
     def flush(self) -> None:
         """Make the policies of the statements kept so far (``deferred``), each with its whole document; statements
@@ -143,7 +145,7 @@ class ManagedPolicyPrincipal:
         for slot in slots or []:
             statements = [s if isinstance(s, dict) else s.to_statement_json() for s in slot.statements]
             slot.policy = self._policy(iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements}))
-            self._documents.append(_Made(slot.policy))
+            self._documents.append(_Made(slot))
 
     def _policy(self, document: iam.PolicyDocument) -> iam.ManagedPolicy:
         """The next managed policy of the role, ``document`` its own."""
@@ -168,10 +170,12 @@ class PolicySlot:
 
 
 class _Made:
-    """The statements added to a policy made with its document: added to that document."""
+    """The statements added to a policy made with its document (from ``slot``): added to that document."""
 
-    def __init__(self, policy: iam.ManagedPolicy) -> None:
-        self._policy = policy
+    def __init__(self, slot: PolicySlot) -> None:
+        assert slot.policy is not None
+        self.slot = slot
+        self._policy = slot.policy
 
     def add(self, statement: iam.PolicyStatement | dict[str, Any]) -> None:
         self._policy.add_statements(
