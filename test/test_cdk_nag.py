@@ -253,6 +253,33 @@ def test_a_wildcard_on_a_bucket_of_another_stack_is_acknowledged_as_cdk_nag_name
     assert [f for f in findings(jobs) if "/Job/" in f] == []
 
 
+def test_statements_added_after_the_job_is_made_join_its_policy_and_its_acknowledgement() -> None:
+    """The job's own statements are made into its policy once the job is made; those added later go to that policy,
+    and their wildcards are acknowledged with the others: one reason per finding, naming each statement's."""
+    from cdk_processing._policy import allow
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Later")
+    bucket = s3.Bucket(stack, "Data")
+    job = ProcessingJob(stack, "Job", image=ContainerImage.from_registry("python:3.12"))
+    job.add_input(ProcessingInput.from_bucket("raw", bucket, "raw/"))
+    allow(job, ["ec2:DescribeVpcs"], ["*"], why="a statement added once the job was made")
+    app.synth()
+    policy = job.node.find_child("Role").node.find_child("ManagedPolicy")
+    rules = [
+        rule.split("::", 1)[-1]
+        for entry in policy.node.metadata
+        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+        for rule in entry.data
+    ]
+    assert len(rules) == len(set(rules)), rules
+    assert any("log-stream" in r for r in rules) and any("/raw/*" in r for r in rules), rules
+    reason = _acknowledgements(stack)["Later/Job/Role/ManagedPolicy AwsSolutions-IAM5[Resource::*]"]
+    assert "Actions defined by Amazon CloudWatch" in reason and "added once the job was made" in reason
+    assert job.node.find_child("Role").node.try_find_child("ManagedPolicy2") is None
+    assert [f for f in findings(stack) if "/Job/" in f] == []
+
+
 def test_one_finding_for_several_statements_carries_the_reason_of_each(synthesized) -> None:
     """``Resource::*`` stands for every statement on "*" of the role: ECR's token, metrics, EC2's Describe*."""
     acknowledged = _acknowledgements(synthesized.stacks["pipeline"])

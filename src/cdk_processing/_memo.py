@@ -3,11 +3,13 @@ to its Node.js process (about a millisecond), and a stack of jobs asks the same 
 
 Keyed by jsii's object reference (unique in the process; proxies of one object may be different Python objects),
 like ``_policy``'s own registries. Only immutable answers: a construct's stack and path, a stack's name, the value
-of a ``Duration`` or ``Size`` (immutable objects).
+of a ``Duration`` or ``Size`` (immutable objects). For a construct the library makes (``made``), its stack and path
+follow from its scope's, asked once per scope.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -39,7 +41,28 @@ def stack_of(construct: IConstruct) -> Stack:
 
 def path_of(construct: IConstruct) -> str:
     """``construct.node.path``."""
-    return once(construct, "path", lambda: construct.node.path)
+    return once(construct, "path", lambda: _path(construct))
+
+
+def _path(construct: IConstruct) -> str:
+    made = _MADE.get(ref(construct))
+    if made is None:
+        return construct.node.path
+    scope, id = made
+    parent = path_of(scope)
+    return f"{parent}/{id}" if parent else id
+
+
+def made(construct: IConstruct, scope: IConstruct, id: str) -> None:
+    """``construct`` (not a stack) was just made as ``id`` under ``scope``: its stack is its scope's, and its
+    path its scope's and its id (as ``constructs`` spells the id: the separators of paths and addresses, ``/`` and a
+    line break, as ``--``), found when asked for."""
+    _ANSWERS[(ref(construct), "stack")] = stack_of(scope)
+    _MADE[ref(construct)] = (scope, _ID_SEPARATORS.sub("--", id))
+
+
+_MADE: dict[str, tuple[IConstruct, str]] = {}
+_ID_SEPARATORS = re.compile("[/\n]")
 
 
 def seconds(duration: Duration) -> float:

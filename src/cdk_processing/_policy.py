@@ -9,13 +9,11 @@ string: a wildcard anyone else grants the same role is still reported. The libra
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import jsii
-from aws_cdk import CfnResource, IStableAnyProducer, Lazy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDependable, IValidation
@@ -23,6 +21,7 @@ from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDepe
 from ._acknowledge import acknowledge, as_list, flatten_reference
 from ._core.context import LibraryGrantee
 from ._memo import once, ref, stack_of
+from ._principal import LibraryRole, ManagedPolicyPrincipal, PolicySlot, estimate
 
 LOG_GROUP_REASON = (
     "The log group holds the library's function logs (job names, statuses, SageMaker's failure reasons), no job "
@@ -69,10 +68,10 @@ def allow(
     if conditions:
         statement["Condition"] = dict(conditions)
     principal = library_principal(grantee)
-    holder: IConstruct | None
+    holder: IConstruct | PolicySlot | None
     if isinstance(principal, ManagedPolicyPrincipal):
         # The size from the values at hand, without reading them back from the statement.
-        holder = principal.add_sized(statement, _estimate(list(actions), list(resources), conditions))
+        holder = principal.add_sized(statement, estimate(list(actions), list(resources), conditions))
     else:
         scope = grantee if isinstance(grantee, Construct) else stack_of(cast(Any, principal))
         holder = _attached_policy(principal, scope)
@@ -94,126 +93,6 @@ def allow_key(grantee: iam.IGrantable, key: kms.IKey, actions: Iterable[str]) ->
     """Use of one KMS key, with explicit actions (CDK's key grants use ``kms:GenerateDataKey*`` and
     ``kms:ReEncrypt*``)."""
     allow(grantee, sorted(set(actions)), [key.key_arn])
-
-
-# IAM limits a customer managed policy to 6,144 characters, whitespace aside; a role to 10 attached policies.
-MANAGED_POLICY_CHARACTERS = 6144
-# What a token of a statement is counted as: its longest value for the pseudo parameters, 100 characters for any
-# other reference (an ARN or name: buckets and keys stay well below), which keeps the estimate above the real size.
-_PSEUDO_LENGTHS = {"AWS.Partition": 10, "AWS.Region": 14, "AWS.AccountId": 12, "AWS.URLSuffix": 13}
-_TOKEN = re.compile(r"\$\{Token\[([^\]]*?)\.\d+\]\}")
-_OTHER_TOKEN_LENGTH = 100
-
-
-@jsii.implements(iam.IPrincipal)
-class ManagedPolicyPrincipal:
-    """A role created by the library as a grant principal whose statements go to customer managed policies attached
-    to it (``<name>``, then ``<name>2``... when one would exceed IAM's size limit), created as they are needed,
-    instead of the role's inline default policy. The library's own statements and everyone else's grants get
-    principals of their own, so their policies never mix."""
-
-    def __init__(self, role: iam.Role, name: str) -> None:
-        self.role = role
-        self.name = name
-        self.policies: list[iam.ManagedPolicy] = []
-        self._documents: list[_Document] = []
-        self._dependable: DependencyGroup | None = None
-        self._room = 0
-
-    @property
-    def dependable(self) -> DependencyGroup:
-        """Depending on this is depending on every policy of this principal (made when first asked for)."""
-        if self._dependable is None:
-            self._dependable = DependencyGroup(*self.policies)
-        return self._dependable
-
-    @property
-    def grant_principal(self) -> iam.IPrincipal:
-        return self
-
-    @property
-    def assume_role_action(self) -> str:
-        return self.role.assume_role_action
-
-    @property
-    def policy_fragment(self) -> iam.PrincipalPolicyFragment:
-        return self.role.policy_fragment
-
-    @property
-    def principal_account(self) -> str | None:
-        return self.role.principal_account
-
-    def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
-        return self.add_to_principal_policy(statement).statement_added
-
-    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
-        self.add_sized(statement, _estimate(statement.actions, statement.resources, statement.conditions))
-        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.dependable)
-
-    def add_sized(self, statement: iam.PolicyStatement | dict[str, Any], size: int) -> iam.ManagedPolicy:
-        """Add ``statement`` (a ``PolicyStatement``, or its JSON), of at most ``size`` characters once deployed; the
-        policy it went to."""
-        if not self.policies or size > self._room:
-            number = "" if not self.policies else str(len(self.policies) + 1)
-            document = _Document(statement)
-            policy = iam.ManagedPolicy(self.role, f"{self.name}{number}", roles=[self.role], document=document.seed)
-            document.render_into(policy)
-            self.policies.append(policy)
-            self._documents.append(document)
-            if self._dependable is not None:
-                self._dependable.add(policy)
-            self._room = MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
-        else:
-            self._documents[-1].add(statement)
-        self._room -= size + 1
-        return self.policies[-1]
-
-
-@jsii.implements(IStableAnyProducer)
-class _Document:
-    """The statements of one of the library's managed policies, rendered at synth as one ``PolicyDocument``
-    (``PolicyDocument.fromJson``: the statements, their order, the merging of ``minimizePolicies`` and the removal of
-    duplicates are those of aws-cdk-lib's) in place of the policy's own document, which holds the first statement
-    only (a managed policy may not be empty). Under ``Role.customizeRoles`` (no CloudFormation resource) the
-    statements go to the policy's own document, which aws-cdk-lib reports."""
-
-    def __init__(self, first: iam.PolicyStatement | dict[str, Any]) -> None:
-        self._statements: list[iam.PolicyStatement | dict[str, Any]] = [first]
-        self._policy: iam.ManagedPolicy | None = None
-        self.seed = (
-            iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": [first]})
-            if isinstance(first, dict)
-            else iam.PolicyDocument(statements=[first])
-        )
-
-    def render_into(self, policy: iam.ManagedPolicy) -> None:
-        resource = policy.node.default_child
-        if isinstance(resource, CfnResource):
-            cast(iam.CfnManagedPolicy, resource).policy_document = Lazy.any(self)
-        else:  # Role.customizeRoles: aws-cdk-lib reports the policy's own document
-            self._policy = policy
-
-    def add(self, statement: iam.PolicyStatement | dict[str, Any]) -> None:
-        if self._policy is not None:
-            self._policy.add_statements(
-                iam.PolicyStatement.from_json(statement) if isinstance(statement, dict) else statement
-            )
-        else:
-            self._statements.append(statement)
-
-    def produce(self) -> iam.PolicyDocument:
-        statements = [s if isinstance(s, dict) else s.to_statement_json() for s in self._statements]
-        return iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements})
-
-
-def _estimate(actions: Sequence[str], resources: Sequence[str], conditions: Any) -> int:
-    """At least the characters a statement takes in its policy once deployed (tokens at their longest)."""
-    text = json.dumps(
-        {"Effect": "Allow", "Action": actions, "Resource": resources, "Condition": conditions},
-        separators=(",", ":"),
-        default=str,  # a value of a condition jsii hands back as an object
-    )
-    return len(_TOKEN.sub(lambda m: "x" * _PSEUDO_LENGTHS.get(m[1], _OTHER_TOKEN_LENGTH), text))
 
 
 def _attached_policy(principal: iam.IPrincipal, scope: Construct) -> iam.Policy | None:
@@ -271,7 +150,10 @@ class PoliciesOf(Dependable):
 
     @staticmethod
     def for_role(role: iam.IRole) -> IDependable:
-        """One per role (jobs share the handler's role): what it stands for is computed at synth."""
+        """One per role (jobs share the handler's role): what it stands for is computed at synth; for a role the
+        library created, its ``policies``, kept as they are made."""
+        if isinstance(role, LibraryRole):
+            return role.policies
         key = role.__jsii_ref__.ref  # type: ignore[attr-defined]
         group = _POLICIES_OF.get(key)
         if group is None:
@@ -304,18 +186,26 @@ class _Wildcards:
     stack's ``_StackWildcards``, for all the holders of the stack at once)."""
 
     @staticmethod
-    def of(holder: IConstruct) -> _Wildcards:
+    def of(holder: IConstruct | PolicySlot) -> _Wildcards:
         # jsii's object reference: unique in the process (proxies of one object may be different Python objects).
-        key = ref(holder)
+        key = f"slot {id(holder)}" if isinstance(holder, PolicySlot) else ref(holder)
         existing = _BY_REF.get(key)
         if existing is None:
             existing = _BY_REF[key] = _Wildcards(holder)
-            _StackWildcards.of(stack_of(holder)).holders.append(existing)
+            stack = holder.stack if isinstance(holder, PolicySlot) else stack_of(holder)
+            _StackWildcards.of(stack).holders.append(existing)
         return existing
 
-    def __init__(self, holder: IConstruct) -> None:
-        self._holder = holder
+    def __init__(self, holder: IConstruct | PolicySlot) -> None:
+        self._given = holder
         self._statements: list[tuple[dict[str, Any] | None, str]] = []
+
+    @property
+    def _holder(self) -> IConstruct:
+        if isinstance(self._given, PolicySlot):
+            assert self._given.policy is not None, "a deferred principal is flushed once its job is made"
+            return self._given.policy
+        return self._given
 
     def add(self, statement: dict[str, Any] | None, why: str) -> None:
         """A statement of ours (as its JSON) and why its wildcards are needed; ``None``: every statement of the

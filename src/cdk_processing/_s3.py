@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from . import _model
+from ._memo import once
 from ._policy import KMS_READ, KMS_WRITE, allow, allow_key
 from ._validation import check_interface, check_length, check_type, fail, is_unresolved
 
@@ -110,7 +111,7 @@ class S3Location:
         if self.uri_string is not None:
             return self.uri_string
         assert self.bucket is not None
-        return self.bucket.s3_url_for_object(self.key_prefix) if self.key_prefix else f"s3://{self.bucket.bucket_name}"
+        return _url_for_object(self.bucket, self.key_prefix) if self.key_prefix else f"s3://{_name(self.bucket)}"
 
     @property
     def _objects_pattern(self) -> str:
@@ -125,10 +126,11 @@ class S3Location:
         if self.bucket is None:
             self._grant_token(grantee, ["s3:GetObject", "s3:GetBucketLocation", "s3:ListBucket"])
             return
-        self._add(grantee, ["s3:GetObject"], [self.bucket.arn_for_objects(self._objects_pattern)])
+        self._add(grantee, ["s3:GetObject"], [_arn_for_objects(self.bucket, self._objects_pattern)])
         self._grant_bucket(grantee)
-        if self.bucket.encryption_key is not None:
-            allow_key(grantee, self.bucket.encryption_key, KMS_READ)
+        key = _encryption_key(self.bucket)
+        if key is not None:
+            allow_key(grantee, key, KMS_READ)
 
     def grant_write(self, grantee: iam.IGrantable) -> None:
         """PutObject and multipart uploads on the prefix, and the bucket key's encrypt, if any; never a delete."""
@@ -141,19 +143,20 @@ class S3Location:
         self._add(
             grantee,
             ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-            [self.bucket.arn_for_objects(self._objects_pattern)],
+            [_arn_for_objects(self.bucket, self._objects_pattern)],
         )
         self._grant_bucket(grantee)
-        if self.bucket.encryption_key is not None:
-            allow_key(grantee, self.bucket.encryption_key, KMS_WRITE)
+        key = _encryption_key(self.bucket)
+        if key is not None:
+            allow_key(grantee, key, KMS_WRITE)
 
     def _grant_bucket(self, grantee: iam.IGrantable) -> None:
         assert self.bucket is not None
-        self._add(grantee, ["s3:GetBucketLocation"], [self.bucket.bucket_arn])
+        self._add(grantee, ["s3:GetBucketLocation"], [_arn(self.bucket)])
         condition = None
         if self.key_prefix and not is_unresolved(self.key_prefix):
             condition = {"StringLike": {"s3:prefix": [self.key_prefix, self._objects_pattern]}}
-        self._add(grantee, ["s3:ListBucket"], [self.bucket.bucket_arn], condition)
+        self._add(grantee, ["s3:ListBucket"], [_arn(self.bucket)], condition)
 
     @staticmethod
     def _add(grantee: iam.IGrantable, actions: list[str], resources: list[str], conditions: Any = None) -> None:
@@ -165,3 +168,34 @@ class S3Location:
         bucket_name = Fn.select(2, Fn.split("/", self.uri_string))
         bucket_arn = f"arn:{Aws.PARTITION}:s3:::{bucket_name}"
         allow(grantee, actions, [bucket_arn, bucket_arn + "/*"], why=OBJECTS_REASON)
+
+
+# A bucket's ARN, name and key never change: asked once per bucket. For aws-cdk-lib's buckets (``BucketBase``), object
+# ARNs and URLs are made as it makes them (``arnForObjects``, ``s3UrlForObject``), from the bucket's ARN and name.
+
+
+def _arn(bucket: s3.IBucket) -> str:
+    return once(bucket, "bucket arn", lambda: bucket.bucket_arn)
+
+
+def _name(bucket: s3.IBucket) -> str:
+    return once(bucket, "bucket name", lambda: bucket.bucket_name)
+
+
+def _encryption_key(bucket: s3.IBucket) -> Any:
+    return once(bucket, "bucket key", lambda: bucket.encryption_key)
+
+
+def _arn_for_objects(bucket: s3.IBucket, pattern: str) -> str:
+    if isinstance(bucket, s3.BucketBase):
+        return f"{_arn(bucket)}/{pattern}"
+    return bucket.arn_for_objects(pattern)
+
+
+def _url_for_object(bucket: s3.IBucket, key: str) -> str:
+    if not isinstance(bucket, s3.BucketBase):
+        return bucket.s3_url_for_object(key)
+    url = "s3://"
+    for part in (_name(bucket), key):  # BucketBase.urlJoin: one "/" between the parts
+        url = f"{url.removesuffix('/')}/{part.removeprefix('/')}"
+    return url

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_cdk import Duration
 
-from . import _model
+from . import _memo, _model
 from ._validation import check_bool, check_integer, check_model_range, check_unique, fail, seconds_text
 from .completion import Completion
 from .s3_data import InputMode, check_enum
@@ -72,24 +72,24 @@ def stop_times(
     max_wait = max_wait or max_runtime
     completion.check(max_runtime, "max_runtime", MAX_TRAINING_RUNTIME, "28 days for a training job")
     completion.check(max_wait, prop, MAX_TRAINING_RUNTIME, "28 days for a training job")
-    if max_wait.is_unresolved() or max_runtime.is_unresolved():
+    if _memo.duration_unresolved(max_wait) or _memo.duration_unresolved(max_runtime):
         return max_runtime, max_wait, completion
-    if max_wait.to_seconds() < max_runtime.to_seconds():
+    if _memo.seconds(max_wait) < _memo.seconds(max_runtime):
         raise fail(
             "max_wait",
-            seconds_text(max_wait.to_seconds()),
-            f"must be at least max_runtime ({seconds_text(max_runtime.to_seconds())})",
+            seconds_text(_memo.seconds(max_wait)),
+            f"must be at least max_runtime ({seconds_text(_memo.seconds(max_runtime))})",
         )
     if (
         spot
         and checkpoints is None
         and not allow_spot_without_checkpoints
-        and max_wait.to_seconds() > SPOT_WITHOUT_CHECKPOINTS.to_seconds()
+        and _memo.seconds(max_wait) > _memo.seconds(SPOT_WITHOUT_CHECKPOINTS)
     ):
         raise fail(
             "checkpoints",
             "not set",
-            f"a spot job that may take {seconds_text(max_wait.to_seconds())} (max_wait) restarts from the beginning "
+            f"a spot job that may take {seconds_text(_memo.seconds(max_wait))} (max_wait) restarts from the beginning "
             "after each interruption without checkpoints: give checkpoints=Checkpoints.per_run(), or "
             "allow_spot_without_checkpoints=True",
         )

@@ -21,6 +21,7 @@ from constructs import Construct, IDependable
 from ._acknowledge import acknowledge
 from ._core.context import JobScope
 from ._dependencies import depend_on_policies_only
+from ._memo import once, stack_of
 from ._policy import acknowledge_policies_written_by
 from ._s3 import S3Location
 from ._validation import check_bool, check_str_list, check_type, fail
@@ -42,7 +43,11 @@ def default_bucket(scope: Construct) -> s3.IBucket:
     Encrypted with KMS (the account's AWS managed key for S3, ``aws/s3``, with an S3 bucket key), private, TLS
     only, versioned, with server access logs, and retained when the stack is deleted: the library never empties it.
     """
-    stack = Stack.of(scope)
+    stack = stack_of(scope)
+    return once(stack, "default bucket", lambda: _default_bucket(stack))  # a construct of the tree for good
+
+
+def _default_bucket(stack: Stack) -> s3.IBucket:
     existing = stack.node.try_find_child(BUCKET_ID)
     if isinstance(existing, s3.Bucket):
         return existing

@@ -134,6 +134,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
             on a WaitCondition when it is at most 11 h 45 min; a longer ``max_runtime`` needs ``start_only()``.
         """
         super().__init__(scope, id)
+        _memo.made(self, scope, id)
         entrypoint = check_str_list("entrypoint", entrypoint, "['python3', '/opt/program/run.py']")
         arguments = check_str_list("arguments", arguments, "['--train-ratio', '0.8']")
         command = check_str_list("command", command, "['python3', '-u']")
@@ -232,6 +233,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         for processing_output in outputs or []:
             self.add_output(processing_output)
 
+        job_role.flush()
         self._resource = JobResource(
             self,
             PROCESSING,
@@ -249,7 +251,7 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         if completion.kind == Completion.LONG:
             self._resource.add_long_wait(self, self, completion, max_runtime, request, self._upstream)
         # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
-        self._tags = JobTags(self, tag_probe)
+        self._tags = JobTags(self, tag_probe, scope)
 
     # -----------------------------------------------------------------------------------------------------------
     # Public members

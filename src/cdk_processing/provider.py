@@ -17,12 +17,8 @@ from ._acknowledge import acknowledge
 from ._dependencies import depend_on_policies_only
 from ._memo import ref, stack_of
 from ._naming import role_path, stack_part
-from ._policy import (
-    LOG_GROUP_REASON,
-    ManagedPolicyPrincipal,
-    acknowledge_policies_written_by,
-    allow,
-)
+from ._policy import LOG_GROUP_REASON, acknowledge_policies_written_by, allow
+from ._principal import LibraryRole, ManagedPolicyPrincipal
 from ._validation import fail
 from .handler import budgets, kinds
 from .handler.kinds import PROCESSING, JobKind
@@ -173,7 +169,7 @@ class ProcessingJobProvider(Construct):
         stack = Stack.of(self)
         self._kinds: list[JobKind] = []
         self._signal_function: lambda_.Function | None = None
-        self.handler_role = iam.Role(
+        self.handler_role: iam.Role = LibraryRole(
             self,
             "HandlerRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),

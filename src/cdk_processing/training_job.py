@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from . import _model
+from . import _memo, _model
 from ._core.job import DEFAULT_VOLUME_SIZE
 from ._core.resource import JobResource, lazy
 from ._core.tags import JobTags
@@ -186,6 +186,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             as ``Distribution.torchrun()``. Default: the container runs as it is.
         """
         super().__init__(scope, id)
+        _memo.made(self, scope, id)
         entrypoint = check_str_list("entrypoint", entrypoint, "['python3', '/opt/program/train.py']")
         arguments = check_str_list("arguments", arguments, "['--epochs', '10']")
         command = check_str_list("command", command, "['python3', '-u']")
@@ -293,7 +294,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         resources = cluster.render(self, volume_size, volume_encryption_key)
         if keep_alive is not None:
             resources["KeepAlivePeriodInSeconds"] = keep_alive_seconds(keep_alive)
-        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(max_runtime.to_seconds())}
+        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(_memo.seconds(max_runtime))}
         request: dict[str, Any] = {
             "AlgorithmSpecification": algorithm,
             "RoleArn": self.role.role_arn,
@@ -308,7 +309,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
             request["VpcConfig"] = self._network.vpc_config
         if use_spot_instances:
             request["EnableManagedSpotTraining"] = True
-            stopping["MaxWaitTimeInSeconds"] = int(max_wait.to_seconds())
+            stopping["MaxWaitTimeInSeconds"] = int(_memo.seconds(max_wait))
         if max_pending_time is not None:
             stopping["MaxPendingTimeInSeconds"] = pending_seconds(max_pending_time)
         per_run: list[str] = []
@@ -335,6 +336,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         for channel in inputs or []:
             self.add_input(channel)
 
+        job_role.flush()
         self._resource = JobResource(
             self,
             TRAINING,
@@ -355,7 +357,7 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         self._request = request
         if completion.kind == Completion.LONG:
             self._resource.add_long_wait(self, self, completion, max_wait, request, self._upstream, gate)
-        self._tags = JobTags(self, tag_probe)
+        self._tags = JobTags(self, tag_probe, scope)
 
     def _add_code(self, code: Code) -> str:
         """The code as the channel ``code`` (the plain CDK asset); its file name in the channel."""

@@ -32,6 +32,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct, IConstruct, IDependable
 
 from .._policy import PoliciesOf, allow
+from .._principal import LibraryRole
 from .._validation import ProcessingJobValidationError, fail
 from ..completion import LONG_WAIT_MARGIN, Completion
 from ..handler import kinds
@@ -80,9 +81,12 @@ class JobResource:
         self._name: str | None = None
         if not self.deploy_run:
             return  # Completion.never(): no resource; the role and its grants are the job's all the same
+        handler: list[IDependable] = []  # the handler's role and its policies, for the custom resource
         if completion.kind == Completion.START and kind.native_type is not None:
             # Nothing waits: the native resource, created by CloudFormation itself, with no Lambda at all.
-            self.native = CfnResource(job, "Resource", type=kind.native_type, properties=request)
+            # A Lazy per member computed at synth: the resource's properties are a map of aws-cdk-lib's own.
+            properties = {k: Lazy.any(Produce(v.fn)) if isinstance(v, Deferred) else v for k, v in request.items()}
+            self.native = CfnResource(job, "Resource", type=kind.native_type, properties=properties)
             resource: Construct = self.native
         else:
             # A kind with no native resource starts only-started jobs through the custom resource too.
@@ -99,24 +103,26 @@ class JobResource:
                 service_token=provider.service_token,
                 resource_type=kind.resource_type,
                 properties={
-                    kinds.PROP_REQUEST: request,
+                    # One Lazy for the whole request (each Lazy is a round trip to jsii to make and one to produce).
+                    kinds.PROP_REQUEST: Lazy.any(Produce(lambda: rendered(request))),
                     kinds.PROP_NAME_PREFIX: name_prefix,
-                    kinds.PROP_UPSTREAM: Lazy.any(Produce(lambda: upstream or None)),
+                    # An empty list is left out, and (unlike None) produced once.
+                    kinds.PROP_UPSTREAM: Lazy.any(Produce(lambda: list(upstream)), omit_empty_array=True),
                     kinds.PROP_COMPLETION: None if completion.kind == Completion.WAIT else completion.kind,
                     kinds.PROP_PER_RUN: per_run or None,
                     **(properties or {}),
                 },
                 service_timeout=SERVICE_TIMEOUT,
             )
-            self.custom.node.add_dependency(provider.handler_role, PoliciesOf.for_role(provider.handler_role))
+            handler = [provider.handler_role, PoliciesOf.for_role(provider.handler_role)]
             resource = self.custom
         self.resource = resource
         # The job must not start before its role can read its inputs, nor before the handler may start it (the role
         # itself is implied by the request's GetAtt of its ARN), nor before its local files are in S3. Every policy
-        # the role holds at synth: those that inputs, outputs or grants added later bring included.
-        resource.node.add_dependency(PoliciesOf.for_role(role))
-        for dependable in waits_for:
-            resource.node.add_dependency(dependable)
+        # the role holds at synth: those that inputs, outputs or grants added later bring included. In one call.
+        node = resource.node
+        policies = role.depend(node) if isinstance(role, LibraryRole) else [PoliciesOf.for_role(role)]
+        node.add_dependency(*handler, *policies, *waits_for)
 
     def no_deploy_run(self, what: str) -> ProcessingJobValidationError:
         """The error for ``what`` (an attribute, ...) of a job no deployment runs."""
@@ -266,7 +272,7 @@ class _RunIds:
             return
         self._done = True
         stack = Stack.of(self._job)
-        essential = {k: v for k, v in self._request.items() if k != "Tags"}
+        essential = rendered({k: v for k, v in self._request.items() if k != "Tags"})
         resolved = stack.resolve({kinds.PROP_REQUEST: essential, kinds.PROP_UPSTREAM: list(self._upstream)})
         # What an update changes in place (a warm pool's stay) does not run the job again, nor move its wait.
         resolved[kinds.PROP_REQUEST] = kinds.without_updatable(self._kind, resolved[kinds.PROP_REQUEST])
@@ -275,21 +281,38 @@ class _RunIds:
             resource.override_logical_id(f"{Names.unique_id(resource)}{digest}")
 
 
+class Deferred:
+    """A request member computed at synth from a Python callable (``lazy``)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+
+
 def lazy(fn: Callable[[], Any]) -> Any:
-    """``Lazy.any(Produce(fn))``, known as ``fn``'s: a request member computed at synth that a workflow's task renders
-    from the same ``fn`` (``produced``)."""
-    token = Lazy.any(Produce(fn))
-    _PRODUCERS[id(token)] = (token, fn)
-    return token
+    """A request member computed at synth by ``fn`` (``None``: no member): the resource renders the request, such
+    members produced, in one ``Lazy`` (``rendered``); a workflow's task renders it from the same ``fn``
+    (``produced``)."""
+    return Deferred(fn)
 
 
 def produced(value: Any) -> Callable[[], Any] | None:
     """The function of a ``lazy`` request member, ``None`` for any other value."""
-    entry = _PRODUCERS.get(id(value))
-    return entry[1] if entry is not None and entry[0] is value else None
+    return value.fn if isinstance(value, Deferred) else None
 
 
-_PRODUCERS: dict[int, tuple[Any, Callable[[], Any]]] = {}
+def rendered(value: Any) -> Any:
+    """``value`` (a request) with its ``lazy`` members produced, those that produce ``None`` left out; the same
+    dictionaries where nothing is deferred in them."""
+    if isinstance(value, dict):
+        items = {k: v.fn() if isinstance(v, Deferred) else rendered(v) for k, v in value.items()}
+        deferred = [k for k, v in value.items() if isinstance(v, Deferred)]
+        if not deferred and all(items[k] is value[k] for k in items):
+            return value
+        return {k: v for k, v in items.items() if not (k in deferred and v is None)}
+    if isinstance(value, list) and any(isinstance(v, (Deferred, dict, list)) for v in value):
+        items_list = [rendered(v) for v in value]
+        return value if all(a is b for a, b in zip(items_list, value, strict=True)) else items_list
+    return value
 
 
 @jsii.implements(IStableAnyProducer)

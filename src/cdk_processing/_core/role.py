@@ -10,9 +10,10 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .. import _model
-from .._memo import once, path_of, stack_of
+from .._memo import made, once, path_of, stack_of
 from .._naming import role_path
-from .._policy import ManagedPolicyPrincipal, allow
+from .._policy import allow
+from .._principal import LibraryRole, ManagedPolicyPrincipal
 from .._validation import fail, is_unresolved
 from ..handler.kinds import JobKind
 
@@ -33,19 +34,36 @@ class JobRole:
         self.library_principal: iam.IPrincipal | None = None
         self.passed_in = role is not None
         if role is None:
-            created = iam.Role(
+            created = LibraryRole(
                 job,
                 "Role",
-                assumed_by=iam.ServicePrincipal(SERVICE),
+                assumed_by=_sagemaker(),
                 description=f"Runs the SageMaker {kind.noun} {path_of(job)}",
                 path=role_path(stack_of(job)),
             )
+            made(created, job, "Role")
             self.role: iam.IRole = created
-            self.library_principal = ManagedPolicyPrincipal(created, "ManagedPolicy")
+            self.library_principal = ManagedPolicyPrincipal(created, "ManagedPolicy", deferred=True)
             self.principal = ManagedPolicyPrincipal(created, "GrantsPolicy")
         else:
             check_role("role", role)
             self.role = self.principal = role
+
+    def flush(self) -> None:
+        """The job is made: its role's policies for the library's statements so far are made, each in one call."""
+        if isinstance(self.library_principal, ManagedPolicyPrincipal):
+            self.library_principal.flush()
+
+
+def _sagemaker() -> iam.ServicePrincipal:
+    """SageMaker's service principal: one object for every job role (it holds nothing of a stack; each role renders
+    it in its own)."""
+    if not _SAGEMAKER:
+        _SAGEMAKER.append(iam.ServicePrincipal(SERVICE))
+    return _SAGEMAKER[0]
+
+
+_SAGEMAKER: list[iam.ServicePrincipal] = []
 
 
 def grant_logs_and_metrics(job: Construct, grantee: iam.IGrantable, kind: JobKind, streams: str) -> None:

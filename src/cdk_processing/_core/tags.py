@@ -27,15 +27,17 @@ class JobTags:
 
     What the jobs of a stack share is read once per synth (``_SynthPass``): the stack's tags, the aspects of the
     scopes above the jobs, and the tags of jobs under one scope with no aspect of their own. With no tag and no
-    aspect at all (the common case) no probe is made."""
+    aspect at all (the common case) no probe is made. The tags of all the jobs of a stack are checked in one
+    validation of the stack's, which reports a job's errors on the job."""
 
-    def __init__(self, job: Construct, probe: Callable[[Construct, str], CfnResource]) -> None:
+    def __init__(self, job: Construct, probe: Callable[[Construct, str], CfnResource], parent: Construct) -> None:
+        """:param parent: the job's scope."""
         self._job = job
         self._probe_factory = probe
-        self._node = job.node
+        self._parent = parent
         self._tags: dict[str, str] | None = None
-        self._node.add_validation(_TagValidation(self))
-        _SynthPass.watch(stack_of(job))
+        self._errors: _TagErrors | None = None
+        _SynthPass.watch(stack_of(job)).jobs.append(self)
 
     def tags(self) -> dict[str, str]:
         """The job's tags, once every aspect is in place (aspects run before rendering)."""
@@ -50,8 +52,7 @@ class JobTags:
     def _collect(self) -> dict[str, str]:
         stack = stack_of(self._job)
         shared = _SynthPass.memo(stack)
-        parent = self._node.scope
-        assert parent is not None
+        parent = self._parent
         # From the app down to the job's parent, as aspects are applied; the job's own aspects last.
         above = _once(shared, ("aspects above", ref(parent)), lambda: _aspects_down_to(shared, parent))
         own = list(Aspects.of(self._job).all)
@@ -65,7 +66,7 @@ class JobTags:
 
     def _replay(self, stack_tags: dict[str, str], aspects: list[IAspect]) -> dict[str, str]:
         probe: Any = self._probe_factory(self._job, "TagCollector")
-        self._node.try_remove_child("TagCollector")
+        self._job.node.try_remove_child("TagCollector")
         manager = probe.cdk_tag_manager  # an L1 that takes tags (ITaggableV2)
         for key, value in stack_tags.items():
             manager.set_tag(key, value, 0)
@@ -98,11 +99,12 @@ class _SynthPass:
     per synth is read again by a later synth of the same app."""
 
     @staticmethod
-    def watch(stack: Stack) -> None:
+    def watch(stack: Stack) -> _SynthPass:
         key = ref(stack)
         if key not in _PASSES:
             _PASSES[key] = _SynthPass()
             stack.node.add_validation(_PASSES[key])
+        return _PASSES[key]
 
     @staticmethod
     def memo(stack: Stack) -> dict[Any, Any]:
@@ -111,9 +113,19 @@ class _SynthPass:
 
     def __init__(self) -> None:
         self.known: dict[Any, Any] = {}
+        self.jobs: list[JobTags] = []
 
     def validate(self) -> list[str]:
+        """A new pass; the tags of the stack's jobs checked, a job's errors given to a validation of the job's own
+        (which runs after the stack's: the tree is validated from the root down)."""
         self.known = {}
+        for job in self.jobs:
+            errors = _check(job.tags())
+            if job._errors is None and errors:
+                job._errors = _TagErrors()
+                job._job.node.add_validation(job._errors)
+            if job._errors is not None:
+                job._errors.errors = errors
         return []
 
 
@@ -121,28 +133,31 @@ _PASSES: dict[str, _SynthPass] = {}
 
 
 @jsii.implements(IValidation)
-class _TagValidation:
-    """Checks the job's tags once every Tags.of() call has been made."""
+class _TagErrors:
+    """The errors of a job's tags, reported on the job."""
 
-    def __init__(self, tags: JobTags) -> None:
-        self._tags = tags
+    def __init__(self) -> None:
+        self.errors: list[str] = []
 
     def validate(self) -> list[str]:
-        tags = self._tags.tags()
-        errors = []
-        if len(tags) > MAX_TAGS:
+        return self.errors
+
+
+def _check(tags: dict[str, str]) -> list[str]:
+    """What is wrong with a job's tags, once every Tags.of() call has been made."""
+    errors = []
+    if len(tags) > MAX_TAGS:
+        errors.append(
+            f"tags: the job has {len(tags)} tags: at most {MAX_TAGS} are allowed "
+            f"(SageMaker takes {kinds.MAX_JOB_TAGS}, {len(kinds.HANDLER_TAGS)} are the library's)"
+        )
+    for key, value in tags.items():
+        if is_unresolved(key) or is_unresolved(value):
+            continue  # resolved by CloudFormation, checked by SageMaker
+        if not (1 <= len(key) <= 128 and re.fullmatch(_TAG_PATTERN, key)) or not (
+            len(value) <= 256 and re.fullmatch(_TAG_PATTERN, value)
+        ):
             errors.append(
-                f"tags: the job has {len(tags)} tags: at most {MAX_TAGS} are allowed "
-                f"(SageMaker takes {kinds.MAX_JOB_TAGS}, {len(kinds.HANDLER_TAGS)} are the library's)"
+                f"tags: {key!r}={value!r}: keys of 1 to 128 and values up to 256 letters, digits, spaces and _.:/=+-@"
             )
-        for key, value in tags.items():
-            if is_unresolved(key) or is_unresolved(value):
-                continue  # resolved by CloudFormation, checked by SageMaker
-            if not (1 <= len(key) <= 128 and re.fullmatch(_TAG_PATTERN, key)) or not (
-                len(value) <= 256 and re.fullmatch(_TAG_PATTERN, value)
-            ):
-                errors.append(
-                    f"tags: {key!r}={value!r}: keys of 1 to 128 and values up to 256 letters, digits, spaces "
-                    "and _.:/=+-@"
-                )
-        return errors
+    return errors

@@ -1,0 +1,230 @@
+"""The roles the library creates and the principals of their policies: the library's own statements and everyone
+else's grants in customer managed policies of their own, each policy rendered as one document, and the policies of a
+role known as they are made."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, cast
+
+import jsii
+from aws_cdk import CfnResource, IStableAnyProducer, Lazy, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct, DependencyGroup, IDependable, Node
+
+from ._memo import made, stack_of
+
+# IAM limits a customer managed policy to 6,144 characters, whitespace aside; a role to 10 attached policies.
+MANAGED_POLICY_CHARACTERS = 6144
+# What a token of a statement is counted as: its longest value for the pseudo parameters, 100 characters for any
+# other reference (an ARN or name: buckets and keys stay well below), which keeps the estimate above the real size.
+_PSEUDO_LENGTHS = {"AWS.Partition": 10, "AWS.Region": 14, "AWS.AccountId": 12, "AWS.URLSuffix": 13}
+_TOKEN = re.compile(r"\$\{Token\[([^\]]*?)\.\d+\]\}")
+_OTHER_TOKEN_LENGTH = 100
+
+
+class LibraryRole(iam.Role):
+    """A role the library creates (a job's, the handler's) that knows its policies as they are made: the library's
+    managed policies (``ManagedPolicyPrincipal``) and the inline default policy aws-cdk-lib makes for a statement added
+    to the role itself (``role.add_to_policy``, ``bucket.grant_read(job.role)``). Depending on them (``policies``) is
+    a dependency of aws-cdk-lib's own, which asks Python nothing at synth."""
+
+    def __init__(self, scope: Construct, id: str, **props: Any) -> None:
+        super().__init__(scope, id, **props)
+        self._policies: list[IDependable] = []
+        self._group: DependencyGroup | None = None
+        self._dependents: list[Node] = []
+        self._default_policy = False
+
+    def policy_added(self, policy: IDependable) -> None:
+        """``policy`` (a child of the role) is one of the role's."""
+        self._policies.append(policy)
+        if self._group is not None:
+            self._group.add(policy)
+        for node in self._dependents:
+            node.add_dependency(policy)
+
+    def depend(self, node: Node) -> list[IDependable]:
+        """``node`` depends on every policy of the role, those made later included: the policies so far, which the
+        caller adds to ``node``'s dependencies (with its others, in one call)."""
+        self._dependents.append(node)
+        return list(self._policies)
+
+    @property
+    def policies(self) -> DependencyGroup:
+        """Depending on this is depending on every policy of the role, those made later included."""
+        if self._group is None:
+            self._group = DependencyGroup(*self._policies)
+        return self._group
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        result = super().add_to_principal_policy(statement)
+        if not self._default_policy and result.policy_dependable is not None:
+            self._default_policy = True  # the role's default policy, made for its first statement
+            self.policy_added(result.policy_dependable)
+        return result
+
+
+@jsii.implements(iam.IPrincipal)
+class ManagedPolicyPrincipal:
+    """A role created by the library as a grant principal whose statements go to customer managed policies attached
+    to it (``<name>``, then ``<name>2``... when one would exceed IAM's size limit), created as they are needed,
+    instead of the role's inline default policy. The library's own statements and everyone else's grants get
+    principals of their own, so their policies never mix."""
+
+    def __init__(self, role: iam.Role, name: str, *, deferred: bool = False) -> None:
+        """:param deferred: keep the statements in Python until ``flush`` (a job's own, all known once the job is
+        made), then make each policy with its whole document in one call."""
+        self.role = role
+        self.name = name
+        self.policies: list[iam.ManagedPolicy] = []
+        self._documents: list[_Document | _Made] = []
+        self._dependable: DependencyGroup | None = None
+        self._room = 0
+        self._slots: list[PolicySlot] | None = [] if deferred else None
+
+    @property
+    def dependable(self) -> DependencyGroup:
+        """Depending on this is depending on every policy of this principal (made when first asked for)."""
+        if self._dependable is None:
+            self._dependable = DependencyGroup(*self.policies)
+        return self._dependable
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        return self
+
+    @property
+    def assume_role_action(self) -> str:
+        return self.role.assume_role_action
+
+    @property
+    def policy_fragment(self) -> iam.PrincipalPolicyFragment:
+        return self.role.policy_fragment
+
+    @property
+    def principal_account(self) -> str | None:
+        return self.role.principal_account
+
+    def add_to_policy(self, statement: iam.PolicyStatement) -> bool:
+        return self.add_to_principal_policy(statement).statement_added
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        self.add_sized(statement, estimate(statement.actions, statement.resources, statement.conditions))
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.dependable)
+
+    def add_sized(self, statement: iam.PolicyStatement | dict[str, Any], size: int) -> iam.ManagedPolicy | PolicySlot:
+        """Add ``statement`` (a ``PolicyStatement``, or its JSON), of at most ``size`` characters once deployed; the
+        policy it went to (before ``flush``: the slot of the policy it will go to)."""
+        if self._slots is not None:
+            if not self._slots or size > self._room:
+                self._slots.append(PolicySlot(stack_of(self.role)))
+                self._room = MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
+            self._slots[-1].statements.append(statement)
+            self._room -= size + 1
+            return self._slots[-1]
+        if not self.policies or size > self._room:
+            document = _Document(statement)
+            policy = self._policy(document.seed)
+            document.render_into(policy)
+            self._documents.append(document)
+            self._room = MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
+        else:
+            self._documents[-1].add(statement)
+        self._room -= size + 1
+        last = self._documents[-1]
+        # A policy made from a slot is known by its slot (its wildcards are acknowledged together).
+        return last.slot if isinstance(last, _Made) else self.policies[-1]
+
+    def flush(self) -> None:
+        """Make the policies of the statements kept so far (``deferred``), each with its whole document; statements
+        added later go to them as they come."""
+        slots, self._slots = self._slots, None
+        for slot in slots or []:
+            statements = [s if isinstance(s, dict) else s.to_statement_json() for s in slot.statements]
+            slot.policy = self._policy(iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements}))
+            self._documents.append(_Made(slot))
+
+    def _policy(self, document: iam.PolicyDocument) -> iam.ManagedPolicy:
+        """The next managed policy of the role, ``document`` its own."""
+        name = f"{self.name}{len(self.policies) + 1 if self.policies else ''}"
+        policy = iam.ManagedPolicy(self.role, name, roles=[self.role], document=document)
+        made(policy, self.role, name)
+        if isinstance(self.role, LibraryRole):
+            self.role.policy_added(policy)
+        self.policies.append(policy)
+        if self._dependable is not None:
+            self._dependable.add(policy)
+        return policy
+
+
+class PolicySlot:
+    """A managed policy of a ``deferred`` principal, made (``policy``) when the principal is flushed."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.statements: list[iam.PolicyStatement | dict[str, Any]] = []
+        self.policy: iam.ManagedPolicy | None = None
+
+
+class _Made:
+    """The statements added to a policy made with its document (from ``slot``): added to that document."""
+
+    def __init__(self, slot: PolicySlot) -> None:
+        assert slot.policy is not None
+        self.slot = slot
+        self._policy = slot.policy
+
+    def add(self, statement: iam.PolicyStatement | dict[str, Any]) -> None:
+        self._policy.add_statements(
+            iam.PolicyStatement.from_json(statement) if isinstance(statement, dict) else statement
+        )
+
+
+@jsii.implements(IStableAnyProducer)
+class _Document:
+    """The statements of one of the library's managed policies, rendered at synth as one ``PolicyDocument``
+    (``PolicyDocument.fromJson``: the statements, their order, the merging of ``minimizePolicies`` and the removal of
+    duplicates are those of aws-cdk-lib's) in place of the policy's own document, which holds the first statement
+    only (a managed policy may not be empty). Under ``Role.customizeRoles`` (no CloudFormation resource) the
+    statements go to the policy's own document, which aws-cdk-lib reports."""
+
+    def __init__(self, first: iam.PolicyStatement | dict[str, Any]) -> None:
+        self._statements: list[iam.PolicyStatement | dict[str, Any]] = [first]
+        self._policy: iam.ManagedPolicy | None = None
+        self.seed = (
+            iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": [first]})
+            if isinstance(first, dict)
+            else iam.PolicyDocument(statements=[first])
+        )
+
+    def render_into(self, policy: iam.ManagedPolicy) -> None:
+        resource = policy.node.default_child
+        if isinstance(resource, CfnResource):
+            cast(iam.CfnManagedPolicy, resource).policy_document = Lazy.any(self)
+        else:  # Role.customizeRoles: aws-cdk-lib reports the policy's own document
+            self._policy = policy
+
+    def add(self, statement: iam.PolicyStatement | dict[str, Any]) -> None:
+        if self._policy is not None:
+            self._policy.add_statements(
+                iam.PolicyStatement.from_json(statement) if isinstance(statement, dict) else statement
+            )
+        else:
+            self._statements.append(statement)
+
+    def produce(self) -> iam.PolicyDocument:
+        statements = [s if isinstance(s, dict) else s.to_statement_json() for s in self._statements]
+        return iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements})
+
+
+def estimate(actions: Sequence[str], resources: Sequence[str], conditions: Any) -> int:
+    """At least the characters a statement takes in its policy once deployed (tokens at their longest)."""
+    text = json.dumps(
+        {"Effect": "Allow", "Action": actions, "Resource": resources, "Condition": conditions},
+        separators=(",", ":"),
+        default=str,  # a value of a condition jsii hands back as an object
+    )
+    return len(_TOKEN.sub(lambda m: "x" * _PSEUDO_LENGTHS.get(m[1], _OTHER_TOKEN_LENGTH), text))
