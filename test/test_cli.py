@@ -637,7 +637,14 @@ def test_a_training_job_of_a_stack_is_listed_described_and_stopped(
             "TrainingInputMode": "File",
         },
         OutputDataConfig={"S3OutputPath": "s3://models-bucket/churn/"},
-        ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30},
+        ResourceConfig={
+            "InstanceGroups": [
+                {"InstanceGroupName": "cpu", "InstanceType": "ml.c5.xlarge", "InstanceCount": 2},
+                {"InstanceGroupName": "gpu", "InstanceType": "ml.p3.2xlarge", "InstanceCount": 1},
+            ],
+            "VolumeSizeInGB": 30,
+            "KeepAlivePeriodInSeconds": 600,
+        },
         StoppingCondition={"MaxRuntimeInSeconds": 2700},
         Tags=[
             {"Key": "cdk-processing:request-id", "Value": "request-Train"},
@@ -659,6 +666,9 @@ def test_a_training_job_of_a_stack_is_listed_described_and_stopped(
     assert (fields["Name"], fields["Kind"], fields["Secondary status"]) == (name, "training", "Training")
     assert fields["Model"] == "-"  # no artifact before the job completed
     assert "group=%2Faws%2Fsagemaker%2FTrainingJobs" in out
+    # A heterogeneous cluster shows its groups, one per line; a warm pool's status shows once the job holds one.
+    assert (fields["Instance groups"], fields["Instance type"], fields["Warm pool"]) == ("cpu", "-", "-")
+    assert "\nInstance groups:  cpu\n                  gpu\n" in out
 
     code, out, _ = run(capsys, "stop", name)
     assert (code, out) == (0, f"stopping job {name} (was InProgress, now Stopping)\n")

@@ -118,11 +118,15 @@ TRAINING = Kind(
         ("Image", "AlgorithmSpecification.TrainingImage"),
         ("Instance type", "ResourceConfig.InstanceType"),
         ("Instance count", "ResourceConfig.InstanceCount"),
+        ("Instance groups", "ResourceConfig.InstanceGroups[].InstanceGroupName"),
         ("Max runtime (s)", "StoppingCondition.MaxRuntimeInSeconds"),
         ("Role", "RoleArn"),
         ("Channels", "InputDataConfig[].DataSource.S3DataSource.S3Uri"),
         ("Model", "ModelArtifacts.S3ModelArtifacts"),
+        ("Final metrics", "FinalMetricDataList[].MetricName"),
+        ("Training seconds", "TrainingTimeInSeconds"),
         ("Billable seconds", "BillableTimeInSeconds"),
+        ("Warm pool", "WarmPoolStatus.Status"),
     ),
 )
 
