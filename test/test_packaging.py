@@ -154,7 +154,9 @@ def cached_venv(name: str, interpreter: str, version: str, wheel: Path, install:
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         run([interpreter, "-m", "venv", str(venv)], cwd=home)
-        run([python(venv), "-m", "pip", "install", "--quiet", str(wheel), *install], cwd=home)
+        # No byte-compiling at install: aws-cdk-lib's generated modules take most of a cold install to compile
+        # (58 s -> 14 s measured for 3.12); Python compiles what the tests import, once, into the cached venv.
+        run([python(venv), "-m", "pip", "install", "--quiet", "--no-compile", str(wheel), *install], cwd=home)
         complete.write_text(json.dumps(inputs) + "\n")
     else:
         run([python(venv), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel)], home)
