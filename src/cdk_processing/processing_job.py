@@ -19,8 +19,8 @@ from constructs import Construct
 
 from . import _memo
 from ._core.job import DEFAULT_VOLUME_SIZE
-from ._core.resource import JobResource, lazy
-from ._core.tags import MAX_TAGS, JobTags
+from ._core.resource import lazy
+from ._core.tags import MAX_TAGS
 from ._job_checks import PROCESSING_SHAPES, check_job_scalars, check_prop_types
 from ._policy import KMS_WRITE, allow_key
 from ._s3 import S3Location
@@ -233,25 +233,15 @@ class ProcessingJob(ProcessingJobAttributes, ProcessingJobBase):
         for processing_output in outputs or []:
             self.add_output(processing_output)
 
-        job_role.flush()
-        self._resource = JobResource(
-            self,
-            PROCESSING,
+        self._make_resource(
+            job_role,
             request,
             completion=completion,
-            name_prefix=self._name_prefix,
-            fixed_name=processing_job_name,
-            role=self.role,
-            role_passed_in=job_role.passed_in,
+            bound=max_runtime,
             volume_key=volume_encryption_key,
-            upstream=self._upstream,
-            waits_for=self._waits_for,
+            tag_probe=tag_probe,
+            scope=scope,
         )
-        self._request = request
-        if completion.kind == Completion.LONG:
-            self._resource.add_long_wait(self, self, completion, max_runtime, request, self._upstream)
-        # The job's tags, gathered the way CDK's Tag aspects would apply them to an AWS::SageMaker::ProcessingJob.
-        self._tags = JobTags(self, tag_probe, scope)
 
     # -----------------------------------------------------------------------------------------------------------
     # Public members

@@ -19,8 +19,7 @@ from constructs import Construct
 
 from . import _memo, _model
 from ._core.job import DEFAULT_VOLUME_SIZE
-from ._core.resource import JobResource, lazy
-from ._core.tags import JobTags
+from ._core.resource import lazy
 from ._hyperparameters import render_hyperparameters
 from ._job_checks import TRAINING_SHAPES, check_job_scalars, check_prop_types
 from ._policy import KMS_WRITE, allow_key
@@ -30,7 +29,6 @@ from ._validation import check_list_of, check_str_list, check_unique, fail, in_c
 from .assets import Code
 from .completion import Completion
 from .experiment import ExperimentConfig, render_experiment
-from .handler import kinds
 from .handler.kinds import TRAINING
 from .image import ContainerImage, for_training
 from .instance_type import InstanceType
@@ -336,28 +334,19 @@ class TrainingJob(TrainingJobAttributes, TrainingJobBase):
         for channel in inputs or []:
             self.add_input(channel)
 
-        job_role.flush()
-        self._resource = JobResource(
-            self,
-            TRAINING,
+        self._make_resource(
+            job_role,
             request,
             completion=completion,
-            name_prefix=self._name_prefix,
-            fixed_name=training_job_name,
-            role=self.role,
-            role_passed_in=job_role.passed_in,
+            bound=max_wait,
             volume_key=volume_encryption_key,
-            upstream=self._upstream,
-            waits_for=self._waits_for,
+            tag_probe=tag_probe,
+            scope=scope,
             per_run=per_run,
-            properties={kinds.PROP_QUALITY_GATE: gate},
+            gate=gate,
         )
         if keep_alive is not None and completion.deploy_run:
             ProcessingJobProvider.of(self, TRAINING).allow_update(training_job_name, TRAINING)
-        self._request = request
-        if completion.kind == Completion.LONG:
-            self._resource.add_long_wait(self, self, completion, max_wait, request, self._upstream, gate)
-        self._tags = JobTags(self, tag_probe, scope)
 
     def _add_code(self, code: Code) -> str:
         """The code as the channel ``code`` (the plain CDK asset); its file name in the channel."""

@@ -4,10 +4,10 @@ attributes every kind has, the escape hatch). Each kind's job adds its own reque
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from aws_cdk import Duration, RemovalPolicy, Size
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -23,12 +23,14 @@ from .._validation import fail, in_construct
 from ..assets import default_bucket
 from ..code import Launch
 from ..completion import Completion
+from ..handler import kinds
 from ..handler.kinds import JobKind
 from ..image import ContainerImage, ContainerImageConfig
 from ..workflow import JobTask, JobWorkflow
 from .network import JobNetwork
 from .resource import JobResource
 from .role import JobRole, grant_logs_and_metrics
+from .tags import JobTags
 
 # Every kind's default ML storage volume per instance (the SageMaker SDK's default too); one object, so that its
 # value is asked of aws-cdk-lib once.
@@ -96,6 +98,45 @@ class CreatedJob:
             instance_count=instance_count,
         )
         return job_role, image_config
+
+    def _make_resource(
+        self,
+        job_role: JobRole,
+        request: dict[str, Any],
+        *,
+        completion: Completion,
+        bound: Duration,
+        volume_key: kms.IKey | None,
+        tag_probe: Callable[[Construct, str], CfnResource],
+        scope: Construct,
+        per_run: list[str] | None = None,
+        gate: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Once the request is complete (its inputs and outputs added): the role's policies made, the job's resource,
+        its long wait (sized from ``bound``, the job's longest time) where the mode has one, and its tags (gathered
+        on ``tag_probe``, the kind's taggable L1). ``gate``: a training job's quality gate, checked by the handler
+        and the long wait's signal."""
+        job: Any = self
+        job_role.flush()
+        self._resource = JobResource(
+            job,
+            self._kind,
+            request,
+            completion=completion,
+            name_prefix=self._name_prefix,
+            fixed_name=self._fixed_name,
+            role=self.role,
+            role_passed_in=job_role.passed_in,
+            volume_key=volume_key,
+            upstream=self._upstream,
+            waits_for=self._waits_for,
+            per_run=per_run,
+            properties={kinds.PROP_QUALITY_GATE: gate} if gate else None,
+        )
+        self._request = request
+        if completion.kind == Completion.LONG:
+            self._resource.add_long_wait(job, job, completion, bound, request, self._upstream, gate)
+        self._tags = JobTags(job, tag_probe, scope)
 
     @in_construct
     def add_request_override(self, path: str, value: Any) -> None:
