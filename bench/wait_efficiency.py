@@ -77,7 +77,7 @@ class PackagedHandler:
         self.query_interval = float(retry["IntervalSeconds"])
         self.total_timeout = float(retry["IntervalSeconds"] * retry["MaxAttempts"])
         sys.path.insert(0, str(self.asset_dir))
-        for name in ("index", "logic", "ended", "calls", "kinds", "budgets", "jobs", "signal_handler"):
+        for name in (p.stem for p in self.asset_dir.glob("*.py")):  # the asset's modules, fresh
             sys.modules.pop(name, None)
         self.module: ModuleType = importlib.import_module("index")
         assert Path(self.module.__file__ or "").parent == self.asset_dir

@@ -21,9 +21,6 @@ from cdk_processing.handler import kinds as source_kinds  # noqa: E402
 from cfn import FakeClock, Provider, resolve  # noqa: E402
 from emulator import SageMakerEmulator, environment  # noqa: E402
 
-# The Lambda asset's modules, imported as the Lambda imports them (top-level names).
-HANDLER_MODULES = ("index", "logic", "ended", "calls", "kinds", "budgets", "jobs", "signal_handler")
-
 
 @pytest.fixture(params=[k.resource_type for k in source_kinds.KINDS], ids=[k.noun for k in source_kinds.KINDS])
 def kind(request: pytest.FixtureRequest, packaged_handler: PackagedHandler) -> Any:
@@ -95,7 +92,8 @@ def packaged_handler(tmp_path_factory: pytest.TempPathFactory, emulator: SageMak
     definition = json.loads(resolve(state_machine["Properties"]["DefinitionString"], template))
     retry = definition["States"]["framework-isComplete-task"]["Retry"][0]
     sys.path.insert(0, str(asset_dir))
-    for name in HANDLER_MODULES:
+    # The asset's modules, imported as the Lambda imports them (top-level names): fresh from this asset.
+    for name in (p.stem for p in asset_dir.glob("*.py")):
         sys.modules.pop(name, None)
     module = importlib.import_module("index")
     assert Path(module.__file__).parent == asset_dir  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ import kinds
 import logic
 from botocore.exceptions import ClientError
 from calls import Unanswered, log
+from event_resource import Resource
 from jobs import Jobs
 from signal_handler import on_state_change
 
@@ -48,41 +49,14 @@ def on_event(event: dict[str, Any], context: Any = None, jobs: Jobs | None = Non
         flow = {"Create": _create, "Update": _update, "Delete": _delete}.get(request_type)
         if flow is None:
             raise logic.JobFailedError(f"unknown request type {request_type!r}")
-        return flow(_Resource(event, jobs))
+        return flow(Resource(event, jobs))
 
 
 def is_complete(event: dict[str, Any], context: Any = None, jobs: Jobs | None = None) -> dict[str, Any]:
     jobs = jobs or Jobs(kinds.BY_RESOURCE_TYPE[event["ResourceType"]])
     with calls.budget(budgets.IS_COMPLETE_BUDGET_SECONDS):
-        resource = _Resource(event, jobs)
+        resource = Resource(event, jobs)
         return _stopped(resource) if event["RequestType"] == "Delete" else _progress(resource)
-
-
-class _Resource:
-    """The event's resource: its properties, its jobs' kind and API, and what makes a job its own."""
-
-    def __init__(self, event: dict[str, Any], jobs: Jobs) -> None:
-        self.event = event
-        self.jobs = jobs
-        self.kind = jobs.kind
-        self.props: dict[str, Any] = event.get("ResourceProperties") or {}
-        self.request: dict[str, Any] = self.props.get(kinds.PROP_REQUEST) or {}
-        self.prefix: str | None = self.props.get(kinds.PROP_NAME_PREFIX)
-        self.fixed_name: str | None = self.request.get(self.kind.name_field)
-        self.physical_id: str = event.get("PhysicalResourceId") or ""
-        self.digest = logic.request_digest(self.kind, self.request, self.props.get(kinds.PROP_UPSTREAM))
-        self.tag = kinds.resource_digest(event["StackId"], event["LogicalResourceId"])
-        self.data: dict[str, str] = event.get("Data") or {}
-
-    def new_name(self) -> str:
-        return self.fixed_name or logic.job_name(self.prefix or "", self.event["RequestId"])
-
-    def names_a_job(self, name: str) -> bool:
-        return logic.owns_name(name, self.prefix, self.fixed_name)
-
-    def owns(self, name: str, tags: dict[str, str], named_by_cloudformation: bool) -> bool:
-        check = logic.owned_legacy if named_by_cloudformation else logic.owned
-        return check(name, tags, self.tag, self.prefix, self.fixed_name)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -90,11 +64,11 @@ class _Resource:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _create(resource: _Resource) -> dict[str, Any]:
+def _create(resource: Resource) -> dict[str, Any]:
     return _start(resource, resource.new_name())
 
 
-def _update(resource: _Resource) -> dict[str, Any]:
+def _update(resource: Resource) -> dict[str, Any]:
     current = resource.physical_id
     found = resource.jobs.job(current)
     replaced = found[1].get(kinds.REPLACES_TAG) if found is not None else None
@@ -126,7 +100,7 @@ def _update(resource: _Resource) -> dict[str, Any]:
     return {"PhysicalResourceId": plan.job, "Data": {"RequestedAt": str(calls.clock())}}
 
 
-def _retag(resource: _Resource, found: logic.Job, before: list[dict[str, str]] | None) -> None:
+def _retag(resource: Resource, found: logic.Job, before: list[dict[str, str]] | None) -> None:
     """Bring the job's tags to the stack's: add new or changed ones, remove those the stack no longer declares."""
     add, remove = logic.tag_changes(found[1], resource.request.get("Tags", []), before)
     arn = resource.jobs.arn(found[0])
@@ -138,7 +112,7 @@ def _retag(resource: _Resource, found: logic.Job, before: list[dict[str, str]] |
         log("retagged", job=resource.jobs.name(found[0]), added=[t["Key"] for t in add], removed=remove)
 
 
-def _update_in_place(resource: _Resource, description: dict[str, Any]) -> None:
+def _update_in_place(resource: Resource, description: dict[str, Any]) -> None:
     """Bring what an update changes in place (a warm pool's length of stay) to the request's, without running the
     job again. Best effort: SageMaker refuses it once the job's pool ended or was reused, when nothing holds on."""
     if not resource.kind.updatable:
@@ -149,13 +123,13 @@ def _update_in_place(resource: _Resource, description: dict[str, Any]) -> None:
         resource.jobs.update(resource.jobs.name(description), changes)
 
 
-def _release(resource: _Resource, description: dict[str, Any]) -> None:
+def _release(resource: Resource, description: dict[str, Any]) -> None:
     """Release what the ended job still holds (a warm pool, billed until then)."""
     if ended.retained(resource.kind, description):
         resource.jobs.update(resource.jobs.name(description), ended.release_request(resource.kind))
 
 
-def _tidy(resource: _Resource, keep: set[str]) -> None:
+def _tidy(resource: Resource, keep: set[str]) -> None:
     """Stop any other job of this resource still running, and release what any other still holds (left by an
     update that failed, which CloudFormation never deletes: a rollback keeps the job it had). Tidying only: the
     update has its answer whatever happens here, and the next update, rollback or delete stops what this one could
@@ -167,7 +141,7 @@ def _tidy(resource: _Resource, keep: set[str]) -> None:
         log("tidy_error", level="WARNING", error=repr(error))
 
 
-def _start(resource: _Resource, name: str, replaces: str | None = None) -> dict[str, Any]:
+def _start(resource: Resource, name: str, replaces: str | None = None) -> dict[str, Any]:
     """Create the job and answer with its name as the physical id.
 
     A job of that name that this same CloudFormation request created (a redelivered event, or an attempt whose
@@ -205,7 +179,7 @@ def _start(resource: _Resource, name: str, replaces: str | None = None) -> dict[
     return {"PhysicalResourceId": name, "Data": data}
 
 
-def _create_job(resource: _Resource, name: str, request: dict[str, Any], tags: list[dict[str, str]]) -> str:
+def _create_job(resource: Resource, name: str, request: dict[str, Any], tags: list[dict[str, str]]) -> str:
     """The create: "created", "exists" (the name is in use) or "unconfirmed" (no answer said).
 
     Retried while it gets no answer, and for ``ROLE_PROPAGATION_SECONDS`` while SageMaker cannot yet assume a role
@@ -242,7 +216,7 @@ def _create_job(resource: _Resource, name: str, request: dict[str, Any], tags: l
             ) from error
 
 
-def _adopt(resource: _Resource, name: str) -> str:
+def _adopt(resource: Resource, name: str) -> str:
     """The name is in use: "adopted" when this request created that job, "unconfirmed" while it is not visible."""
     found = resource.jobs.visible_job(name)
     if found is None:
@@ -252,7 +226,7 @@ def _adopt(resource: _Resource, name: str) -> str:
     return "adopted"
 
 
-def _check_created_by_request(resource: _Resource, name: str, tags: dict[str, str]) -> None:
+def _check_created_by_request(resource: Resource, name: str, tags: dict[str, str]) -> None:
     """A job under the name this request chose that another request created is not this resource's."""
     if tags.get(kinds.REQUEST_TAG) != resource.event["RequestId"]:
         raise logic.JobFailedError(
@@ -261,7 +235,7 @@ def _check_created_by_request(resource: _Resource, name: str, tags: dict[str, st
         )
 
 
-def _delete(resource: _Resource) -> dict[str, Any]:
+def _delete(resource: Resource) -> dict[str, Any]:
     physical_id = resource.physical_id
     stopped, sweep = 0, True
     try:
@@ -292,14 +266,14 @@ def _delete(resource: _Resource) -> dict[str, Any]:
     return {**({"PhysicalResourceId": physical_id} if physical_id else {}), "Data": data}
 
 
-def _stop_others(resource: _Resource, keep: set[str]) -> int:
+def _stop_others(resource: Resource, keep: set[str]) -> int:
     """Stop this resource's jobs in progress but those in ``keep``; how many are stopping now."""
     stopping = sum(1 for job in _others(resource, "Stopping") if resource.jobs.name(job) not in keep)
     running = [job for job in _others(resource, "InProgress") if resource.jobs.name(job) not in keep]
     return stopping + sum(resource.jobs.stop(job) for job in running)
 
 
-def _release_others(resource: _Resource, keep: set[str]) -> None:
+def _release_others(resource: Resource, keep: set[str]) -> None:
     """Release what this resource's ended jobs but those in ``keep`` still hold (a warm pool, billed)."""
     kind = resource.kind
     if not kind.retained_filter:
@@ -311,7 +285,7 @@ def _release_others(resource: _Resource, keep: set[str]) -> None:
             _release(resource, description)
 
 
-def _others(resource: _Resource, status: str, **filters: str) -> list[dict[str, Any]]:
+def _others(resource: Resource, status: str, **filters: str) -> list[dict[str, Any]]:
     """This resource's jobs in ``status`` (summaries, matching the list's ``filters``), found by their name prefix
     and tags."""
     name_contains = resource.fixed_name or resource.prefix or ""
@@ -331,7 +305,7 @@ def _others(resource: _Resource, status: str, **filters: str) -> list[dict[str, 
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _progress(resource: _Resource) -> dict[str, Any]:
+def _progress(resource: Resource) -> dict[str, Any]:
     name, data, kind = resource.physical_id, resource.data, resource.kind
     # Since the job was submitted (a job of this request), or since the update that kept its job was asked for.
     submitted = "SubmittedAt" in data
@@ -389,7 +363,7 @@ def _progress(resource: _Resource) -> dict[str, Any]:
     raise logic.JobFailedError(decision.reason)
 
 
-def _stop_best_effort(resource: _Resource, name: str, description: dict[str, Any] | None = None) -> None:
+def _stop_best_effort(resource: Resource, name: str, description: dict[str, Any] | None = None) -> None:
     """Stop a job the deployment gives up on; if SageMaker does not answer, the rollback's Delete stops it."""
     try:
         found = description or resource.jobs.describe(name)
@@ -399,7 +373,7 @@ def _stop_best_effort(resource: _Resource, name: str, description: dict[str, Any
         log("stop_error", level="WARNING", job=name, error=repr(error))
 
 
-def _stopped(resource: _Resource) -> dict[str, Any]:
+def _stopped(resource: Resource) -> dict[str, Any]:
     """A Delete is complete once no job of the resource is still stopping (its role and network must outlive it),
     and, when it looks for the jobs by prefix, once a Create still in flight can no longer start one."""
     data = resource.data
