@@ -189,23 +189,27 @@ def stage(
     return Staged(S3Location(bucket=bucket, key_prefix=prefix), None, deployment)
 
 
-def stage_data(
+def stage_input(
     job: Construct,
-    id: str,
+    name: str,
     path: str,
     exclude: Sequence[str] | None,
-    prop: str,
     local_path: str | None,
     mode: str | None,
+    *,
+    code: bool = False,
 ) -> Staged:
-    """Local data of an input (``prop``: ``inputs[<name>]``) that the job reads at ``local_path`` in ``mode``
-    (``None``: the job's default mode). Where the library controls the job's entrypoint and the input is read as
-    files, the zip of its files (the CDK asset), which the entrypoint unpacks at ``local_path`` before the job's
-    command runs; else a copy with its file names kept, by a BucketDeployment under the job's prefix."""
+    """Local files of the job's input ``name`` (its prop ``inputs[<name>]``, its construct ``Input<name>Files``):
+    the job's ``code`` as the plain CDK asset; data that the job reads at ``local_path`` in ``mode`` (``None``: the
+    job's default mode), where the library controls the job's entrypoint and the input is read as files, as the zip
+    of its files (the CDK asset), which the entrypoint unpacks at ``local_path`` before the job's command runs; else
+    as a copy with its file names kept, by a BucketDeployment under the job's prefix."""
+    prop, id = f"inputs[{name}]", f"Input{name}Files"
+    if code:
+        return stage(job, id, path, f"{prop}.path", "", exclude, keep_file_name=False)
     bucket_prefix = job_defaults(job)[1]  # also: the job is a job
     unpacker = cast(JobScope, job)._unpacker(mode) if local_path is not None else None
     if unpacker is None:
-        name = prop.removeprefix("inputs[").removesuffix("]")
         return stage(job, id, path, f"{prop}.path", f"{bucket_prefix}inputs/{name}/", exclude)
     staged = stage(job, id, path, f"{prop}.path", "", exclude, keep_file_name=False, zipped=True)
     assert staged.file_name is not None and local_path is not None

@@ -23,7 +23,7 @@ from ._validation import (
     fail,
     is_unresolved,
 )
-from .assets import stage, stage_data
+from .assets import stage_input
 from .datasets import (
     AthenaDefinition,
     AthenaOutputCompression,
@@ -356,11 +356,7 @@ class _AssetInput(_S3Input):
         self._code = code
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
-        prop, id = f"inputs[{self.name}]", f"Input{self.name}Files"
-        if self._code:
-            self.staged = stage(scope, id, self._path, f"{prop}.path", "", self._exclude, keep_file_name=False)
-        else:
-            self.staged = stage_data(scope, id, self._path, self._exclude, prop, self.local_path, "File")
+        self.staged = stage_input(scope, self.name, self._path, self._exclude, self.local_path, "File", code=self._code)
         self._location = self.staged.location
         return super().bind(scope, grantee)
 

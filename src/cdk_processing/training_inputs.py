@@ -32,7 +32,7 @@ from ._validation import (
     is_unresolved,
     written,
 )
-from .assets import stage, stage_data
+from .assets import stage_input
 from .s3_data import DataDistribution, InputMode, S3Compression, S3DataType, check_enum
 
 if TYPE_CHECKING:  # typing's own from Python 3.11; only type checkers read it (annotations are not evaluated)
@@ -272,12 +272,9 @@ class _AssetChannel(TrainingInput):
         self._code = code
 
     def bind(self, scope: Construct, grantee: iam.IGrantable) -> dict[str, Any]:
-        prop, id = f"inputs[{self.channel}]", f"Input{self.channel}Files"
-        if self._code:
-            self.staged = stage(scope, id, self._path, f"{prop}.path", "", self._exclude, keep_file_name=False)
-        else:
-            mode = self.input_mode.value if self.input_mode is not None else None
-            self.staged = stage_data(scope, id, self._path, self._exclude, prop, CHANNEL_ROOT + self.channel, mode)
+        mode = self.input_mode.value if self.input_mode is not None else None
+        local_path = CHANNEL_ROOT + self.channel
+        self.staged = stage_input(scope, self.channel, self._path, self._exclude, local_path, mode, code=self._code)
         self._location = self.staged.location
         return super().bind(scope, grantee)
 
