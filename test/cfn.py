@@ -110,10 +110,58 @@ def resolve(value: Any, template: dict[str, Any], outputs: dict[str, dict[str, s
             name, top, second = (resolve(a, template, outputs) for a in argument)
             return template["Mappings"][name][top][second]
         if function == "Fn::Sub" and isinstance(argument, str):
-            return re.sub(r"\$\{([^}!]+)\}", lambda m: str(resolve({"Ref": m[1]}, template, outputs)), argument)
+            return re.sub(r"\$\{(!?)([^}]*)\}", lambda m: _sub_variable(m[1], m[2], template, outputs), argument)
         if function.startswith("Fn::"):
             raise NotImplementedError(f"{function} is not resolved by the test harness")
     return {k: resolve(v, template, outputs) for k, v in value.items()}
+
+
+def _sub_variable(escaped: str, name: str, template: dict[str, Any], outputs: dict[str, dict[str, str]]) -> str:
+    """A variable of an ``Fn::Sub`` string: ``${!x}`` is the text ``${x}``, ``${Logical.Attribute}`` an
+    ``Fn::GetAtt``, any other name a ``Ref``."""
+    if escaped:
+        return "${" + name + "}"
+    if "." in name and not name.startswith("AWS::"):
+        logical_id, attribute = name.split(".", 1)
+        return str(resolve({"Fn::GetAtt": [logical_id, attribute]}, template, outputs))
+    return str(resolve({"Ref": name}, template, outputs))
+
+
+def grants(statements: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """What IAM ``statements`` (resolved) allow, one (action, resource, condition) per grant, whichever way they are
+    grouped into statements: a condition on ``s3:prefix`` (one value per request) by ``StringLike`` or
+    ``StringEquals`` split into its values, any of which matches; any other condition whole. Allow statements
+    only."""
+    out: set[tuple[str, str, str]] = set()
+    for s in statements:
+        assert s.get("Effect", "Allow") == "Allow", s
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        condition = s.get("Condition")
+        atoms = [json.dumps(condition, sort_keys=True)]
+        if isinstance(condition, dict) and len(condition) == 1:
+            ((operator, keys),) = condition.items()
+            if operator in ("StringLike", "StringEquals") and list(keys) == ["s3:prefix"]:
+                values = keys["s3:prefix"]
+                atoms = [f"{operator} s3:prefix {v}" for v in (values if isinstance(values, list) else [values])]
+        out |= {(a, json.dumps(r, sort_keys=True), c) for a in actions for r in resources for c in atoms}
+    return out
+
+
+def role_grants(template: dict[str, Any], role_logical_prefix: str) -> set[tuple[str, str, str]]:
+    """What the role of logical id ``<prefix><8 hex>`` may do: the grants (``grants``, resources resolved) of every
+    policy of the template attached to it."""
+    size = len(role_logical_prefix) + 8
+    [role] = [k for k in template["Resources"] if k.startswith(role_logical_prefix) and len(k) == size]
+    return grants(
+        [
+            s
+            for r in template["Resources"].values()
+            if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+            and {"Ref": role} in r["Properties"].get("Roles", [])
+            for s in resolve(r["Properties"]["PolicyDocument"]["Statement"], template)
+        ]
+    )
 
 
 def stringify(value: Any) -> Any:

@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from cdk_processing import ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput
-from cfn import resolve
+from cfn import grants, resolve, role_grants
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
@@ -42,16 +42,20 @@ def _logical_id(template: dict[str, Any], prefix: str) -> str:
     return found
 
 
-def _statements(template: dict[str, Any], job: str) -> set[tuple[Any, ...]]:
-    policy = template["Resources"][_logical_id(template, f"{job}RoleManagedPolicy")]
-    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
-    result = set()
-    for s in resolve(policy["Properties"]["PolicyDocument"]["Statement"], template):
-        assert s["Effect"] == "Allow"
-        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
-        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
-        result.add((tuple(sorted(actions)), tuple(sorted(resources)), repr(s.get("Condition"))))
-    return result
+def _statements(template: dict[str, Any], job: str) -> set[tuple[str, str, str]]:
+    """What the job's role may do (``cfn.role_grants``)."""
+    assert _logical_id(template, f"{job}RoleManagedPolicy")  # the job's own policy is there
+    return role_grants(template, f"{job}Role")
+
+
+def _needs(*statements: tuple[tuple[str, ...], tuple[str, ...], Any]) -> set[tuple[str, str, str]]:
+    """The grants of statements given as (actions, resources, condition or None)."""
+    return grants(
+        [
+            {"Effect": "Allow", "Action": list(a), "Resource": list(r), **({"Condition": c} if c else {})}
+            for a, r, c in statements
+        ]
+    )
 
 
 def _arn(template: dict[str, Any], prefix: str) -> str:
@@ -65,33 +69,33 @@ def test_each_job_role_reaches_only_its_own_prefixes_and_keys(template: dict[str
     low = job.lower()
     logs = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/ProcessingJobs"
     prefix = resolve(template["Resources"][_logical_id(template, f"Job{job}")]["Properties"]["JobNamePrefix"], template)
-    expected = {
-        (("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"), (own_key,), "None"),
-        (("logs:CreateLogGroup", "logs:DescribeLogStreams"), (f"{logs}:*",), "None"),
-        (("logs:CreateLogStream", "logs:PutLogEvents"), (f"{logs}:log-stream:{prefix}-*",), "None"),
+    expected = _needs(
+        (("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"), (own_key,), None),
+        (("logs:CreateLogGroup", "logs:DescribeLogStreams"), (f"{logs}:*",), None),
+        (("logs:CreateLogStream", "logs:PutLogEvents"), (f"{logs}:log-stream:{prefix}-*",), None),
         (
             ("cloudwatch:PutMetricData",),
             ("*",),
-            repr({"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/ProcessingJobs"}}),
+            {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/ProcessingJobs"}},
         ),
         (
             ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
             ("arn:aws:ecr:us-east-1:123456789012:repository/prep",),
-            "None",
+            None,
         ),
-        (("ecr:GetAuthorizationToken",), ("*",), "None"),
-        (("s3:GetObject",), (f"{bucket}/raw/{low}/*",), "None"),
-        (("s3:GetBucketLocation",), (bucket,), "None"),
-        (("s3:ListBucket",), (bucket,), repr({"StringLike": {"s3:prefix": [f"raw/{low}/", f"raw/{low}/*"]}})),
-        (("kms:Decrypt",), (data_key,), "None"),
+        (("ecr:GetAuthorizationToken",), ("*",), None),
+        (("s3:GetObject",), (f"{bucket}/raw/{low}/*",), None),
+        (("s3:GetBucketLocation",), (bucket,), None),
+        (("s3:ListBucket",), (bucket,), {"StringLike": {"s3:prefix": [f"raw/{low}/", f"raw/{low}/*"]}}),
+        (("kms:Decrypt",), (data_key,), None),
         (
             ("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:PutObject"),
             (f"{bucket}/out/{low}/*",),
-            "None",
+            None,
         ),
-        (("s3:ListBucket",), (bucket,), repr({"StringLike": {"s3:prefix": [f"out/{low}/", f"out/{low}/*"]}})),
-        (("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"), (data_key,), "None"),
-    }
+        (("s3:ListBucket",), (bucket,), {"StringLike": {"s3:prefix": [f"out/{low}/", f"out/{low}/*"]}}),
+        (("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"), (data_key,), None),
+    )
     assert _statements(template, f"Job{job}") == expected
 
 
@@ -104,7 +108,7 @@ def test_neither_job_role_names_the_other_jobs_prefixes_key_or_log_streams(templ
 
 def test_no_statement_of_a_job_role_deletes_or_administers(template: dict[str, Any]) -> None:
     for job in ("JobA", "JobB"):
-        actions = {a for statement in _statements(template, job) for a in statement[0]}
+        actions = {action for action, _, _ in _statements(template, job)}
         assert not {a for a in actions if "Delete" in a or "Put" in a and "Policy" in a or a.startswith("iam:")}
         assert not {a for a in actions if "*" in a}
 
@@ -133,12 +137,10 @@ def test_a_wide_job_spreads_its_statements_over_managed_policies_within_iams_siz
     assert sum(sizes) > 6144
     job = next(r for r in template["Resources"].values() if r["Type"] == "Custom::SageMakerProcessingJob")
     assert set(policies) <= set(job["DependsOn"])
-    reads = {
-        s["Resource"]
-        for r in policies.values()
-        for s in resolve(r["Properties"]["PolicyDocument"]["Statement"], template)
-        if s["Action"] == "s3:GetObject"
-    }
+    statements = [
+        s for r in policies.values() for s in resolve(r["Properties"]["PolicyDocument"]["Statement"], template)
+    ]
+    reads = {resource for action, resource, _ in grants(statements) if action == "s3:GetObject"}
     assert len(reads) == 10
 
 

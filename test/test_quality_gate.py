@@ -19,6 +19,7 @@ from cdk_processing import (
     TrainingJob,
 )
 from cdk_processing.handler import kinds
+from cfn import ACCOUNT, REGION, role_grants
 from stacks import TRAIN_IMAGE_URI
 
 AUC = MetricDefinition("validation:auc", r"auc=([0-9\.]+)")
@@ -27,15 +28,6 @@ AUC = MetricDefinition("validation:auc", r"auc=([0-9\.]+)")
 def resource(template: dict[str, Any], path: str) -> dict[str, Any]:
     [found] = [r for r in template["Resources"].values() if r.get("Metadata", {}).get("aws:cdk:path") == path]
     return dict(found)
-
-
-def handler_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        s
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::IAM::ManagedPolicy" and "CdkProcessingJobProvider" in r["Metadata"]["aws:cdk:path"]
-        for s in r["Properties"]["PolicyDocument"]["Statement"]
-    ]
 
 
 def test_the_gate_and_the_metrics_read_are_properties_outside_the_request(synthesized) -> None:
@@ -65,30 +57,13 @@ def test_the_long_wait_s_signal_gets_the_gate_in_its_rule_input(synthesized) -> 
 
 
 def test_the_handler_may_update_only_the_stack_s_training_jobs_and_only_with_a_warm_pool(synthesized) -> None:
-    updates = [
-        s
-        for s in handler_statements(synthesized.templates["training_gate"])
-        if "sagemaker:UpdateTrainingJob" in s["Action"]
-    ]
-    assert len(updates) == 1
-    assert updates[0]["Resource"] == {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":sagemaker:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                ":training-job/traininggate-e0a0-*",
-            ],
-        ]
-    }
+    template = synthesized.templates["training_gate"]
+    handler = role_grants(template, "CdkProcessingJobProviderHandlerRole")
+    updates = [json.loads(r) for a, r, _ in handler if a == "sagemaker:UpdateTrainingJob"]
+    assert updates == [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/traininggate-e0a0-*"]
     for name in ("training", "training_full"):  # no warm pool: no update
-        assert not any(
-            "sagemaker:UpdateTrainingJob" in str(s["Action"]) for s in handler_statements(synthesized.templates[name])
-        )
+        handler = role_grants(synthesized.templates[name], "CdkProcessingJobProviderHandlerRole")
+        assert not [a for a, _, _ in handler if a == "sagemaker:UpdateTrainingJob"]
 
 
 def test_cost_attributes_are_getatt_tokens_of_the_resource() -> None:

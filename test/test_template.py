@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Match
 
-from cfn import job_resources, resolve
+from cfn import grants, job_resources, resolve, role_grants
 
 POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
 
@@ -22,20 +23,6 @@ def _job(template: dict[str, Any], construct_path: str) -> dict[str, Any]:
 
 def _request(template: dict[str, Any], construct_path: str) -> dict[str, Any]:
     return resolve(_job(template, construct_path)["Properties"]["Request"], template)
-
-
-def _statements(template: dict[str, Any], role_logical_prefix: str) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] in POLICY_TYPES and logical_id.startswith(role_logical_prefix):
-            statements += resolve(resource["Properties"]["PolicyDocument"]["Statement"], template)
-    return statements
-
-
-def _normalise(statement: dict[str, Any]) -> tuple[Any, ...]:
-    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-    return (tuple(sorted(actions)), tuple(sorted(resources)), repr(statement.get("Condition")))
 
 
 # -- the request ----------------------------------------------------------------------------------------------------
@@ -204,9 +191,8 @@ def test_created_role_has_exactly_the_statements_its_job_needs(synthesized) -> N
     )
     prefix = _job(template, "Minimal/Prep")["Properties"]["JobNamePrefix"]
     logs = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/ProcessingJobs"
-    expected = {
-        _normalise(s)
-        for s in [
+    expected = grants(
+        [
             {
                 "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
                 "Resource": "arn:aws:ecr:us-east-1:123456789012:repository/prep",
@@ -240,28 +226,25 @@ def test_created_role_has_exactly_the_statements_its_job_needs(synthesized) -> N
             },
             {"Action": "s3:GetBucketLocation", "Resource": bucket_arn},
         ]
-    }
-    actual = {_normalise(s) for s in _statements(template, "PrepRoleManagedPolicy")}
-    assert actual == expected
+    )
+    assert role_grants(template, "PrepRole") == expected
 
 
 def test_vpc_job_role_gets_network_interface_permissions_and_a_job_without_vpc_does_not(synthesized) -> None:
-    pipeline = _statements(synthesized.templates["pipeline"], "PrepRoleManagedPolicy")
-    minimal = _statements(synthesized.templates["minimal"], "PrepRoleManagedPolicy")
-    create_eni = [s for s in pipeline if s["Action"] == "ec2:CreateNetworkInterface"]
-    assert len(create_eni) == 1
-    resources = create_eni[0]["Resource"]
+    pipeline = role_grants(synthesized.templates["pipeline"], "PrepRole")
+    minimal = role_grants(synthesized.templates["minimal"], "PrepRole")
+    resources = [json.loads(r) for a, r, _ in pipeline if a == "ec2:CreateNetworkInterface"]
     assert sum(r.split(":")[-1].startswith("subnet/") for r in resources) == 2
     assert sum(r.split(":")[-1].startswith("security-group/") for r in resources) == 1
-    assert not [s for s in minimal if "ec2:" in str(s["Action"])]
+    assert sum(r.split(":")[-1] == "network-interface/*" for r in resources) == 1
+    assert len(resources) == 4
+    assert not [a for a, _, _ in minimal if a.startswith("ec2:")]
 
 
 def test_kms_keys_are_granted_to_the_role_and_volume_grants_to_the_handler(synthesized) -> None:
     template = synthesized.templates["full"]
     key_arn = resolve({"Fn::GetAtt": ["Key961B73FD", "Arn"]}, template)
-    role = _statements(template, "FeaturesRoleManagedPolicy")
-    on_key = [s for s in role if key_arn in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
-    actions = {a for s in on_key for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    actions = {a for a, r, _ in role_grants(template, "FeaturesRole") if json.loads(r) == key_arn}
     # Explicit actions only (aws-cdk-lib's key grants have kms:GenerateDataKey* and kms:ReEncrypt*).
     assert actions == {
         "kms:Decrypt",
@@ -274,9 +257,9 @@ def test_kms_keys_are_granted_to_the_role_and_volume_grants_to_the_handler(synth
         "kms:CreateGrant",
         "kms:DescribeKey",
     }
-    handler = _statements(template, "CdkProcessingJobProviderHandlerRoleManagedPolicy")
-    grant = [s for s in handler if "kms:CreateGrant" in s["Action"]]
-    assert grant and grant[0]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}
+    handler = role_grants(template, "CdkProcessingJobProviderHandlerRole")
+    condition = json.dumps({"Bool": {"kms:GrantIsForAWSResource": True}}, sort_keys=True)
+    assert ("kms:CreateGrant", json.dumps(key_arn), condition) in handler
 
 
 def test_passed_in_role_is_used_as_is_and_granted_the_same(synthesized) -> None:
@@ -296,12 +279,21 @@ def test_passed_in_role_is_used_as_is_and_granted_the_same(synthesized) -> None:
 
 def test_chained_input_reads_exactly_the_producers_prefix(synthesized) -> None:
     template = synthesized.templates["pipeline"]
-    reads = [s for s in _statements(template, "EvaluateRolePolicy") if s["Action"] == "s3:GetObject"]
-    assert [s["Resource"] for s in reads] == [reads[0]["Resource"]]
-    assert reads[0]["Resource"].endswith("/prepared/train/*")
-    lists = [s for s in _statements(template, "EvaluateRolePolicy") if s["Action"] == "s3:ListBucket"]
-    prefixes = sorted(p for s in lists for p in s["Condition"]["StringLike"]["s3:prefix"])
-    assert prefixes == ["prepared/train/", "prepared/train/*", "reports/", "reports/*"]
+    # The job's role is passed in: the library's statements are in a policy of their own under the job.
+    evaluate = grants(
+        [
+            s
+            for k, r in template["Resources"].items()
+            if k.startswith("EvaluateRolePolicy")
+            for s in resolve(r["Properties"]["PolicyDocument"]["Statement"], template)
+        ]
+    )
+    reads = [json.loads(r) for a, r, _ in evaluate if a == "s3:GetObject"]
+    assert len(reads) == 1
+    assert reads[0].endswith("/prepared/train/*")
+    lists = sorted(c for a, _, c in evaluate if a == "s3:ListBucket")
+    prefixes = [c.split(" ", 2)[2] for c in lists]
+    assert sorted(prefixes) == ["prepared/train/", "prepared/train/*", "reports/", "reports/*"]
 
 
 def test_security_group_allows_traffic_between_the_instances_of_a_multi_instance_job(synthesized) -> None:
@@ -339,9 +331,11 @@ def test_one_provider_per_stack_serves_every_job(synthesized) -> None:
 
 def test_handler_role_acts_only_on_this_stacks_jobs_and_passes_only_job_roles_to_sagemaker(synthesized) -> None:
     template = synthesized.templates["pipeline"]
-    statements = _statements(template, "CdkProcessingJobProviderHandlerRoleManagedPolicy")
-    sagemaker = [s for s in statements if any(a.startswith("sagemaker:") for a in _list(s["Action"]))]
-    by_resource = {str(s["Resource"]): sorted(_list(s["Action"])) for s in sagemaker}
+    handler = role_grants(template, "CdkProcessingJobProviderHandlerRole")
+    by_resource: dict[str, list[str]] = {}
+    for action, resource, _ in sorted(handler):
+        if action.startswith("sagemaker:"):
+            by_resource.setdefault(json.loads(resource), []).append(action)
     assert by_resource == {
         "*": ["sagemaker:ListProcessingJobs"],
         "arn:aws:sagemaker:us-east-1:123456789012:processing-job/pipeline-37e1-*": [
@@ -353,27 +347,21 @@ def test_handler_role_acts_only_on_this_stacks_jobs_and_passes_only_job_roles_to
             "sagemaker:StopProcessingJob",
         ],
     }
-    pass_role = [s for s in statements if s["Action"] == "iam:PassRole"]
-    assert {r for s in pass_role for r in _list(s["Resource"])} == {
-        "arn:aws:iam::123456789012:role/cdk-processing/pipeline-37e1/*",
-        "arn:aws:iam::123456789012:role/ml-eval",
+    pass_role = {(json.loads(r), c) for a, r, c in handler if a == "iam:PassRole"}
+    condition = json.dumps({"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}, sort_keys=True)
+    assert pass_role == {
+        ("arn:aws:iam::123456789012:role/cdk-processing/pipeline-37e1/*", condition),
+        ("arn:aws:iam::123456789012:role/ml-eval", condition),
     }
-    assert all(
-        s["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}} for s in pass_role
-    )
     # Every generated job name starts with the prefix the handler may act on.
     for resource in job_resources(template).values():
         assert resource["Properties"]["JobNamePrefix"].startswith("pipeline-37e1-")
 
 
 def test_a_fixed_job_name_is_allowed_by_exactly_that_name(synthesized) -> None:
-    statements = _statements(synthesized.templates["full"], "CdkProcessingJobProviderHandlerRoleManagedPolicy")
-    resources = {str(s["Resource"]) for s in statements if "sagemaker:CreateProcessingJob" in _list(s["Action"])}
+    handler = role_grants(synthesized.templates["full"], "CdkProcessingJobProviderHandlerRole")
+    resources = {json.loads(r) for a, r, _ in handler if a == "sagemaker:CreateProcessingJob"}
     assert "arn:aws:sagemaker:us-east-1:123456789012:processing-job/features-nightly" in resources
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def test_no_role_of_the_library_carries_an_aws_managed_policy(synthesized) -> None:

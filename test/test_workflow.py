@@ -38,7 +38,7 @@ from cdk_processing import (
     TrainingInput,
     TrainingJob,
 )
-from cfn import resolve
+from cfn import resolve, role_grants
 from emulator import REGION, SageMakerEmulator
 from model import input_shape, validate
 from stacks import IMAGE_URI, TRAIN_IMAGE_URI
@@ -355,11 +355,9 @@ def _list(value: Any) -> list[Any]:
 def test_a_fixed_name_jobs_role_may_write_the_logs_of_its_workflow_runs(synthesized) -> None:
     template = synthesized.templates[STACK]
     baseline = synthesized.jobs["wf_baseline"]
-    policy = template["Resources"][logical_id(template, "BaselineRoleManagedPolicy", "AWS::IAM::ManagedPolicy")]
-    statements = resolve(policy["Properties"]["PolicyDocument"], template)["Statement"]
-    streams = [s["Resource"] for s in statements if "logs:PutLogEvents" in _list(s["Action"])]
+    streams = {json.loads(r) for a, r, _ in role_grants(template, "BaselineRole") if a == "logs:PutLogEvents"}
     group = f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/sagemaker/TrainingJobs:log-stream:"
-    assert streams == [group + "baseline-2024-06-01/*", group + f"{baseline._name_prefix}-*"]
+    assert streams == {group + "baseline-2024-06-01/*", group + f"{baseline._name_prefix}-*"}
 
 
 # -- schedule, failures, no deployment run ----------------------------------------------------------------------

@@ -1,19 +1,21 @@
 """The roles the library creates and the principals of their policies: the library's own statements and everyone
-else's grants in customer managed policies of their own, each policy rendered as one document, and the policies of a
-role known as they are made."""
+else's grants in customer managed policies of their own, each policy's document kept in Python and rendered in one
+call (its statements merged where the union is exact, ``Fn::Join`` written as ``Fn::Sub``), and the policies of a role
+known as they are made."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import jsii
-from aws_cdk import CfnResource, IStableAnyProducer, Lazy, Stack
+from aws_cdk import IResolveContext, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct, DependencyGroup, IDependable, Node
 
+from ._compact import as_sub, minimize
 from ._memo import made, stack_of
 
 # IAM limits a customer managed policy to 6,144 characters, whitespace aside; a role to 10 attached policies.
@@ -80,7 +82,8 @@ class ManagedPolicyPrincipal:
         self.role = role
         self.name = name
         self.policies: list[iam.ManagedPolicy] = []
-        self._documents: list[_Document | _Made] = []
+        self._documents: list[LibraryDocument] = []
+        self._made_from: dict[int, PolicySlot] = {}  # a policy's index: the slot it was made from
         self._dependable: DependencyGroup | None = None
         self._room = 0
         self._slots: list[PolicySlot] | None = [] if deferred else None
@@ -126,28 +129,27 @@ class ManagedPolicyPrincipal:
             self._room -= size + 1
             return self._slots[-1]
         if not self.policies or size > self._room:
-            document = _Document(statement)
-            policy = self._policy(document.seed)
-            document.render_into(policy)
+            document = LibraryDocument([statement])
+            self._policy(document)
             self._documents.append(document)
             self._room = MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
         else:
             self._documents[-1].add(statement)
         self._room -= size + 1
-        last = self._documents[-1]
         # A policy made from a slot is known by its slot (its wildcards are acknowledged together).
-        return last.slot if isinstance(last, _Made) else self.policies[-1]
+        return self._made_from.get(len(self.policies) - 1) or self.policies[-1]
 
     def flush(self) -> None:
         """Make the policies of the statements kept so far (``deferred``), each with its whole document; statements
         added later go to them as they come."""
         slots, self._slots = self._slots, None
         for slot in slots or []:
-            statements = [s if isinstance(s, dict) else s.to_statement_json() for s in slot.statements]
-            slot.policy = self._policy(iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements}))
-            self._documents.append(_Made(slot))
+            document = LibraryDocument(slot.statements)
+            slot.policy = self._policy(document)
+            self._made_from[len(self.policies) - 1] = slot
+            self._documents.append(document)
 
-    def _policy(self, document: iam.PolicyDocument) -> iam.ManagedPolicy:
+    def _policy(self, document: LibraryDocument) -> iam.ManagedPolicy:
         """The next managed policy of the role, ``document`` its own."""
         name = f"{self.name}{len(self.policies) + 1 if self.policies else ''}"
         policy = iam.ManagedPolicy(self.role, name, roles=[self.role], document=document)
@@ -169,55 +171,48 @@ class PolicySlot:
         self.policy: iam.ManagedPolicy | None = None
 
 
-class _Made:
-    """The statements added to a policy made with its document (from ``slot``): added to that document."""
+class LibraryDocument(iam.PolicyDocument):
+    """The document of one of the library's managed policies: its statements kept in Python (as their JSON, or
+    ``PolicyStatement`` s added through the policy), rendered at synth in one call to jsii, merged where the union is
+    exact and with ``Fn::Sub`` for ``Fn::Join`` (``_compact``). aws-cdk-lib's own ``minimizePolicies`` merging and
+    sorting do not apply to it: its merging is always on."""
 
-    def __init__(self, slot: PolicySlot) -> None:
-        assert slot.policy is not None
-        self.slot = slot
-        self._policy = slot.policy
-
-    def add(self, statement: iam.PolicyStatement | dict[str, Any]) -> None:
-        self._policy.add_statements(
-            iam.PolicyStatement.from_json(statement) if isinstance(statement, dict) else statement
-        )
-
-
-@jsii.implements(IStableAnyProducer)
-class _Document:
-    """The statements of one of the library's managed policies, rendered at synth as one ``PolicyDocument``
-    (``PolicyDocument.fromJson``: the statements, their order, the merging of ``minimizePolicies`` and the removal of
-    duplicates are those of aws-cdk-lib's) in place of the policy's own document, which holds the first statement
-    only (a managed policy may not be empty). Under ``Role.customizeRoles`` (no CloudFormation resource) the
-    statements go to the policy's own document, which aws-cdk-lib reports."""
-
-    def __init__(self, first: iam.PolicyStatement | dict[str, Any]) -> None:
-        self._statements: list[iam.PolicyStatement | dict[str, Any]] = [first]
-        self._policy: iam.ManagedPolicy | None = None
-        self.seed = (
-            iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": [first]})
-            if isinstance(first, dict)
-            else iam.PolicyDocument(statements=[first])
-        )
-
-    def render_into(self, policy: iam.ManagedPolicy) -> None:
-        resource = policy.node.default_child
-        if isinstance(resource, CfnResource):
-            cast(iam.CfnManagedPolicy, resource).policy_document = Lazy.any(self)
-        else:  # Role.customizeRoles: aws-cdk-lib reports the policy's own document
-            self._policy = policy
+    def __init__(self, statements: Sequence[iam.PolicyStatement | dict[str, Any]]) -> None:
+        super().__init__()
+        self._statements = list(statements)
+        self._resolutions = 0
+        self._resolved: Any = None
 
     def add(self, statement: iam.PolicyStatement | dict[str, Any]) -> None:
-        if self._policy is not None:
-            self._policy.add_statements(
-                iam.PolicyStatement.from_json(statement) if isinstance(statement, dict) else statement
-            )
-        else:
-            self._statements.append(statement)
+        self._statements.append(statement)
+        self._resolved = None
 
-    def produce(self) -> iam.PolicyDocument:
+    def add_statements(self, *statement: iam.PolicyStatement) -> None:
+        self._statements.extend(statement)
+        self._resolved = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self._statements
+
+    @property
+    def statement_count(self) -> jsii.Number:
+        return len(self._statements)
+
+    def to_json(self) -> Any:
         statements = [s if isinstance(s, dict) else s.to_statement_json() for s in self._statements]
-        return iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": statements})
+        return {"Statement": minimize(statements), "Version": "2012-10-17"}
+
+    def resolve(self, context: IResolveContext) -> Any:
+        # The first resolution of a synthesis is aws-cdk-lib's search for references (its preparation), which the
+        # statements as they are serve as well (aws-cdk-lib resolves them). The next, the document as written, is
+        # kept: the template and the construct tree's metadata resolve it again.
+        self._resolutions += 1
+        if self._resolutions == 1:
+            return self.to_json()
+        if self._resolved is None:
+            self._resolved = as_sub(context.resolve(self.to_json()))
+        return self._resolved
 
 
 def estimate(actions: Sequence[str], resources: Sequence[str], conditions: Any) -> int:
