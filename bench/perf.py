@@ -65,15 +65,29 @@ TARGETS: dict[str, tuple[float, str, float]] = {
 }
 
 
+RESOURCE_LIMIT = 500  # CloudFormation's resources per stack
+TEMPLATE_LIMIT = 1024 * 1024  # its template body read from S3 (TemplateURL), which the CLI's synthesizer uses
+
+
 def _per_job_bytes(add_jobs: Any) -> dict[str, float]:
-    """Bytes per extra job from N = 1 and N = 10: as written to cdk.out, and compact."""
-    written, compact = {}, {}
+    """Bytes per extra job from N = 1 and N = 10: as written to cdk.out, and compact; and which of CloudFormation's
+    limits a stack of such jobs meets first (the line through N = 1 and N = 10: the most jobs within 500 resources
+    and within 1 MB as written)."""
+    written, compact, resources = {}, {}, {}
     for n in (1, 10):
         with tempfile.TemporaryDirectory(prefix="bench-bytes-") as outdir:
             template = synth(add_jobs, n, outdir)
             written[n] = (Path(outdir) / f"{STACK_NAME}.template.json").stat().st_size
             compact[n] = template_bytes(template)
-    return {"written": (written[10] - written[1]) / 9, "compact": (compact[10] - compact[1]) / 9}
+            resources[n] = len(template["Resources"])
+    per_job = {"written": (written[10] - written[1]) / 9, "compact": (compact[10] - compact[1]) / 9}
+    per_job_resources = (resources[10] - resources[1]) / 9
+    return {
+        **per_job,
+        "resources": per_job_resources,
+        "max_jobs_resources": 10 + int((RESOURCE_LIMIT - resources[10]) // per_job_resources),
+        "max_jobs_bytes": 10 + int((TEMPLATE_LIMIT - written[10]) // per_job["written"]),
+    }
 
 
 def whole_process(repetitions: int = WHOLE_REPETITIONS, n: int = WHOLE_N) -> dict[str, Any]:
@@ -164,7 +178,18 @@ def render(results: dict[str, Any]) -> str:
     ]
     details = results["details"]
     rt = details["round_trips"]
-    byte_rows = [[name, f"{b['written']:,.0f}", f"{b['compact']:,.0f}"] for name, b in details["bytes"].items()]
+    byte_rows = [
+        [
+            name,
+            f"{b['written']:,.0f}",
+            f"{b['compact']:,.0f}",
+            f"{b['resources']:.2f}",
+            b["max_jobs_resources"],
+            b["max_jobs_bytes"],
+            "500 resources" if b["max_jobs_resources"] <= b["max_jobs_bytes"] else "1 MB",
+        ]
+        for name, b in details["bytes"].items()
+    ]
     parts = [
         "## Issue 18: round trips, synth ratios, template bytes",
         table(["figure", "target", "measured", "baseline", "result"], rows),
@@ -173,9 +198,21 @@ def render(results: dict[str, Any]) -> str:
         "call site.",
         f"Training: {details['training_round_trips']['per_job']:.1f} round trips per default training job "
         f"(N = {details['training_round_trips']['n']}).",
-        "Template bytes per extra job (N = 10 less N = 1, over 9), as written to cdk.out (what the CLI uploads) "
-        "and as compact JSON:",
-        table(["subject", "as written", "compact"], byte_rows),
+        "Template bytes and resources per extra job (N = 10 less N = 1, over 9), bytes as written to cdk.out (what "
+        "the CLI uploads) and as compact JSON; the most jobs a stack holds within each of CloudFormation's limits "
+        "(the line through N = 1 and N = 10):",
+        table(
+            [
+                "subject",
+                "as written",
+                "compact",
+                "resources",
+                "max N in 500 resources",
+                "max N in 1 MB (as written)",
+                "bound by",
+            ],
+            byte_rows,
+        ),
     ]
     whole = details.get("whole_process")
     if whole is not None:

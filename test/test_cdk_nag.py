@@ -263,7 +263,8 @@ def test_statements_added_after_the_job_is_made_join_its_policy_and_its_acknowle
     bucket = s3.Bucket(stack, "Data")
     job = ProcessingJob(stack, "Job", image=ContainerImage.from_registry("python:3.12"))
     job.add_input(ProcessingInput.from_bucket("raw", bucket, "raw/"))
-    allow(job, ["ec2:DescribeVpcs"], ["*"], why="a statement added once the job was made")
+    # A statement with the same finding as one of the job's (the objects under raw/), once the job was made.
+    allow(job, ["s3:GetObjectVersion"], [bucket.bucket_arn + "/raw/*"], why="a statement added once the job was made")
     app.synth()
     policy = job.node.find_child("Role").node.find_child("ManagedPolicy")
     rules = [
@@ -274,16 +275,18 @@ def test_statements_added_after_the_job_is_made_join_its_policy_and_its_acknowle
     ]
     assert len(rules) == len(set(rules)), rules
     assert any("log-stream" in r for r in rules) and any("/raw/*" in r for r in rules), rules
-    reason = _acknowledgements(stack)["Later/Job/Role/ManagedPolicy AwsSolutions-IAM5[Resource::*]"]
-    assert "Actions defined by Amazon CloudWatch" in reason and "added once the job was made" in reason
+    [objects] = [r for r in _acknowledgements(stack) if r.startswith("Later/Job/Role/ManagedPolicy ") and "/raw/*" in r]
+    reason = _acknowledgements(stack)[objects]
+    assert "S3 authorizes object actions" in reason and "added once the job was made" in reason
     assert job.node.find_child("Role").node.try_find_child("ManagedPolicy2") is None
     assert [f for f in findings(stack) if "/Job/" in f] == []
 
 
 def test_one_finding_for_several_statements_carries_the_reason_of_each(synthesized) -> None:
-    """``Resource::*`` stands for every statement on "*" of the role: ECR's token, metrics, EC2's Describe*."""
+    """``Resource::*`` stands for every statement on "*" of the policy: ECR's token, metrics, EC2's Describe*, which
+    every VPC job of the stack has alike (the stack's shared policy for them)."""
     acknowledged = _acknowledgements(synthesized.stacks["pipeline"])
-    reason = acknowledged["Pipeline/Prep/Role/ManagedPolicy AwsSolutions-IAM5[Resource::*]"]
+    reason = acknowledged["Pipeline/CdkProcessingJobPolicyEcrLoginProcessingJobsLogsVpc AwsSolutions-IAM5[Resource::*]"]
     assert "Actions defined by Amazon ECR" in reason
     assert "Actions defined by Amazon CloudWatch" in reason
     assert "Actions defined by Amazon EC2" in reason

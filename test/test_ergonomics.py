@@ -352,12 +352,16 @@ def test_a_chained_job_names_its_upstream_run_and_may_decrypt_its_output(files: 
             stack, "First", image=IMAGE, output_encryption_key=key, outputs=[ProcessingOutput.to_bucket("o")]
         )
         ProcessingJob(stack, "Second", image=IMAGE, inputs=[ProcessingInput.from_output("i", first, "o")])
+        # The same, the input added once the job is made: its first upstream run.
+        third = ProcessingJob(stack, "Third", image=IMAGE)
+        third.add_input(ProcessingInput.from_output("i", first, "o"))
 
     _, template, _ = _synth(build)
     jobs = {r["Metadata"]["aws:cdk:path"].split("/")[1]: (k, r) for k, r in job_resources(template).items()}
     first_id, _ = jobs["First"]
     # When the upstream job runs again (a new name), the property changes and so this job runs again too.
     assert jobs["Second"][1]["Properties"]["Upstream"] == [{"Fn::GetAtt": [first_id, "ProcessingJobName"]}]
+    assert jobs["Third"][1]["Properties"]["Upstream"] == [{"Fn::GetAtt": [first_id, "ProcessingJobName"]}]
     assert "Upstream" not in jobs["First"][1]["Properties"]
     policy = json.dumps([r for k, r in template["Resources"].items() if k.startswith("SecondRoleManagedPolicy")])
     assert "kms:Decrypt" in policy

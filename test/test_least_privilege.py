@@ -164,3 +164,86 @@ def test_the_job_waits_for_every_policy_of_its_role_grants_made_after_it_include
     }
     # A role imported as immutable is left as it is: no policy of the library's is attached to it.
     assert not [p for p in policies if p.startswith("Untouched") or p.startswith("Fixed")]
+
+
+def test_statements_every_job_has_alike_are_in_one_shared_policy_holding_nothing_of_any_job(template) -> None:
+    """The two jobs' log group and metrics statements and ECR's token are one policy of the stack, attached to both
+    roles and waited for by both jobs; it names no prefix, key, log stream or bucket of either job."""
+    [shared] = [k for k in template["Resources"] if k.startswith("CdkProcessingJobPolicy")]
+    assert shared.startswith("CdkProcessingJobPolicyEcrLoginProcessingJobsLogs")
+    policy = template["Resources"][shared]
+    roles = [{"Ref": _logical_id(template, f"Job{name}Role")} for name in ("A", "B")]
+    assert policy["Properties"]["Roles"] == roles
+    actions = {a for a, _, _ in grants(resolve(policy["Properties"]["PolicyDocument"]["Statement"], template))}
+    assert actions == {
+        "ecr:GetAuthorizationToken",
+        "logs:CreateLogGroup",
+        "logs:DescribeLogStreams",
+        "cloudwatch:PutMetricData",
+    }
+    text = json.dumps(policy["Properties"]["PolicyDocument"])
+    own = [_logical_id(template, p) for p in ("Data", "DataKey", "KeyA", "KeyB")]
+    assert not [word for word in ("raw/", "out/", "log-stream", "joba", "jobb", *own) if word in text]
+    for name in ("A", "B"):
+        assert shared in template["Resources"][_logical_id(template, f"Job{name}")]["DependsOn"]
+        own = template["Resources"][_logical_id(template, f"Job{name}RoleManagedPolicy")]
+        assert "logs:CreateLogGroup" not in json.dumps(own) and "ecr:GetAuthorizationToken" not in json.dumps(own)
+
+
+def test_a_vpc_job_and_a_job_without_share_nothing_they_do_not_both_need() -> None:
+    from aws_cdk import aws_ec2 as ec2
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Mixed", env=ENV)
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[ec2.SubnetConfiguration(
+        name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])  # fmt: skip
+    ProcessingJob(stack, "Inside", image=ContainerImage.from_registry(IMAGE), vpc=vpc)
+    ProcessingJob(stack, "Outside", image=ContainerImage.from_registry(IMAGE))
+    template = dict(app.synth().get_stack_by_name("Mixed").template)
+    shared = {k: r for k, r in template["Resources"].items() if k.startswith("CdkProcessingJobPolicy")}
+    assert len(shared) == 2
+    inside, outside = (role_grants(template, f"{name}Role") for name in ("Inside", "Outside"))
+    assert {a for a, _, _ in inside if a.startswith("ec2:")} == {
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeDhcpOptions",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+    }
+    assert not [a for a, _, _ in outside if a.startswith("ec2:")]
+    assert inside - outside and {g for g in outside if "log-stream" not in g[1]} <= inside
+
+
+def test_statements_that_fit_one_policy_once_merged_make_one_policy() -> None:
+    """Each statement is counted at its longest when added (a token as 100 characters); ten inputs on one bucket are
+    more than one policy's 6,144 characters so counted, and well within them merged (three statements for the ten
+    prefixes): one policy, all ten prefixes granted."""
+    from cdk_processing._principal import MANAGED_POLICY_CHARACTERS, estimate
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Merged", env=ENV)
+    bucket = s3.Bucket(stack, "Data")
+    prefixes = [f"datasets/partition-of-a-long-name-{i:02d}/" for i in range(10)]
+    ProcessingJob(
+        stack,
+        "Job",
+        image=ContainerImage.from_registry(IMAGE),
+        inputs=[ProcessingInput.from_bucket(f"in{i}", bucket, p) for i, p in enumerate(prefixes)],
+    )
+    arn = "${Token[TOKEN.1]}"  # the bucket's ARN, as the estimate counts it
+    per_input = [
+        estimate(["s3:GetObject"], [f"{arn}/{p}*"], None)
+        + estimate(["s3:ListBucket"], [arn], {"StringLike": {"s3:prefix": [p, p + "*"]}})
+        + estimate(["s3:GetBucketLocation"], [arn], None)
+        for p in prefixes
+    ]
+    assert sum(per_input) > MANAGED_POLICY_CHARACTERS
+    template = dict(app.synth().get_stack_by_name("Merged").template)
+    own = [k for k in template["Resources"] if k.startswith("JobRoleManagedPolicy")]
+    assert len(own) == 1
+    reads = {json.loads(r) for a, r, _ in role_grants(template, "JobRole") if a == "s3:GetObject"}
+    assert len(reads) == 10

@@ -275,6 +275,9 @@ def test_passed_in_role_is_used_as_is_and_granted_the_same(synthesized) -> None:
     assert len(policies) == 1
     actions = str(policies[0]["Properties"]["PolicyDocument"])
     assert "s3:GetObject" in actions and "s3:PutObject" in actions and "logs:PutLogEvents" in actions
+    # What jobs of roles the library made get from the stack's shared policy, a role passed in gets here.
+    assert "logs:CreateLogGroup" in actions and "cloudwatch:PutMetricData" in actions
+    assert not [k for k, r in template["Resources"].items() if "ml-eval" in json.dumps(r) and "JobPolicy" in k]
 
 
 def test_chained_input_reads_exactly_the_producers_prefix(synthesized) -> None:

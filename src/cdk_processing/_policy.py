@@ -9,6 +9,7 @@ string: a wildcard anyone else grants the same role is still reported. The libra
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
@@ -20,8 +21,8 @@ from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDepe
 
 from ._acknowledge import acknowledge, as_list, flatten_reference
 from ._core.context import LibraryGrantee
-from ._memo import once, ref, stack_of
-from ._principal import LibraryRole, ManagedPolicyPrincipal, PolicySlot, estimate
+from ._memo import made, once, ref, stack_of
+from ._principal import LibraryDocument, LibraryRole, ManagedPolicyPrincipal, PolicySlot, estimate
 
 LOG_GROUP_REASON = (
     "The log group holds the library's function logs (job names, statuses, SageMaker's failure reasons), no job "
@@ -46,6 +47,7 @@ def allow(
     conditions: Mapping[str, Any] | None = None,
     *,
     why: str | None = None,
+    shared: str | None = None,
 ) -> None:
     """Add one Allow statement to the library's own policy of ``grantee``'s role.
 
@@ -54,6 +56,11 @@ def allow(
     a ``ManagedPolicyPrincipal``, or for a role passed in, an inline policy of the library's attached to it) and the
     acknowledgement of its wildcards is placed on that policy, so that a wildcard anyone else grants the same role
     is still reported.
+
+    ``shared``: the statement names nothing of one job (the same for every job that has it), and ``shared`` names
+    what it is for; the statements of a role the library made for a job go, by the set of such names the job has, to
+    one managed policy of the stack attached to every job role with that same set (``attach_shared``), instead of
+    being repeated in each job's policy. A role has exactly the statements it would have had.
     """
     wild_actions = [a for a in actions if "*" in a]
     if wild_actions:
@@ -68,6 +75,9 @@ def allow(
     if conditions:
         statement["Condition"] = dict(conditions)
     principal = library_principal(grantee)
+    if shared is not None and isinstance(principal, ManagedPolicyPrincipal) and principal.sharing:
+        principal.share(shared, statement, why if wildcard else None)
+        return
     holder: IConstruct | PolicySlot | None
     if isinstance(principal, ManagedPolicyPrincipal):
         # The size from the values at hand, without reading them back from the statement.
@@ -80,6 +90,45 @@ def allow(
         holder.add_statements(iam.PolicyStatement.from_json(statement))
     if why is not None and wildcard:
         _Wildcards.of(holder).add(statement, why)
+
+
+def attach_shared(principal: iam.IPrincipal) -> None:
+    """Attach the job's role (``principal``: its library principal, once the job is made) to the stack's managed
+    policy for its set of shared statements (``allow(shared=...)``), made by the first job with that set:
+    ``CdkProcessingJobPolicy<names>``, its statements' wildcards acknowledged once, there."""
+    if not isinstance(principal, ManagedPolicyPrincipal):
+        return
+    shared = principal.take_shared()
+    if not shared:
+        return
+    names = sorted(shared)
+    statements = [entry for name in names for entry in shared[name]]
+    stack = stack_of(principal.role)
+    profile = "".join(names)
+    fingerprint = json.dumps([s for s, _ in statements], sort_keys=True)
+    key = (ref(stack), profile)
+    if key not in _SHARED:
+        id = f"CdkProcessingJobPolicy{profile}"
+        policy = iam.ManagedPolicy(
+            stack,
+            id,
+            description=f"cdk-processing: what every job of this stack with {', '.join(names)} needs alike",
+            document=LibraryDocument([s for s, _ in statements]),
+        )
+        made(policy, stack, id)
+        for statement, why in statements:
+            if why is not None:
+                _Wildcards.of(policy).add(statement, why)
+        _SHARED[key] = (policy, fingerprint)
+    policy, made_with = _SHARED[key]
+    if made_with != fingerprint:  # a name stands for one set of statements: a defect of the library otherwise
+        raise AssertionError(f"shared statements {profile} differ between jobs: {made_with} != {fingerprint}")
+    policy.attach_to_role(principal.role)
+    if isinstance(principal.role, LibraryRole):
+        principal.role.policy_added(policy)
+
+
+_SHARED: dict[tuple[str, str], tuple[iam.ManagedPolicy, str]] = {}
 
 
 def library_principal(grantee: iam.IGrantable) -> iam.IPrincipal:
@@ -201,11 +250,16 @@ class _Wildcards:
         self._statements: list[tuple[dict[str, Any] | None, str]] = []
 
     @property
-    def _holder(self) -> IConstruct:
+    def policy(self) -> IConstruct:
+        """What holds the statements: a policy, or a role (its policies)."""
         if isinstance(self._given, PolicySlot):
             assert self._given.policy is not None, "a deferred principal is flushed once its job is made"
             return self._given.policy
         return self._given
+
+    def take(self, other: _Wildcards) -> None:
+        """``other`` 's statements, held by the same policy."""
+        self._statements += other._statements
 
     def add(self, statement: dict[str, Any] | None, why: str) -> None:
         """A statement of ours (as its JSON) and why its wildcards are needed; ``None``: every statement of the
@@ -226,7 +280,7 @@ class _Wildcards:
             else:
                 statements = [
                     s
-                    for policy in role_policies(cast(iam.IRole, self._holder))
+                    for policy in role_policies(cast(iam.IRole, self.policy))
                     if isinstance(policy, (iam.Policy, iam.ManagedPolicy))
                     for s in stack.resolve(policy.document).get("Statement", [])
                 ]
@@ -238,7 +292,7 @@ class _Wildcards:
                 for finding in found:
                     # One finding may stand for statements of several reasons (Resource::* above all): keep each.
                     reasons.setdefault(f"AwsSolutions-IAM5[{finding}]", []).append(why)
-        acknowledge(self._holder, {rule: " | ".join(dict.fromkeys(whys)) for rule, whys in reasons.items()})
+        acknowledge(self.policy, {rule: " | ".join(dict.fromkeys(whys)) for rule, whys in reasons.items()})
 
 
 _BY_REF: dict[str, _Wildcards] = {}
@@ -263,9 +317,18 @@ class _StackWildcards:
         self.holders: list[_Wildcards] = []
 
     def validate(self) -> list[str]:
-        own = [h.own_statements for h in self.holders]
+        # Holders of one policy (the slots of a job's policies made into one) are acknowledged together: one
+        # reason per finding, naming each statement's.
+        by_policy: dict[str, _Wildcards] = {}
+        for holder in self.holders:
+            key = ref(holder.policy)
+            if key not in by_policy:
+                by_policy[key] = _Wildcards(holder.policy)
+            by_policy[key].take(holder)
+        holders = list(by_policy.values())
+        own = [h.own_statements for h in holders]
         resolved = self._stack.resolve(own) if any(own) else [[] for _ in own]
-        for holder, statements in zip(self.holders, resolved, strict=True):
+        for holder, statements in zip(holders, resolved, strict=True):
             holder.acknowledge(self._stack, statements)
         return []
 

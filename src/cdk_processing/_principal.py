@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import IResolveContext, Stack
@@ -25,6 +25,8 @@ MANAGED_POLICY_CHARACTERS = 6144
 _PSEUDO_LENGTHS = {"AWS.Partition": 10, "AWS.Region": 14, "AWS.AccountId": 12, "AWS.URLSuffix": 13}
 _TOKEN = re.compile(r"\$\{Token\[([^\]]*?)\.\d+\]\}")
 _OTHER_TOKEN_LENGTH = 100
+# The characters of a managed policy left for its statements.
+_ROOM = MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
 
 
 class LibraryRole(iam.Role):
@@ -87,6 +89,24 @@ class ManagedPolicyPrincipal:
         self._dependable: DependencyGroup | None = None
         self._room = 0
         self._slots: list[PolicySlot] | None = [] if deferred else None
+        # The statements of a deferred principal that every job with them has alike (``allow(shared=...)``), by the
+        # name of what they are for, until the principal is flushed.
+        self._shared: dict[str, list[tuple[dict[str, Any], str | None]]] = {}
+
+    @property
+    def sharing(self) -> bool:
+        """Whether statements alike for every job may go to the stack's shared policy (a job's library principal
+        before its job is made)."""
+        return self._slots is not None
+
+    def share(self, name: str, statement: dict[str, Any], why: str | None) -> None:
+        """``statement``, which every job that has ``name`` has alike (``why``: its wildcards' reason, if any)."""
+        self._shared.setdefault(name, []).append((statement, why))
+
+    def take_shared(self) -> dict[str, list[tuple[dict[str, Any], str | None]]]:
+        """The shared statements by name, handed over once."""
+        shared, self._shared = self._shared, {}
+        return shared
 
     @property
     def dependable(self) -> DependencyGroup:
@@ -124,7 +144,7 @@ class ManagedPolicyPrincipal:
         if self._slots is not None:
             if not self._slots or size > self._room:
                 self._slots.append(PolicySlot(stack_of(self.role)))
-                self._room = MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
+                self._room = _ROOM
             self._slots[-1].statements.append(statement)
             self._room -= size + 1
             return self._slots[-1]
@@ -132,7 +152,7 @@ class ManagedPolicyPrincipal:
             document = LibraryDocument([statement])
             self._policy(document)
             self._documents.append(document)
-            self._room = MANAGED_POLICY_CHARACTERS - len('{"Version":"2012-10-17","Statement":[]}')
+            self._room = _ROOM
         else:
             self._documents[-1].add(statement)
         self._room -= size + 1
@@ -143,10 +163,19 @@ class ManagedPolicyPrincipal:
         """Make the policies of the statements kept so far (``deferred``), each with its whole document; statements
         added later go to them as they come."""
         slots, self._slots = self._slots, None
-        for slot in slots or []:
-            document = LibraryDocument(slot.statements)
-            slot.policy = self._policy(document)
-            self._made_from[len(self.policies) - 1] = slot
+        groups = [[slot] for slot in slots or []]
+        # The slots were filled by each statement's size; merged, the statements may fit in one policy after all
+        # (one resource less): then the slots are one policy, whose wildcards are acknowledged together.
+        merged_size = _merged_size([s for slot in slots or [] for s in slot.statements]) if len(groups) > 1 else None
+        if merged_size is not None and merged_size <= _ROOM:
+            groups = [list(slots or [])]
+            self._room = _ROOM - merged_size
+        for group in groups:
+            document = LibraryDocument([s for slot in group for s in slot.statements])
+            policy = self._policy(document)
+            for slot in group:
+                slot.policy = policy
+            self._made_from[len(self.policies) - 1] = group[0]
             self._documents.append(document)
 
     def _policy(self, document: LibraryDocument) -> iam.ManagedPolicy:
@@ -181,15 +210,12 @@ class LibraryDocument(iam.PolicyDocument):
         super().__init__()
         self._statements = list(statements)
         self._resolutions = 0
-        self._resolved: Any = None
 
     def add(self, statement: iam.PolicyStatement | dict[str, Any]) -> None:
         self._statements.append(statement)
-        self._resolved = None
 
     def add_statements(self, *statement: iam.PolicyStatement) -> None:
         self._statements.extend(statement)
-        self._resolved = None
 
     @property
     def is_empty(self) -> bool:
@@ -204,15 +230,27 @@ class LibraryDocument(iam.PolicyDocument):
         return {"Statement": minimize(statements), "Version": "2012-10-17"}
 
     def resolve(self, context: IResolveContext) -> Any:
-        # The first resolution of a synthesis is aws-cdk-lib's search for references (its preparation), which the
-        # statements as they are serve as well (aws-cdk-lib resolves them). The next, the document as written, is
-        # kept: the template and the construct tree's metadata resolve it again.
+        # The first resolution (in a synthesis, aws-cdk-lib's search for references) gets the statements as they are,
+        # which aws-cdk-lib resolves: right in any phase. The next ones are resolved here, in their own context, and
+        # written with Fn::Sub; never kept, since an earlier one may have been made before the references across
+        # stacks were (an aspect that resolves, such as cdk-nag's checks as an aspect).
         self._resolutions += 1
         if self._resolutions == 1:
             return self.to_json()
-        if self._resolved is None:
-            self._resolved = as_sub(context.resolve(self.to_json()))
-        return self._resolved
+        return as_sub(context.resolve(self.to_json()))
+
+
+def _merged_size(statements: Sequence[iam.PolicyStatement | dict[str, Any]]) -> int | None:
+    """At least the characters ``statements`` take in one policy once merged (``minimize``); ``None`` when one is a
+    ``PolicyStatement`` (not estimated here)."""
+    if not all(isinstance(s, dict) for s in statements):
+        return None
+    merged = minimize(cast(list[dict[str, Any]], list(statements)))
+    return sum(estimate(_as_list(s["Action"]), _as_list(s["Resource"]), s.get("Condition")) + 1 for s in merged)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def estimate(actions: Sequence[str], resources: Sequence[str], conditions: Any) -> int:

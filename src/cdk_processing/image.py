@@ -222,6 +222,7 @@ def grant_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
         ["*"],
         why="GetAuthorizationToken supports no resource-level permissions (Service Authorization Reference, "
         "Actions defined by Amazon ECR): the token alone reads nothing, pulls need the repository statement",
+        shared="EcrLogin",
     )
 
 

@@ -31,6 +31,7 @@ from .network import JobNetwork
 from .resource import JobResource
 from .role import JobRole, grant_logs_and_metrics
 from .tags import JobTags
+from .upstream import Runs
 
 # Every kind's default ML storage volume per instance (the SageMaker SDK's default too); one object, so that its
 # value is asked of aws-cdk-lib once.
@@ -80,7 +81,7 @@ class CreatedJob:
         self._output_bucket = output_bucket
         self._output_encryption_key = output_encryption_key
         self._waits_for: list[IDependable] = []
-        self._upstream: list[str] = []
+        self._upstream = Runs()
         self._resource = None
         self._tasks: list[Any] = []  # the workflows' tasks that run this job (JobTask)
         image_config = image.bind(job, job)

@@ -167,6 +167,7 @@ def _grant_eni(
         ],
         [interfaces],
         why=eni_reason,
+        shared="Vpc",
     )
     allow(
         grantee,
@@ -180,4 +181,5 @@ def _grant_eni(
         ["*"],
         why="EC2 Describe* actions support no resource-level permissions (Service Authorization Reference, "
         "Actions defined by Amazon EC2); SageMaker needs them to place the job's network interfaces",
+        shared="Vpc",
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import (
@@ -39,6 +39,7 @@ from ..handler import kinds
 from ..handler.kinds import JobKind
 from ..job_base import JobBase
 from ..provider import SERVICE_TIMEOUT, ProcessingJobProvider
+from .upstream import Runs
 
 
 class JobResource:
@@ -81,7 +82,7 @@ class JobResource:
         self._name: str | None = None
         if not self.deploy_run:
             return  # Completion.never(): no resource; the role and its grants are the job's all the same
-        handler: list[IDependable] = []  # the handler's role and its policies, for the custom resource
+        handler: list[IDependable] = []  # the handler's policies, for the custom resource
         if completion.kind == Completion.START and kind.native_type is not None:
             # Nothing waits: the native resource, created by CloudFormation itself, with no Lambda at all.
             # A Lazy per member computed at synth: the resource's properties are a map of aws-cdk-lib's own.
@@ -106,15 +107,21 @@ class JobResource:
                     # One Lazy for the whole request (each Lazy is a round trip to jsii to make and one to produce).
                     kinds.PROP_REQUEST: Lazy.any(Produce(lambda: rendered(request))),
                     kinds.PROP_NAME_PREFIX: name_prefix,
-                    # An empty list is left out, and (unlike None) produced once.
-                    kinds.PROP_UPSTREAM: Lazy.any(Produce(lambda: list(upstream)), omit_empty_array=True),
+                    # Only for a job that reads runs of others (an input added later may be the first).
+                    kinds.PROP_UPSTREAM: _runs(upstream) if upstream else None,
                     kinds.PROP_COMPLETION: None if completion.kind == Completion.WAIT else completion.kind,
                     kinds.PROP_PER_RUN: per_run or None,
                     **(properties or {}),
                 },
                 service_timeout=SERVICE_TIMEOUT,
             )
-            handler = [provider.handler_role, PoliciesOf.for_role(provider.handler_role)]
+            # The handler's policies (each names the handler's role: the role comes first all the same).
+            handler = [PoliciesOf.for_role(provider.handler_role)]
+            if not upstream and isinstance(upstream, Runs):
+                custom = self.custom
+                upstream.on_first = lambda: cast(CfnResource, custom.node.default_child).add_property_override(
+                    kinds.PROP_UPSTREAM, _runs(upstream)
+                )
             resource = self.custom
         self.resource = resource
         # The job must not start before its role can read its inputs, nor before the handler may start it (the role
@@ -279,6 +286,11 @@ class _RunIds:
         digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:8]
         for resource in self._resources:
             resource.override_logical_id(f"{Names.unique_id(resource)}{digest}")
+
+
+def _runs(upstream: list[str]) -> Any:
+    """The names of the upstream runs at synth (inputs may come later), produced once."""
+    return Lazy.any(Produce(lambda: list(upstream)))
 
 
 class Deferred:

@@ -12,7 +12,7 @@ from constructs import Construct
 from .. import _model
 from .._memo import made, once, path_of, stack_of
 from .._naming import role_path
-from .._policy import allow
+from .._policy import allow, attach_shared
 from .._principal import LibraryRole, ManagedPolicyPrincipal
 from .._validation import fail, is_unresolved
 from ..handler.kinds import JobKind
@@ -53,6 +53,7 @@ class JobRole:
         """The job is made: its role's policies for the library's statements so far are made, each in one call."""
         if isinstance(self.library_principal, ManagedPolicyPrincipal):
             self.library_principal.flush()
+            attach_shared(self.library_principal)
 
 
 def _sagemaker() -> iam.ServicePrincipal:
@@ -70,12 +71,15 @@ def grant_logs_and_metrics(job: Construct, grantee: iam.IGrantable, kind: JobKin
     """Let the job (``grantee``) write its log streams (``streams``: a name pattern) and put metrics in its kind's
     namespace."""
     log_group_arn = _log_group_arn(stack_of(job), kind)
+    # The same for every job of the kind: in the stack's shared policy when the library made the role.
+    shared = kind.log_group.rsplit("/", 1)[-1] + "Logs"
     allow(
         grantee,
         ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
         [log_group_arn + ":*"],
         why="CloudWatch Logs authorizes these on the log group's ARN with the ':*' suffix (CloudWatch Logs "
         f"permissions reference); the group, {kind.log_group}, is SageMaker's and shared by every job",
+        shared=shared,
     )
     grant_log_streams(job, grantee, kind, streams)
     allow(
@@ -85,6 +89,7 @@ def grant_logs_and_metrics(job: Construct, grantee: iam.IGrantable, kind: JobKin
         {"StringEquals": {"cloudwatch:namespace": kind.metrics_namespace}},
         why="PutMetricData supports no resource-level permissions (Service Authorization Reference, Actions "
         f"defined by Amazon CloudWatch); the condition limits it to the {kind.noun}s' namespace",
+        shared=shared,
     )
 
 

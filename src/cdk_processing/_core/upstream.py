@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_cdk import aws_iam as iam
 from constructs import IDependable
 
@@ -10,6 +12,22 @@ from .._s3 import S3Location
 from .._validation import check_type, fail
 from ..assets import Staged
 from .context import JobScope, UpstreamJob
+
+
+class Runs(list[str]):
+    """The names of the upstream runs a job reads (its custom resource's ``Upstream``), told when the first comes
+    (``on_first``): a job that reads none has no such property (and no value to render at synth)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_first: Callable[[], None] | None = None
+
+    def append(self, run: str) -> None:
+        first = not self
+        super().append(run)
+        if first and self.on_first is not None:
+            hook, self.on_first = self.on_first, None
+            hook()
 
 
 def upstream_location(prop: str, job: UpstreamJob, output_name: str) -> S3Location:
