@@ -158,11 +158,15 @@ def with_arguments(template: dict[str, Any], logical_id: str, arguments: list[st
 
 
 def with_output_suffix(template: dict[str, Any], logical_id: str, suffix: str) -> dict[str, Any]:
-    """The template with the job's (first) output written elsewhere: ``suffix`` in place of its last path part."""
+    """The template with the job's (first) output written elsewhere: ``suffix`` in place of the text after its
+    bucket."""
     changed = copy.deepcopy(template)
     request, scenario = _request(changed, logical_id)
     location = member(request, scenario.output_location)
-    _set(request, scenario.output_location, {"Fn::Join": ["", [*location["Fn::Join"][1][:-1], suffix]]})
+    # s3://${Bucket}<text>: the text after the last reference replaced by ``suffix``
+    assert list(location) == ["Fn::Sub"], location
+    head = location["Fn::Sub"][: location["Fn::Sub"].rindex("}") + 1]
+    _set(request, scenario.output_location, {"Fn::Sub": head + suffix})
     return changed
 
 

@@ -103,8 +103,8 @@ def test_every_typed_member_reaches_the_request(synthesized) -> None:
     assert entrypoint[-3:-1] == ["python3", "-u"] and entrypoint[-1].startswith("/opt/ml/input/data/code/")
     channels = {c["ChannelName"]: c for c in request["InputDataConfig"]}
     lookup = channels["lookup"]["DataSource"]["S3DataSource"]["S3Uri"]
-    assert "cdk-hnb659fds-assets" in json.dumps(lookup) and lookup["Fn::Join"][1][-1].endswith(".zip")
-    assert entrypoint[4:-4] == ["/opt/ml/input/data/lookup" + lookup["Fn::Join"][1][-1]]
+    assert lookup["Fn::Sub"].startswith("s3://cdk-hnb659fds-assets-") and lookup["Fn::Sub"].endswith(".zip")
+    assert entrypoint[4:-4] == ["/opt/ml/input/data/lookup/" + lookup["Fn::Sub"].rsplit("/", 1)[1]]
     assert list(channels) == ["code", "train", "manifest", "validation", "lookup"]
     assert channels["train"]["ShuffleConfig"] == {"Seed": 7} and channels["train"]["ContentType"] == "text/csv"
     manifest = channels["manifest"]
@@ -115,7 +115,7 @@ def test_every_typed_member_reaches_the_request(synthesized) -> None:
     assert channels["validation"]["InputMode"] == "FastFile"
     # The model goes to the given bucket and prefix, encrypted with the given key.
     output = request["OutputDataConfig"]
-    assert output["S3OutputPath"]["Fn::Join"][1][-1] == "/models/churn/" and "KmsKeyId" in output
+    assert output["S3OutputPath"]["Fn::Sub"].endswith("}/models/churn/") and "KmsKeyId" in output
     assert request["ResourceConfig"]["VolumeKmsKeyId"] == output["KmsKeyId"]
 
 

@@ -99,7 +99,7 @@ def test_file_system_channels_mount_efs_and_lustre_through_the_jobs_vpc(synthesi
         "FileSystemId": {"Ref": lustre_id},
         "FileSystemType": "FSxLustre",
         # FSx for Lustre paths start with the file system's mount name.
-        "DirectoryPath": {"Fn::Join": ["", ["/", {"Fn::GetAtt": [lustre_id, "LustreMountName"]}, "/scratch"]]},
+        "DirectoryPath": {"Fn::Sub": f"/${{{lustre_id}.LustreMountName}}/scratch"},
         "FileSystemAccessMode": "rw",
     }
     assert "VpcConfig" in request

@@ -50,6 +50,15 @@ def as_sub(value: Any) -> Any:
     return {"Fn::Sub": body} if _has_variable(body) else body.replace("${!", "${")
 
 
+def resolution(context: Any, value: Any, first: bool) -> Any:
+    """What a value of the library's that is written with ``Fn::Sub`` (``value``: as the library holds it) resolves
+    to in ``context`` (an ``IResolveContext``). The first resolution of a synthesis is aws-cdk-lib's search for
+    references: ``value`` as it is, which aws-cdk-lib resolves (right in any phase, and one call less). The next ones
+    are resolved here, in their own context, and never kept: an earlier one may have been made before the
+    references across stacks were (an aspect that resolves, such as cdk-nag's checks run as an aspect)."""
+    return value if first else as_sub(context.resolve(value))
+
+
 def _sub_text(item: Any) -> str | None:
     """``item`` (a part of a join) as text of an ``Fn::Sub`` body; ``None`` when it has none."""
     if isinstance(item, str):

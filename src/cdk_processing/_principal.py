@@ -15,7 +15,7 @@ from aws_cdk import IResolveContext, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct, DependencyGroup, IDependable, Node
 
-from ._compact import as_sub, minimize
+from ._compact import minimize, resolution
 from ._memo import made, stack_of
 
 # IAM limits a customer managed policy to 6,144 characters, whitespace aside; a role to 10 attached policies.
@@ -230,14 +230,8 @@ class LibraryDocument(iam.PolicyDocument):
         return {"Statement": minimize(statements), "Version": "2012-10-17"}
 
     def resolve(self, context: IResolveContext) -> Any:
-        # The first resolution (in a synthesis, aws-cdk-lib's search for references) gets the statements as they are,
-        # which aws-cdk-lib resolves: right in any phase. The next ones are resolved here, in their own context, and
-        # written with Fn::Sub; never kept, since an earlier one may have been made before the references across
-        # stacks were (an aspect that resolves, such as cdk-nag's checks as an aspect).
         self._resolutions += 1
-        if self._resolutions == 1:
-            return self.to_json()
-        return as_sub(context.resolve(self.to_json()))
+        return resolution(context, self.to_json(), self._resolutions == 1)
 
 
 def _merged_size(statements: Sequence[iam.PolicyStatement | dict[str, Any]]) -> int | None:

@@ -19,6 +19,8 @@ from aws_cdk import (
     Duration,
     Fn,
     IAspect,
+    IResolvable,
+    IResolveContext,
     IStableAnyProducer,
     Lazy,
     Names,
@@ -31,6 +33,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct, IConstruct, IDependable
 
+from .._compact import resolution
 from .._policy import PoliciesOf, allow
 from .._principal import LibraryRole
 from .._validation import ProcessingJobValidationError, fail
@@ -104,8 +107,9 @@ class JobResource:
                 service_token=provider.service_token,
                 resource_type=kind.resource_type,
                 properties={
-                    # One Lazy for the whole request (each Lazy is a round trip to jsii to make and one to produce).
-                    kinds.PROP_REQUEST: Lazy.any(Produce(lambda: rendered(request))),
+                    # One value for the whole request, rendered at synth, its Fn::Join written as Fn::Sub (the
+                    # handler receives the same resolved request).
+                    kinds.PROP_REQUEST: CompactValue(lambda: rendered(request)),
                     kinds.PROP_NAME_PREFIX: name_prefix,
                     # Only for a job that reads runs of others (an input added later may be the first).
                     kinds.PROP_UPSTREAM: _runs(upstream) if upstream else None,
@@ -325,6 +329,29 @@ def rendered(value: Any) -> Any:
         items_list = [rendered(v) for v in value]
         return value if all(a is b for a, b in zip(items_list, value, strict=True)) else items_list
     return value
+
+
+@jsii.implements(IResolvable)
+class CompactValue:
+    """A value computed once, at synth time, from a Python callable, and written with ``Fn::Sub`` for ``Fn::Join``
+    (``_compact.resolution``): what CloudFormation resolves it to is the same, in fewer bytes."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._fn = fn
+        self._value: list[Any] = []  # the value, computed at the first resolution
+
+    @property
+    def creation_stack(self) -> list[str]:
+        return []
+
+    def resolve(self, context: IResolveContext) -> Any:
+        first = not self._value
+        if first:
+            self._value.append(self._fn())
+        return resolution(context, self._value[0], first)
+
+    def to_string(self) -> str:
+        return Token.as_string(self)
 
 
 @jsii.implements(IStableAnyProducer)
