@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -354,3 +355,42 @@ def test_configure_comes_before_the_first_job() -> None:
     ProcessingJob(stack, "Job", image=ContainerImage.from_registry("python:3.12"))
     with pytest.raises(ProcessingJobValidationError, match="call it before the stack's first processing job"):
         ProcessingJobProvider.configure(stack, log_encryption_key=kms.Key(stack, "Key"))
+
+
+@jsii.implements(cdk.IAspect)
+class _ResolvesEverything:
+    """What cdk-nag's checks do when run as an aspect: resolve each resource's properties, before the app is
+    prepared (before references across stacks become exports)."""
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, iam.CfnManagedPolicy):
+            cdk.Stack.of(node).resolve(node.policy_document)
+        elif isinstance(node, cdk.CfnResource) and node.cfn_resource_type.startswith("Custom::"):
+            cdk.Stack.of(node).resolve(node._cfn_properties)
+
+
+def test_references_across_stacks_stay_imports_after_an_aspect_resolved_the_templates_early() -> None:
+    """The library writes its policies and requests with Fn::Sub from their resolution at synth; an earlier
+    resolution (an aspect's) must not leave a reference to the other stack's resource in the template."""
+    app = cdk.App()
+    data = cdk.Stack(app, "Data")
+    lake = s3.Bucket(data, "Lake")
+    jobs = cdk.Stack(app, "Jobs")
+    ProcessingJob(
+        jobs,
+        "Job",
+        image=ContainerImage.from_registry("python:3.12"),
+        inputs=[ProcessingInput.from_bucket("raw", lake, "raw/")],
+        outputs=[ProcessingOutput.to_bucket("out", lake, "out/")],
+    )
+    cdk.Aspects.of(app).add(_ResolvesEverything())
+    template = app.synth().get_stack_by_name("Jobs").template
+    lake_id = data.resolve(data.get_logical_id(lake.node.default_child))
+    text = json.dumps(template)
+    # No Ref or GetAtt of the other stack's bucket, as an intrinsic or in an Fn::Sub: its exports only.
+    assert not [f for f in (f'"Ref": "{lake_id}"', f'["{lake_id}", ', "${" + lake_id) if f in text]
+    assert f"Data:ExportsOutputRef{lake_id}" in text
+    policy = next(r for k, r in template["Resources"].items() if k.startswith("JobRoleManagedPolicy"))
+    assert "Fn::ImportValue" in json.dumps(policy)
+    job = next(r for r in template["Resources"].values() if r["Type"] == "Custom::SageMakerProcessingJob")
+    assert "Fn::ImportValue" in json.dumps(job["Properties"]["Request"])
