@@ -32,6 +32,7 @@ from cdk_processing import (
     ProcessingJob,
     ProcessingOutput,
 )
+from cfn import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKS = (AwsSolutionsChecks, NIST80053R5Checks, HIPAASecurityChecks)
@@ -394,3 +395,24 @@ def test_references_across_stacks_stay_imports_after_an_aspect_resolved_the_temp
     assert "Fn::ImportValue" in json.dumps(policy)
     job = next(r for r in template["Resources"].values() if r["Type"] == "Custom::SageMakerProcessingJob")
     assert "Fn::ImportValue" in json.dumps(job["Properties"]["Request"])
+
+
+def test_a_synthesis_that_skips_validation_writes_the_same_values_as_joins() -> None:
+    """The library writes Fn::Sub once the stack is validated (the app prepared); without validation its values are
+    written as they are, which resolve to the same."""
+    templates = []
+    for skip in (False, True):
+        app = cdk.App()
+        stack = cdk.Stack(app, "Jobs")
+        bucket = s3.Bucket(stack, "Data")
+        ProcessingJob(
+            stack,
+            "Job",
+            image=ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"),
+            inputs=[ProcessingInput.from_bucket("raw", bucket, "raw/")],
+        )
+        templates.append(app.synth(skip_validation=skip).get_stack_by_name("Jobs").template)
+    written, as_is = templates
+    assert "Fn::Sub" in json.dumps(written) and "Fn::Join" in json.dumps(as_is)
+    assert len(json.dumps(written)) < len(json.dumps(as_is))
+    assert resolve(written["Resources"], written) == resolve(as_is["Resources"], as_is)

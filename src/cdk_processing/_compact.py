@@ -50,15 +50,6 @@ def as_sub(value: Any) -> Any:
     return {"Fn::Sub": body} if _has_variable(body) else body.replace("${!", "${")
 
 
-def resolution(context: Any, value: Any, first: bool) -> Any:
-    """What a value of the library's that is written with ``Fn::Sub`` (``value``: as the library holds it) resolves
-    to in ``context`` (an ``IResolveContext``). The first resolution of a synthesis is aws-cdk-lib's search for
-    references: ``value`` as it is, which aws-cdk-lib resolves (right in any phase, and one call less). The next ones
-    are resolved here, in their own context, and never kept: an earlier one may have been made before the
-    references across stacks were (an aspect that resolves, such as cdk-nag's checks run as an aspect)."""
-    return value if first else as_sub(context.resolve(value))
-
-
 def _sub_text(item: Any) -> str | None:
     """``item`` (a part of a join) as text of an ``Fn::Sub`` body; ``None`` when it has none."""
     if isinstance(item, str):
@@ -139,14 +130,20 @@ class _Statement:
         self.actions = _items(statement["Action"])
         self.resources = _items(statement["Resource"])
         condition = statement.get("Condition") or None
-        self.condition = (
-            {
+        if isinstance(condition, dict) and all(isinstance(keys, dict) for keys in condition.values()):
+            # A condition's lists without their duplicates.
+            condition = {
                 op: {k: _items(v) if isinstance(v, list) else v for k, v in keys.items()}
                 for op, keys in condition.items()
             }
-            if isinstance(condition, dict) and all(isinstance(keys, dict) for keys in condition.values())
-            else condition
-        )
+        self.condition = condition
+        self._keys()
+
+    def _keys(self) -> None:
+        """What statements are compared by, as text: kept, since a document is merged at every synth."""
+        self.action_keys = frozenset(map(_key, self.actions))
+        self.resource_keys = frozenset(map(_key, self.resources))
+        self.condition_key = _key(self.condition)
 
     def _any_of(self) -> tuple[str, str] | None:
         """The operator and key of a condition on one single-valued key by an "any of" operator."""
@@ -162,9 +159,9 @@ class _Statement:
         """Take ``other`` in when the union is exact; whether it was."""
         if self.effect != other.effect:
             return False
-        same_condition = _key(self.condition) == _key(other.condition)
-        same_actions = _key(sorted(map(_key, self.actions))) == _key(sorted(map(_key, other.actions)))
-        same_resources = _key(sorted(map(_key, self.resources))) == _key(sorted(map(_key, other.resources)))
+        same_condition = self.condition_key == other.condition_key
+        same_actions = self.action_keys == other.action_keys
+        same_resources = self.resource_keys == other.resource_keys
         if same_condition and same_resources:
             self.actions = _items(self.actions + other.actions)
         elif same_condition and same_actions:
@@ -177,6 +174,7 @@ class _Statement:
             self.condition = {operator: {key: _items(_items(values) + _items(theirs))}}
         else:
             return False
+        self._keys()
         return True
 
     def json(self) -> dict[str, Any]:

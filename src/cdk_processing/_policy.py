@@ -113,7 +113,7 @@ def attach_shared(principal: iam.IPrincipal) -> None:
             stack,
             id,
             description=f"cdk-processing: what every job of this stack with {', '.join(names)} needs alike",
-            document=LibraryDocument([s for s, _ in statements]),
+            document=LibraryDocument(stack, [s for s, _ in statements]),
         )
         made(policy, stack, id)
         for statement, why in statements:

@@ -15,7 +15,8 @@ from aws_cdk import IResolveContext, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct, DependencyGroup, IDependable, Node
 
-from ._compact import minimize, resolution
+from ._compact import minimize
+from ._compacted import Compacted
 from ._memo import made, stack_of
 
 # IAM limits a customer managed policy to 6,144 characters, whitespace aside; a role to 10 attached policies.
@@ -149,7 +150,7 @@ class ManagedPolicyPrincipal:
             self._room -= size + 1
             return self._slots[-1]
         if not self.policies or size > self._room:
-            document = LibraryDocument([statement])
+            document = LibraryDocument(stack_of(self.role), [statement])
             self._policy(document)
             self._documents.append(document)
             self._room = _ROOM
@@ -171,7 +172,7 @@ class ManagedPolicyPrincipal:
             groups = [list(slots or [])]
             self._room = _ROOM - merged_size
         for group in groups:
-            document = LibraryDocument([s for slot in group for s in slot.statements])
+            document = LibraryDocument(stack_of(self.role), [s for slot in group for s in slot.statements])
             policy = self._policy(document)
             for slot in group:
                 slot.policy = policy
@@ -202,20 +203,27 @@ class PolicySlot:
 
 class LibraryDocument(iam.PolicyDocument):
     """The document of one of the library's managed policies: its statements kept in Python (as their JSON, or
-    ``PolicyStatement`` s added through the policy), rendered at synth in one call to jsii, merged where the union is
-    exact and with ``Fn::Sub`` for ``Fn::Join`` (``_compact``). aws-cdk-lib's own ``minimizePolicies`` merging and
-    sorting do not apply to it: its merging is always on."""
+    ``PolicyStatement`` s added through the policy), merged where the union is exact (``_compact.minimize``), written
+    with ``Fn::Sub`` for ``Fn::Join`` once the app is prepared (``_compacted``). aws-cdk-lib's own
+    ``minimizePolicies`` merging and sorting do not apply to it: its merging is always on."""
 
-    def __init__(self, statements: Sequence[iam.PolicyStatement | dict[str, Any]]) -> None:
+    def __init__(self, stack: Stack, statements: Sequence[iam.PolicyStatement | dict[str, Any]]) -> None:
         super().__init__()
         self._statements = list(statements)
-        self._resolutions = 0
+        self._json: Any = None
+        self._compacted = Compacted(stack, self.to_json)
 
     def add(self, statement: iam.PolicyStatement | dict[str, Any]) -> None:
         self._statements.append(statement)
+        self._changed()
 
     def add_statements(self, *statement: iam.PolicyStatement) -> None:
         self._statements.extend(statement)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._json = None
+        self._compacted.changed()
 
     @property
     def is_empty(self) -> bool:
@@ -226,12 +234,14 @@ class LibraryDocument(iam.PolicyDocument):
         return len(self._statements)
 
     def to_json(self) -> Any:
-        statements = [s if isinstance(s, dict) else s.to_statement_json() for s in self._statements]
-        return {"Statement": minimize(statements), "Version": "2012-10-17"}
+        # Merged once for the statements there are (as Python holds them, tokens unresolved).
+        if self._json is None:
+            statements = [s if isinstance(s, dict) else s.to_statement_json() for s in self._statements]
+            self._json = {"Statement": minimize(statements), "Version": "2012-10-17"}
+        return self._json
 
     def resolve(self, context: IResolveContext) -> Any:
-        self._resolutions += 1
-        return resolution(context, self.to_json(), self._resolutions == 1)
+        return self._compacted.resolution()
 
 
 def _merged_size(statements: Sequence[iam.PolicyStatement | dict[str, Any]]) -> int | None:

@@ -33,7 +33,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct, IConstruct, IDependable
 
-from .._compact import resolution
+from .._compacted import Compacted
+from .._memo import stack_of
 from .._policy import PoliciesOf, allow
 from .._principal import LibraryRole
 from .._validation import ProcessingJobValidationError, fail
@@ -109,7 +110,7 @@ class JobResource:
                 properties={
                     # One value for the whole request, rendered at synth, its Fn::Join written as Fn::Sub (the
                     # handler receives the same resolved request).
-                    kinds.PROP_REQUEST: CompactValue(lambda: rendered(request)),
+                    kinds.PROP_REQUEST: CompactValue(stack_of(job), lambda: rendered(request)),
                     kinds.PROP_NAME_PREFIX: name_prefix,
                     # Only for a job that reads runs of others (an input added later may be the first).
                     kinds.PROP_UPSTREAM: _runs(upstream) if upstream else None,
@@ -333,22 +334,25 @@ def rendered(value: Any) -> Any:
 
 @jsii.implements(IResolvable)
 class CompactValue:
-    """A value computed once, at synth time, from a Python callable, and written with ``Fn::Sub`` for ``Fn::Join``
-    (``_compact.resolution``): what CloudFormation resolves it to is the same, in fewer bytes."""
+    """A value computed once, from a Python callable, when first resolved; written with ``Fn::Sub`` for ``Fn::Join``
+    once the app is prepared (``_compacted``): what CloudFormation resolves it to is the same, in fewer bytes."""
 
-    def __init__(self, fn: Callable[[], Any]) -> None:
+    def __init__(self, stack: Stack, fn: Callable[[], Any]) -> None:
         self._fn = fn
         self._value: list[Any] = []  # the value, computed at the first resolution
+        self._compacted = Compacted(stack, self._computed)
+
+    def _computed(self) -> Any:
+        if not self._value:
+            self._value.append(self._fn())
+        return self._value[0]
 
     @property
     def creation_stack(self) -> list[str]:
         return []
 
     def resolve(self, context: IResolveContext) -> Any:
-        first = not self._value
-        if first:
-            self._value.append(self._fn())
-        return resolution(context, self._value[0], first)
+        return self._compacted.resolution()
 
     def to_string(self) -> str:
         return Token.as_string(self)
