@@ -416,3 +416,28 @@ def test_a_synthesis_that_skips_validation_writes_the_same_values_as_joins() -> 
     assert "Fn::Sub" in json.dumps(written) and "Fn::Join" in json.dumps(as_is)
     assert len(json.dumps(written)) < len(json.dumps(as_is))
     assert resolve(written["Resources"], written) == resolve(as_is["Resources"], as_is)
+
+
+def test_a_nested_stacks_values_are_written_as_they_are_so_its_asset_hash_is_its_files() -> None:
+    """aws-cdk-lib hashes a nested stack's template for its asset while preparing the app, before the library
+    writes Fn::Sub: a nested stack's values stay as they are, and the file is the one hashed."""
+    import hashlib
+
+    app = cdk.App()
+    parent = cdk.Stack(app, "Parent")
+    nested = cdk.NestedStack(parent, "Nested")
+    bucket = s3.Bucket(nested, "Data")
+    ProcessingJob(
+        nested,
+        "Job",
+        image=ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"),
+        inputs=[ProcessingInput.from_bucket("raw", bucket, "raw/")],
+    )
+    assembly = app.synth()
+    [file] = Path(assembly.directory).glob("*Nested*.nested.template.json")
+    assert "Fn::Sub" not in file.read_text().replace('"Fn::Sub": "cdk-', "")  # the bootstrap bucket's own
+    # aws-cdk-lib's hash: of the template's JSON (JSON.stringify, no spaces), which the file is, indented.
+    compact = json.dumps(json.loads(file.read_text()), separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(compact.encode()).hexdigest()
+    assets = json.loads(Path(assembly.directory, "Parent.assets.json").read_text())["files"]
+    assert digest in assets, sorted(assets)

@@ -78,6 +78,21 @@ def test_the_sub_is_written_as_cloudformation_reads_it() -> None:
     assert as_sub(JOINS[6]) == "only text"  # no reference: the text itself
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"Fn::Join": ["{", ["a$", {"Ref": "Bucket"}]]},
+        {"Fn::Join": ["", ["a$", {"Fn::Sub": "{x}${Bucket}"}]]},
+        {"Fn::Join": ["", [{"Fn::Sub": "${Bucket}$"}, "{b}"]]},
+    ],
+    ids=["delimiter", "sub-after-dollar", "text-after-sub-dollar"],
+)
+def test_a_dollar_then_a_brace_across_parts_stays_a_join(value: dict[str, Any]) -> None:
+    """Joined, "$" and "{" would read as the start of a variable: the join is kept, its value the same."""
+    assert as_sub(value) == value
+    assert evaluate(as_sub(value)) == evaluate(value)
+
+
 def test_a_join_with_a_part_sub_cannot_hold_stays_a_join_its_parts_converted() -> None:
     value = {
         "Fn::Join": [

@@ -247,3 +247,77 @@ def test_statements_that_fit_one_policy_once_merged_make_one_policy() -> None:
     assert len(own) == 1
     reads = {json.loads(r) for a, r, _ in role_grants(template, "JobRole") if a == "s3:GetObject"}
     assert len(reads) == 10
+
+
+def test_an_image_that_pulls_twice_shares_one_login_token_with_the_other_jobs() -> None:
+    """A user's image of two ECR images (a sidecar's, say) asks for the login token twice: one statement, the same
+    shared policy as a job of one image."""
+    from cdk_processing import ContainerImageConfig
+
+    main_image = ContainerImage.from_registry(IMAGE)
+    sidecar = ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/sidecar:1")
+
+    class TwoImages(ContainerImage):
+        def bind(self, scope: Any, grantee: iam.IGrantable) -> ContainerImageConfig:
+            sidecar.bind(scope, grantee)
+            return main_image.bind(scope, grantee)
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Two", env=ENV)
+    ProcessingJob(stack, "Both", image=TwoImages())
+    ProcessingJob(stack, "One", image=main_image)
+    template = dict(app.synth().get_stack_by_name("Two").template)
+    [shared] = [k for k in template["Resources"] if k.startswith("CdkProcessingJobPolicy")]
+    roles = template["Resources"][shared]["Properties"]["Roles"]
+    assert roles == [{"Ref": _logical_id(template, "BothRole")}, {"Ref": _logical_id(template, "OneRole")}]
+    pulls = {json.loads(r) for a, r, _ in role_grants(template, "BothRole") if a == "ecr:BatchGetImage"}
+    assert pulls == {
+        "arn:aws:ecr:us-east-1:123456789012:repository/prep",
+        "arn:aws:ecr:us-east-1:123456789012:repository/sidecar",
+    }
+
+
+def test_a_role_near_iams_ten_managed_policies_keeps_its_shared_statements_in_its_own() -> None:
+    """IAM attaches at most 10 managed policies to a role: a job whose own statements already take more than six
+    policies gets no shared policy; its statements hold what it would have had from it."""
+    from cdk_processing._policy import SHARING_POLICIES
+
+    app = cdk.App()
+    stack = cdk.Stack(app, "Huge", env=ENV)
+    bucket = s3.Bucket(stack, "Data")
+    deep = "/".join(["partition-of-a-very-long-dataset-name-for-a-test"] * 14)
+    ProcessingJob(
+        stack,
+        "Job",
+        image=ContainerImage.from_registry(IMAGE),
+        inputs=[ProcessingInput.from_bucket(f"in{i}", bucket, f"raw/{deep}/{i}/") for i in range(10)],
+        outputs=[ProcessingOutput.to_bucket(f"out{i}", bucket, f"out/{deep}/{i}/") for i in range(10)],
+    )
+    template = dict(app.synth().get_stack_by_name("Huge").template)
+    own = [k for k in template["Resources"] if k.startswith("JobRoleManagedPolicy")]
+    assert len(own) > SHARING_POLICIES
+    assert not [k for k in template["Resources"] if k.startswith("CdkProcessingJobPolicy")]
+    actions = {a for a, _, _ in role_grants(template, "JobRole")}
+    assert {"ecr:GetAuthorizationToken", "logs:CreateLogGroup", "cloudwatch:PutMetricData"} <= actions
+
+
+def test_others_statements_given_through_the_job_are_validated_at_synth() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Checked", env=ENV)
+    job = ProcessingJob(stack, "Job", image=ContainerImage.from_registry(IMAGE))
+    job.add_to_role_policy(
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"], principals=[iam.AnyPrincipal()])
+    )
+    with pytest.raises(RuntimeError, match="cannot specify any IAM principals"):
+        app.synth()
+
+
+def test_a_statement_changed_after_its_policy_was_rendered_fails_instead_of_going_unseen() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Frozen", env=ENV)
+    job = ProcessingJob(stack, "Job", image=ContainerImage.from_registry(IMAGE))
+    statement = iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::b/x"])
+    job.add_to_role_policy(statement)
+    app.synth()
+    with pytest.raises(RuntimeError, match=r"freeze\(\) has been called"):
+        statement.add_actions("s3:PutObject")

@@ -45,6 +45,9 @@ def as_sub(value: Any) -> Any:
         if index:
             parts.append(_escaped(delimiter))
         parts.append(text)
+    pieces = [part for part in parts if part]
+    if any(a.endswith("$") and b.startswith("{") for a, b in zip(pieces, pieces[1:], strict=False)):
+        return converted  # "$" then "{" would read as a variable once joined: kept a join
     body = "".join(parts)
     # A join of text alone is that text.
     return {"Fn::Sub": body} if _has_variable(body) else body.replace("${!", "${")

@@ -5,7 +5,8 @@ references across stacks are exports by then), and the written form is kept unti
 Before that (aws-cdk-lib's preparation, which searches the values for references; an aspect that resolves the
 templates, as cdk-nag's checks run as an aspect do; a synthesis that skips validation) a value resolves as it is,
 which aws-cdk-lib resolves: right in every phase, only larger. A written form is never computed in a preparation, so
-a reference across stacks is never kept as anything but its export.
+a reference across stacks is never kept as anything but its export. A nested stack's values are never written (its
+template's asset hash is computed in the preparation).
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ class CompactValues:
         existing = _BY_STACK.get(key)
         if existing is None:
             existing = _BY_STACK[key] = CompactValues(stack)
-            stack.node.add_validation(existing)
+            # A nested stack's template is hashed for its asset during the preparation, before any value is
+            # written: its values stay as they are, so that the asset's hash is its file's.
+            if not stack.nested:
+                stack.node.add_validation(existing)
         return existing
 
     def __init__(self, stack: Stack) -> None:

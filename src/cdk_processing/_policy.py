@@ -102,7 +102,17 @@ def attach_shared(principal: iam.IPrincipal) -> None:
     if not shared:
         return
     names = sorted(shared)
-    statements = [entry for name in names for entry in shared[name]]
+    # Each name's statements once (a job may pull two images: one login token).
+    statements = list({json.dumps(e[0], sort_keys=True): e for name in names for e in shared[name]}.values())
+    if len(principal.policies) > SHARING_POLICIES:
+        # A role near IAM's 10 managed policies: its shared statements in its own policies, no policy more.
+        for statement, why in statements:
+            holder = principal.add_sized(
+                statement, estimate(statement["Action"], statement["Resource"], statement.get("Condition"))
+            )
+            if why is not None:
+                _Wildcards.of(holder).add(statement, why)
+        return
     stack = stack_of(principal.role)
     profile = "".join(names)
     fingerprint = json.dumps([s for s, _ in statements], sort_keys=True)
@@ -129,6 +139,9 @@ def attach_shared(principal: iam.IPrincipal) -> None:
 
 
 _SHARED: dict[tuple[str, str], tuple[iam.ManagedPolicy, str]] = {}
+# A job role holds its library policies, its grants policy and the shared one: shared only while that leaves room
+# for two of the user's within IAM's 10 managed policies per role.
+SHARING_POLICIES = 6
 
 
 def library_principal(grantee: iam.IGrantable) -> iam.IPrincipal:

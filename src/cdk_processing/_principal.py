@@ -79,9 +79,12 @@ class ManagedPolicyPrincipal:
     instead of the role's inline default policy. The library's own statements and everyone else's grants get
     principals of their own, so their policies never mix."""
 
-    def __init__(self, role: iam.Role, name: str, *, deferred: bool = False) -> None:
+    def __init__(self, role: iam.Role, name: str, *, deferred: bool = False, checked: bool = False) -> None:
         """:param deferred: keep the statements in Python until ``flush`` (a job's own, all known once the job is
-        made), then make each policy with its whole document in one call."""
+        made), then make each policy with its whole document in one call.
+        :param checked: others' statements (``PolicyStatement`` s), validated at synth as aws-cdk-lib validates an
+        identity policy's; the library's own (``allow``) are right as made."""
+        self._document_type = CheckedDocument if checked else LibraryDocument
         self.role = role
         self.name = name
         self.policies: list[iam.ManagedPolicy] = []
@@ -150,7 +153,7 @@ class ManagedPolicyPrincipal:
             self._room -= size + 1
             return self._slots[-1]
         if not self.policies or size > self._room:
-            document = LibraryDocument(stack_of(self.role), [statement])
+            document = self._document_type(stack_of(self.role), [statement])
             self._policy(document)
             self._documents.append(document)
             self._room = _ROOM
@@ -172,7 +175,7 @@ class ManagedPolicyPrincipal:
             groups = [list(slots or [])]
             self._room = _ROOM - merged_size
         for group in groups:
-            document = LibraryDocument(stack_of(self.role), [s for slot in group for s in slot.statements])
+            document = self._document_type(stack_of(self.role), [s for slot in group for s in slot.statements])
             policy = self._policy(document)
             for slot in group:
                 slot.policy = policy
@@ -234,14 +237,26 @@ class LibraryDocument(iam.PolicyDocument):
         return len(self._statements)
 
     def to_json(self) -> Any:
-        # Merged once for the statements there are (as Python holds them, tokens unresolved).
+        # Merged once for the statements there are (as Python holds them, tokens unresolved). A PolicyStatement is
+        # frozen once rendered, as in aws-cdk-lib's documents: a later change of it fails instead of going unseen.
         if self._json is None:
-            statements = [s if isinstance(s, dict) else s.to_statement_json() for s in self._statements]
+            statements = [s if isinstance(s, dict) else s.freeze().to_statement_json() for s in self._statements]
             self._json = {"Statement": minimize(statements), "Version": "2012-10-17"}
         return self._json
 
     def resolve(self, context: IResolveContext) -> Any:
         return self._compacted.resolution()
+
+
+class CheckedDocument(LibraryDocument):
+    """A ``LibraryDocument`` of others' grants: their ``PolicyStatement`` s validated at synth as aws-cdk-lib validates
+    those of an identity policy (no principal, a resource...), its own documents' statements being kept in Python."""
+
+    def validate_for_identity_policy(self) -> list[str]:
+        return [e for s in self._statements if not isinstance(s, dict) for e in s.validate_for_identity_policy()]
+
+    def validate_for_any_policy(self) -> list[str]:
+        return [e for s in self._statements if not isinstance(s, dict) for e in s.validate_for_any_policy()]
 
 
 def _merged_size(statements: Sequence[iam.PolicyStatement | dict[str, Any]]) -> int | None:

@@ -44,7 +44,7 @@ class JobRole:
             made(created, job, "Role")
             self.role: iam.IRole = created
             self.library_principal = ManagedPolicyPrincipal(created, "ManagedPolicy", deferred=True)
-            self.principal = ManagedPolicyPrincipal(created, "GrantsPolicy")
+            self.principal = ManagedPolicyPrincipal(created, "GrantsPolicy", checked=True)
         else:
             check_role("role", role)
             self.role = self.principal = role
