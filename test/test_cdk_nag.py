@@ -370,6 +370,17 @@ class _ResolvesEverything:
             cdk.Stack.of(node).resolve(node._cfn_properties)
 
 
+def _job_on(scope: IConstruct, bucket: s3.IBucket, *, writes: bool = False) -> None:
+    """A job reading ``raw/`` of ``bucket`` (and writing ``out/``)."""
+    ProcessingJob(
+        scope,
+        "Job",
+        image=ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"),
+        inputs=[ProcessingInput.from_bucket("raw", bucket, "raw/")],
+        outputs=[ProcessingOutput.to_bucket("out", bucket, "out/")] if writes else None,
+    )
+
+
 def test_references_across_stacks_stay_imports_after_an_aspect_resolved_the_templates_early() -> None:
     """The library writes its policies and requests with Fn::Sub from their resolution at synth; an earlier
     resolution (an aspect's) must not leave a reference to the other stack's resource in the template."""
@@ -377,13 +388,7 @@ def test_references_across_stacks_stay_imports_after_an_aspect_resolved_the_temp
     data = cdk.Stack(app, "Data")
     lake = s3.Bucket(data, "Lake")
     jobs = cdk.Stack(app, "Jobs")
-    ProcessingJob(
-        jobs,
-        "Job",
-        image=ContainerImage.from_registry("python:3.12"),
-        inputs=[ProcessingInput.from_bucket("raw", lake, "raw/")],
-        outputs=[ProcessingOutput.to_bucket("out", lake, "out/")],
-    )
+    _job_on(jobs, lake, writes=True)
     cdk.Aspects.of(app).add(_ResolvesEverything())
     template = app.synth().get_stack_by_name("Jobs").template
     lake_id = data.resolve(data.get_logical_id(lake.node.default_child))
@@ -404,13 +409,7 @@ def test_a_synthesis_that_skips_validation_writes_the_same_values_as_joins() -> 
     for skip in (False, True):
         app = cdk.App()
         stack = cdk.Stack(app, "Jobs")
-        bucket = s3.Bucket(stack, "Data")
-        ProcessingJob(
-            stack,
-            "Job",
-            image=ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"),
-            inputs=[ProcessingInput.from_bucket("raw", bucket, "raw/")],
-        )
+        _job_on(stack, s3.Bucket(stack, "Data"))
         templates.append(app.synth(skip_validation=skip).get_stack_by_name("Jobs").template)
     written, as_is = templates
     assert "Fn::Sub" in json.dumps(written) and "Fn::Join" in json.dumps(as_is)
@@ -426,13 +425,7 @@ def test_a_nested_stacks_values_are_written_as_they_are_so_its_asset_hash_is_its
     app = cdk.App()
     parent = cdk.Stack(app, "Parent")
     nested = cdk.NestedStack(parent, "Nested")
-    bucket = s3.Bucket(nested, "Data")
-    ProcessingJob(
-        nested,
-        "Job",
-        image=ContainerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1"),
-        inputs=[ProcessingInput.from_bucket("raw", bucket, "raw/")],
-    )
+    _job_on(nested, s3.Bucket(nested, "Data"))
     assembly = app.synth()
     [file] = Path(assembly.directory).glob("*Nested*.nested.template.json")
     assert "Fn::Sub" not in file.read_text().replace('"Fn::Sub": "cdk-', "")  # the bootstrap bucket's own

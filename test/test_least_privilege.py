@@ -113,13 +113,11 @@ def test_no_statement_of_a_job_role_deletes_or_administers(template: dict[str, A
         assert not {a for a in actions if "*" in a}
 
 
-def test_a_wide_job_spreads_its_statements_over_managed_policies_within_iams_size_limit() -> None:
-    """IAM refuses a managed policy over 6,144 characters at deploy time: a job with ten inputs and ten outputs on
-    long prefixes gets as many policies as it needs, each within the limit once deployed, all waited for."""
+def _wide_template(name: str, deep: str, **bucket_props: Any) -> dict[str, Any]:
+    """The template of a stack ``name`` with one job of ten inputs and ten outputs under the prefixes ``deep``."""
     app = cdk.App()
-    stack = cdk.Stack(app, "Wide", env=ENV)
-    bucket = s3.Bucket(stack, "Data", encryption=s3.BucketEncryption.KMS)
-    deep = "/".join(["partition-of-a-long-dataset-name"] * 5)
+    stack = cdk.Stack(app, name, env=ENV)
+    bucket = s3.Bucket(stack, "Data", **bucket_props)
     ProcessingJob(
         stack,
         "Job",
@@ -127,7 +125,14 @@ def test_a_wide_job_spreads_its_statements_over_managed_policies_within_iams_siz
         inputs=[ProcessingInput.from_bucket(f"in{i}", bucket, f"raw/{deep}/{i}/") for i in range(10)],
         outputs=[ProcessingOutput.to_bucket(f"out{i}", bucket, f"out/{deep}/{i}/") for i in range(10)],
     )
-    template = dict(app.synth().get_stack_by_name("Wide").template)
+    return dict(app.synth().get_stack_by_name(name).template)
+
+
+def test_a_wide_job_spreads_its_statements_over_managed_policies_within_iams_size_limit() -> None:
+    """IAM refuses a managed policy over 6,144 characters at deploy time: a job with ten inputs and ten outputs on
+    long prefixes gets as many policies as it needs, each within the limit once deployed, all waited for."""
+    deep = "/".join(["partition-of-a-long-dataset-name"] * 5)
+    template = _wide_template("Wide", deep, encryption=s3.BucketEncryption.KMS)
     policies = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::ManagedPolicy"}
     sizes = [
         len(json.dumps(resolve(r["Properties"]["PolicyDocument"], template), separators=(",", ":")))
@@ -282,18 +287,7 @@ def test_a_role_near_iams_ten_managed_policies_keeps_its_shared_statements_in_it
     policies gets no shared policy; its statements hold what it would have had from it."""
     from cdk_processing._policy import SHARING_POLICIES
 
-    app = cdk.App()
-    stack = cdk.Stack(app, "Huge", env=ENV)
-    bucket = s3.Bucket(stack, "Data")
-    deep = "/".join(["partition-of-a-very-long-dataset-name-for-a-test"] * 14)
-    ProcessingJob(
-        stack,
-        "Job",
-        image=ContainerImage.from_registry(IMAGE),
-        inputs=[ProcessingInput.from_bucket(f"in{i}", bucket, f"raw/{deep}/{i}/") for i in range(10)],
-        outputs=[ProcessingOutput.to_bucket(f"out{i}", bucket, f"out/{deep}/{i}/") for i in range(10)],
-    )
-    template = dict(app.synth().get_stack_by_name("Huge").template)
+    template = _wide_template("Huge", "/".join(["partition-of-a-very-long-dataset-name-for-a-test"] * 14))
     own = [k for k in template["Resources"] if k.startswith("JobRoleManagedPolicy")]
     assert len(own) > SHARING_POLICIES
     assert not [k for k in template["Resources"] if k.startswith("CdkProcessingJobPolicy")]

@@ -19,7 +19,7 @@ from aws_cdk import Stack
 from constructs import IValidation
 
 from ._compact import as_sub
-from ._memo import ref
+from ._memo import once
 
 
 class Compacted:
@@ -46,19 +46,15 @@ class CompactValues:
 
     @staticmethod
     def of(stack: Stack) -> CompactValues:
-        key = ref(stack)
-        existing = _BY_STACK.get(key)
-        if existing is None:
-            existing = _BY_STACK[key] = CompactValues(stack)
-            # A nested stack's template is hashed for its asset during the preparation, before any value is
-            # written: its values stay as they are, so that the asset's hash is its file's.
-            if not stack.nested:
-                stack.node.add_validation(existing)
-        return existing
+        return once(stack, "compact values", lambda: CompactValues(stack))
 
     def __init__(self, stack: Stack) -> None:
         self._stack = stack
         self.holders: list[Compacted] = []
+        # A nested stack's template is hashed for its asset during the preparation, before any value is written:
+        # its values stay as they are, so that the asset's hash is its file's.
+        if not stack.nested:
+            stack.node.add_validation(self)
 
     def validate(self) -> list[str]:
         pending = [h for h in self.holders if h.written is None]
@@ -67,6 +63,3 @@ class CompactValues:
             for holder, value in zip(pending, resolved, strict=True):
                 holder.written = as_sub(value)
         return []
-
-
-_BY_STACK: dict[str, CompactValues] = {}

@@ -318,16 +318,12 @@ class _StackWildcards:
 
     @staticmethod
     def of(stack: Stack) -> _StackWildcards:
-        key = ref(stack)
-        existing = _BY_STACK.get(key)
-        if existing is None:
-            existing = _BY_STACK[key] = _StackWildcards(stack)
-            stack.node.add_validation(existing)
-        return existing
+        return once(stack, "wildcards", lambda: _StackWildcards(stack))
 
     def __init__(self, stack: Stack) -> None:
         self._stack = stack
         self.holders: list[_Wildcards] = []
+        stack.node.add_validation(self)
 
     def validate(self) -> list[str]:
         # Holders of one policy (the slots of a job's policies made into one) are acknowledged together: one
@@ -344,6 +340,3 @@ class _StackWildcards:
         for holder, statements in zip(holders, resolved, strict=True):
             holder.acknowledge(self._stack, statements)
         return []
-
-
-_BY_STACK: dict[str, _StackWildcards] = {}
