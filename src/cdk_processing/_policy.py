@@ -78,17 +78,25 @@ def allow(
     if shared is not None and isinstance(principal, ManagedPolicyPrincipal) and principal.sharing:
         principal.share(shared, statement, why if wildcard else None)
         return
-    holder: IConstruct | PolicySlot | None
     if isinstance(principal, ManagedPolicyPrincipal):
-        # The size from the values at hand, without reading them back from the statement.
-        holder = principal.add_sized(statement, estimate(list(actions), list(resources), conditions))
-    else:
-        scope = grantee if isinstance(grantee, Construct) else stack_of(cast(Any, principal))
-        holder = _attached_policy(principal, scope)
-        if holder is None:  # a role imported as immutable: its owner manages its permissions
-            return
-        holder.add_statements(iam.PolicyStatement.from_json(statement))
+        _add_to(principal, statement, why if wildcard else None)
+        return
+    scope = grantee if isinstance(grantee, Construct) else stack_of(cast(Any, principal))
+    holder = _attached_policy(principal, scope)
+    if holder is None:  # a role imported as immutable: its owner manages its permissions
+        return
+    holder.add_statements(iam.PolicyStatement.from_json(statement))
     if why is not None and wildcard:
+        _Wildcards.of(holder).add(statement, why)
+
+
+def _add_to(principal: ManagedPolicyPrincipal, statement: dict[str, Any], why: str | None) -> None:
+    """``statement`` (of ``allow``: lists of actions and resources) to ``principal`` 's policies, sized from its
+    values; ``why``: its wildcards' reason, acknowledged on the policy it went to."""
+    holder = principal.add_sized(
+        statement, estimate(statement["Action"], statement["Resource"], statement.get("Condition"))
+    )
+    if why is not None:
         _Wildcards.of(holder).add(statement, why)
 
 
@@ -107,11 +115,7 @@ def attach_shared(principal: iam.IPrincipal) -> None:
     if len(principal.policies) > SHARING_POLICIES:
         # A role near IAM's 10 managed policies: its shared statements in its own policies, no policy more.
         for statement, why in statements:
-            holder = principal.add_sized(
-                statement, estimate(statement["Action"], statement["Resource"], statement.get("Condition"))
-            )
-            if why is not None:
-                _Wildcards.of(holder).add(statement, why)
+            _add_to(principal, statement, why)
         return
     stack = stack_of(principal.role)
     profile = "".join(names)

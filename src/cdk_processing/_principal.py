@@ -15,6 +15,7 @@ from aws_cdk import IResolveContext, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct, DependencyGroup, IDependable, Node
 
+from ._acknowledge import as_list
 from ._compact import minimize
 from ._compacted import Compacted
 from ._memo import made, stack_of
@@ -265,11 +266,7 @@ def _merged_size(statements: Sequence[iam.PolicyStatement | dict[str, Any]]) -> 
     if not all(isinstance(s, dict) for s in statements):
         return None
     merged = minimize(cast(list[dict[str, Any]], list(statements)))
-    return sum(estimate(_as_list(s["Action"]), _as_list(s["Resource"]), s.get("Condition")) + 1 for s in merged)
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+    return sum(estimate(as_list(s["Action"]), as_list(s["Resource"]), s.get("Condition")) + 1 for s in merged)
 
 
 def estimate(actions: Sequence[str], resources: Sequence[str], conditions: Any) -> int:
