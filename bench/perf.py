@@ -45,6 +45,7 @@ from common import (
     training_default,
     training_realistic,
 )
+from template_cost import RESOURCE_LIMIT, TEMPLATE_LIMIT, largest_n
 
 BASELINE = BENCH_DIR / "baseline.json"
 WHOLE_N = 100
@@ -65,10 +66,6 @@ TARGETS: dict[str, tuple[float, str, float]] = {
 }
 
 
-RESOURCE_LIMIT = 500  # CloudFormation's resources per stack
-TEMPLATE_LIMIT = 1024 * 1024  # its template body read from S3 (TemplateURL), which the CLI's synthesizer uses
-
-
 def _per_job_bytes(add_jobs: Any) -> dict[str, float]:
     """Bytes per extra job from N = 1 and N = 10: as written to cdk.out, and compact; and which of CloudFormation's
     limits a stack of such jobs meets first (the line through N = 1 and N = 10: the most jobs within 500 resources
@@ -85,8 +82,8 @@ def _per_job_bytes(add_jobs: Any) -> dict[str, float]:
     return {
         **per_job,
         "resources": per_job_resources,
-        "max_jobs_resources": 10 + int((RESOURCE_LIMIT - resources[10]) // per_job_resources),
-        "max_jobs_bytes": 10 + int((TEMPLATE_LIMIT - written[10]) // per_job["written"]),
+        "max_jobs_resources": largest_n(resources[10], per_job_resources, RESOURCE_LIMIT),
+        "max_jobs_bytes": largest_n(written[10], per_job["written"], TEMPLATE_LIMIT),
     }
 
 

@@ -21,7 +21,7 @@ RESOURCE_LIMIT = 500
 TEMPLATE_LIMIT = 1024 * 1024  # 1 MB: a template body uploaded to S3, which cdk deploy does for any larger than 50 KB
 
 
-def _largest_n(at_10: float, per_job: float, limit: float) -> int:
+def largest_n(at_10: float, per_job: float, limit: float) -> int:
     """The largest N with ``at_10 + (N - 10) * per_job <= limit``."""
     return 10 + math.floor((limit - at_10) / per_job)
 
@@ -43,9 +43,9 @@ def measure() -> dict[str, dict[str, Any]]:
                 k: (types[100][k] - types[10][k]) / 90 for k in types[100] if types[100][k] != types[10][k]
             },
             "fixed": resources[10] - 10 * per_job,
-            "max_jobs": _largest_n(resources[10], per_job, RESOURCE_LIMIT),
+            "max_jobs": largest_n(resources[10], per_job, RESOURCE_LIMIT),
             "bytes_per_job": bytes_per_job,
-            "max_jobs_bytes": _largest_n(size[10], bytes_per_job, TEMPLATE_LIMIT),
+            "max_jobs_bytes": largest_n(size[10], bytes_per_job, TEMPLATE_LIMIT),
         }
     return results
 
