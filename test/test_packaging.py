@@ -13,6 +13,7 @@ each other Python; each is made fresh when what it installs changes (see ``cache
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ import sys
 import tarfile
 import tempfile
 import textwrap
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,31 +143,119 @@ def user_venv(dists: Dists, sdist_tests: SdistTests) -> Path:
 
 
 def cached_venv(name: str, interpreter: str, version: str, wheel: Path, install: list[str], inputs: Any) -> Path:
-    """A virtual environment outside the repository, made by ``interpreter`` (whose ``sys.version`` is ``version``)
-    with ``pip install WHEEL *install``, where ``inputs`` is what decides the rest of its content.
+    """A virtual environment in the temporary directory, made by ``interpreter`` (whose ``sys.version`` is
+    ``version``) with ``pip install WHEEL *install``, where ``inputs`` is what decides the rest of its content.
 
-    Made fresh whenever the checkout, the Python or ``inputs`` change (its directory is named by their hash) or when
-    ``CDK_PROCESSING_FRESH_VENV=1``; otherwise reused with only the wheel reinstalled.
+    Made fresh whenever the Python or ``inputs`` change (its directory is named by their hash) or when
+    ``CDK_PROCESSING_FRESH_VENV=1``; otherwise reused with only the wheel reinstalled, whichever checkout built it: a
+    fresh clone's run reuses what the last run installed. This run holds it (a lock released when the process ends)
+    so that two runs at once never reinstall into one environment; one no run used for an hour is removed.
     """
-    key = hashlib.sha256(json.dumps([str(ROOT), version, inputs]).encode()).hexdigest()[:12]
-    home = Path(tempfile.gettempdir()) / f"cdk-processing-{name}-venv-{key}"
+    key = hashlib.sha256(json.dumps([version, inputs]).encode()).hexdigest()[:12]
+    home = VENVS / f"cdk-processing-{name}-venv-{key}"
+    _hold(home)
     venv, complete = home / "venv", home / "installed"
     if not complete.exists() or os.environ.get("CDK_PROCESSING_FRESH_VENV") == "1":
         shutil.rmtree(home, ignore_errors=True)
         home.mkdir(parents=True)
         run([interpreter, "-m", "venv", str(venv)], cwd=home)
         # No byte-compiling at install: aws-cdk-lib's generated modules take most of a cold install to compile
-        # (58 s -> 14 s measured for 3.12); Python compiles what the tests import, once, into the cached venv.
+        # (58 s -> 14 s measured for 3.12); Python compiles what the tests import, once, into its home (venv_env).
         run([python(venv), "-m", "pip", "install", "--quiet", "--no-compile", str(wheel), *install], cwd=home)
         complete.write_text(json.dumps(inputs) + "\n")
     else:
         run([python(venv), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel)], home)
+        complete.touch()  # used now: not stale
     run([python(venv), "-m", "pip", "check"], cwd=home)
+    _remove_stale(name)
     return venv
+
+
+VENVS = Path(tempfile.gettempdir())
+STALE_AFTER = 3600  # seconds a cached environment may go unused before a run removes it (each is 0.7 GB)
+LOCK_WAIT = 20 * 60  # seconds to wait for another run to release an environment
+_held: dict[str, Any] = {}  # this run's environments and their open lock files: released when the process ends
+
+
+def _lock(home: Path, wait: float) -> Any:
+    """The lock file of ``home``, locked exclusively, waiting up to ``wait`` seconds; None if still held."""
+    handle = open(home.parent / f"{home.name}.lock", "w")  # noqa: SIM115 - held until the process ends
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                return None
+            time.sleep(1)
+
+
+def _hold(home: Path) -> None:
+    if home.name in _held:
+        return
+    handle = _lock(home, LOCK_WAIT)
+    if handle is None:
+        pytest.fail(f"another test run has held {home} for {LOCK_WAIT} s: is one still running?", pytrace=False)
+    _held[home.name] = handle
+
+
+def _remove_stale(name: str) -> None:
+    """Remove the environments of ``name`` no run has used for ``STALE_AFTER`` and none holds now."""
+    for home in VENVS.glob(f"cdk-processing-{name}-venv-*"):
+        if not home.is_dir() or home.name in _held:
+            continue
+        marker = home / "installed"
+        used = (marker if marker.exists() else home).stat().st_mtime
+        if time.time() - used < STALE_AFTER:
+            continue
+        handle = _lock(home, 0)
+        if handle is None:
+            continue  # another run is using it
+        shutil.rmtree(home, ignore_errors=True)
+        Path(handle.name).unlink()
+        handle.close()
 
 
 def python(venv: Path) -> str:
     return str(venv / "bin" / "python")
+
+
+def venv_env(venv: Path, **extra: str) -> dict[str, str]:
+    """``ENV`` for a run of ``venv``'s Python (and ``extra``): its bytecode written, under the cached environment's
+    home, so that aws-cdk-lib's modules compile once, not in every process (about 10 s each), and nothing is written
+    beside the sources it runs (the checkout's examples/)."""
+    env = {**ENV, "PYTHONPYCACHEPREFIX": str(venv.parent / "pycache"), **extra}
+    env.pop("PYTHONDONTWRITEBYTECODE")
+    return env
+
+
+def test_a_run_removes_only_environments_unused_for_a_day_and_held_by_no_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "VENVS", tmp_path)
+    day_old = time.time() - STALE_AFTER - 60
+    homes = {n: tmp_path / f"cdk-processing-user-venv-{n}" for n in ("old", "recent", "held", "mine")}
+    for home in homes.values():
+        (home / "venv").mkdir(parents=True)
+        (home / "installed").write_text("[]\n")
+        if home.name != homes["recent"].name:
+            os.utime(home / "installed", (day_old, day_old))
+    other_run = _lock(homes["held"], 0)  # another run's lock (a lock of its own, as another process holds one)
+    monkeypatch.setitem(_held, homes["mine"].name, None)
+    (tmp_path / "cdk-processing-py3.12-venv-old").mkdir()  # another name: left to its own runs
+    try:
+        _remove_stale("user")
+    finally:
+        other_run.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "cdk-processing-py3.12-venv-old",
+        homes["held"].name,
+        f"{homes['held'].name}.lock",
+        homes["mine"].name,
+        homes["recent"].name,
+    ]
 
 
 # -- the wheel and the sdist -----------------------------------------------------------------------------------------
@@ -234,14 +324,14 @@ def test_the_venv_has_exactly_the_declared_floors_and_the_built_wheel(dists: Dis
         "import importlib.metadata as m, json, cdk_processing;"
         f"print(json.dumps({{'versions': {{n: m.version(n) for n in {names!r}}}, 'file': cdk_processing.__file__}}))"
     )
-    found = json.loads(run([python(user_venv), "-c", script], cwd=user_venv))
+    found = json.loads(run([python(user_venv), "-c", script], cwd=user_venv, env=venv_env(user_venv)))
     assert found["versions"] == dists.floors()
     assert Path(found["file"]).is_relative_to(user_venv)  # the installed wheel, not the checkout
 
 
 def test_the_floors_synthesize_the_example_app(user_venv: Path, tmp_path: Path) -> None:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    env = {**ENV, "CDK_OUTDIR": str(tmp_path), "CDK_CONTEXT_JSON": json.dumps(context)}
+    env = venv_env(user_venv, CDK_OUTDIR=str(tmp_path), CDK_CONTEXT_JSON=json.dumps(context))
     # Run as the cdk CLI runs it; its directory (examples/) is first on sys.path, so the library is the wheel's.
     run([python(user_venv), str(ROOT / "examples" / "app.py")], cwd=ROOT, env=env)
     template = json.loads((tmp_path / "ChurnPipeline.template.json").read_text())
@@ -269,7 +359,7 @@ def test_the_floors_accept_every_instance_type_constant(user_venv: Path, tmp_pat
             """
         )
     )
-    count = int(run([python(user_venv), "every_instance_type.py"], cwd=tmp_path))
+    count = int(run([python(user_venv), "every_instance_type.py"], cwd=tmp_path, env=venv_env(user_venv)))
     assert count >= 20
     template = json.loads((tmp_path / "cdk.out" / "Types.template.json").read_text())
     assert [r["Type"] for r in template["Resources"].values()].count("Custom::SageMakerProcessingJob") == count
@@ -321,7 +411,7 @@ def test_the_wheel_synthesizes_the_example_app_on_each_other_declared_python(
     install = ["--constraint", str(constraints)]
     venv = cached_venv(f"py{minor}", *found, dists.wheel, install, constraints.read_text())
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    env = {**ENV, "CDK_OUTDIR": str(tmp_path), "CDK_CONTEXT_JSON": json.dumps(context)}
+    env = venv_env(venv, CDK_OUTDIR=str(tmp_path), CDK_CONTEXT_JSON=json.dumps(context))
     # In one process (one jsii start): every module of the package, then the app as the cdk CLI runs it.
     app = ROOT / "examples" / "app.py"
     script = (
@@ -426,7 +516,13 @@ def test_a_user_app_passes_mypy_strict_against_the_installed_wheel(user_venv: Pa
     # One run for both files: app.py must have no error, bad.py exactly its two (mypy reads the wheel's annotations).
     command = [python(user_venv), "-m", "mypy", "--strict", "--cache-dir", str(user_venv.parent / "mypy-cache")]
     result = subprocess.run(
-        [*command, "app.py", "bad.py"], cwd=user_app, env=ENV, capture_output=True, text=True, timeout=600, check=False
+        [*command, "app.py", "bad.py"],
+        cwd=user_app,
+        env=venv_env(user_venv),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
     assert result.returncode == 1 and len(errors) == 2, result.stdout + result.stderr
@@ -440,7 +536,8 @@ def test_a_user_app_synthesizes_with_the_pinned_cdk_cli(user_venv: Path, user_ap
     cdk = ROOT / "node_modules" / ".bin" / "cdk"
     assert cdk.exists(), "the pinned cdk CLI is missing: run make install (npm ci)"
     app = f"{python(user_venv)} app.py"
-    run([str(cdk), "synth", "--no-notices", "--quiet", "--app", app, "--output", "cdk.out"], cwd=user_app)
+    command = [str(cdk), "synth", "--no-notices", "--quiet", "--app", app, "--output", "cdk.out"]
+    run(command, cwd=user_app, env=venv_env(user_venv))
     template = json.loads((user_app / "cdk.out" / "TwoJobs.template.json").read_text())
     jobs = {k: r for k, r in template["Resources"].items() if r["Type"] == "Custom::SageMakerProcessingJob"}
     [prep] = [k for k, r in jobs.items() if r["Metadata"]["aws:cdk:path"].startswith("TwoJobs/Prep/")]
