@@ -191,13 +191,21 @@ def realistic_subjects() -> dict[str, AddJobs]:
     }
 
 
-def synth(add_jobs: AddJobs, n: int, outdir: str | None = None) -> dict[str, Any]:
-    """Synthesize a stack of ``n`` jobs (into ``outdir``, or a directory removed afterwards); its template."""
+# The context the cdk CLI gives an app by default (cdk synth without --no-path-metadata, --no-asset-metadata): every
+# resource's Metadata names its construct path, and asset-bearing resources their asset. Version reporting (one
+# AWS::CDK::Metadata resource per stack, the same for every subject) is left out.
+CLI_CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
+
+
+def synth(add_jobs: AddJobs, n: int, outdir: str | None = None, *, as_cli: bool = False) -> dict[str, Any]:
+    """Synthesize a stack of ``n`` jobs (into ``outdir``, or a directory removed afterwards); its template. ``as_cli``:
+    with the cdk CLI's default context (``CLI_CONTEXT``), for the bytes the CLI writes and uploads."""
     if outdir is None:
         with tempfile.TemporaryDirectory(prefix="bench-cdk.out-") as scratch:
-            return synth(add_jobs, n, scratch)
+            return synth(add_jobs, n, scratch, as_cli=as_cli)
     # Count past CloudFormation's 500 resources rather than fail: the tables report where each subject stops.
-    app = cdk.App(outdir=outdir, context={"@aws-cdk/core:stackResourceLimit": 0})
+    context: dict[str, Any] = {"@aws-cdk/core:stackResourceLimit": 0, **(CLI_CONTEXT if as_cli else {})}
+    app = cdk.App(outdir=outdir, context=context)
     stack = cdk.Stack(app, STACK_NAME)
     add_jobs(stack, n)
     return dict(app.synth().get_stack_by_name(STACK_NAME).template)
@@ -206,6 +214,27 @@ def synth(add_jobs: AddJobs, n: int, outdir: str | None = None) -> dict[str, Any
 def template_bytes(template: dict[str, Any]) -> int:
     """The template's size as compact JSON (no indentation, no spaces)."""
     return len(json.dumps(template, separators=(",", ":")).encode())
+
+
+def written_bytes(template: dict[str, Any]) -> int:
+    """The template's size as the cdk CLI writes it to cdk.out (``JSON.stringify(template, undefined, 1)``)."""
+    return len(json.dumps(template, indent=1, ensure_ascii=False).encode())
+
+
+def without_cli_metadata(template: dict[str, Any]) -> dict[str, Any]:
+    """``template`` less what ``CLI_CONTEXT`` adds to its resources' Metadata (construct paths, asset metadata): the
+    template of ``synth(..., as_cli=False)``."""
+    resources = {}
+    for logical_id, resource in template["Resources"].items():
+        metadata = {
+            k: v
+            for k, v in resource.get("Metadata", {}).items()
+            if k != "aws:cdk:path" and not k.startswith("aws:asset:")
+        }
+        resources[logical_id] = {k: v for k, v in resource.items() if k != "Metadata"} | (
+            {"Metadata": metadata} if metadata else {}
+        )
+    return {**template, "Resources": resources}
 
 
 def use_test_harness() -> None:
