@@ -231,17 +231,17 @@ def venv_env(venv: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def test_a_run_removes_only_environments_unused_for_a_day_and_held_by_no_run(
+def test_a_run_removes_only_environments_unused_for_an_hour_and_held_by_no_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys.modules[__name__], "VENVS", tmp_path)
-    day_old = time.time() - STALE_AFTER - 60
+    stale = time.time() - STALE_AFTER - 60
     homes = {n: tmp_path / f"cdk-processing-user-venv-{n}" for n in ("old", "recent", "held", "mine")}
     for home in homes.values():
         (home / "venv").mkdir(parents=True)
         (home / "installed").write_text("[]\n")
         if home.name != homes["recent"].name:
-            os.utime(home / "installed", (day_old, day_old))
+            os.utime(home / "installed", (stale, stale))
     other_run = _lock(homes["held"], 0)  # another run's lock (a lock of its own, as another process holds one)
     monkeypatch.setitem(_held, homes["mine"].name, None)
     (tmp_path / "cdk-processing-py3.12-venv-old").mkdir()  # another name: left to its own runs
