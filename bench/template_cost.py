@@ -92,8 +92,7 @@ def render(results: dict[str, dict[str, Any]]) -> str:
             "## Template cost",
             "Jobs in one stack, each with one S3 input and one S3 output on a shared bucket. Template bytes are as "
             "the cdk CLI writes them (JSON indented by one space, construct paths in Metadata). The maxima "
-            "extrapolate the line through N = 10 and N = 100; "
-            "fixed = resources at N = 0 on that line.",
+            "extrapolate the line through N = 10 and N = 100; fixed = resources at N = 0 on that line.",
             table(headers, rows),
             "Resources added per extra job, by type:",
             table(["subject", "per extra job"], kinds),
