@@ -9,6 +9,7 @@ string: a wildcard anyone else grants the same role is still reported. The libra
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
@@ -20,6 +21,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDependable, IValidation
 
 from ._acknowledge import acknowledge, as_list, flatten_reference
+from ._compact import minimize
 from ._core.context import LibraryGrantee
 from ._memo import made, once, ref, stack_of
 from ._principal import LibraryDocument, LibraryRole, ManagedPolicyPrincipal, PolicySlot, estimate
@@ -48,6 +50,7 @@ def allow(
     *,
     why: str | None = None,
     shared: str | None = None,
+    common: bool = False,
 ) -> None:
     """Add one Allow statement to the library's own policy of ``grantee``'s role.
 
@@ -61,6 +64,11 @@ def allow(
     what it is for; the statements of a role the library made for a job go, by the set of such names the job has, to
     one managed policy of the stack attached to every job role with that same set (``attach_shared``), instead of
     being repeated in each job's policy. A role has exactly the statements it would have had.
+
+    ``common``: the statement names nothing the job owns (a key, an image's repository, a bucket, a content-addressed
+    asset, subnets), so that jobs alike in every such statement (the jobs of a loop) hold them in one managed policy
+    of the stack instead of one copy each (``attach_common``). A statement with a wildcard is never common: its
+    acknowledgement stays with the job's policy.
     """
     wild_actions = [a for a in actions if "*" in a]
     if wild_actions:
@@ -69,6 +77,8 @@ def allow(
     wildcard = any("*" in r for r in resources)
     if why is None and wildcard:
         raise ValueError(f"a wildcard resource needs the AWS-documented reason (why=...): {list(resources)}")
+    if common and wildcard:
+        raise ValueError(f"a statement with a wildcard resource is the job's own, not common: {list(resources)}")
     # The statement as its JSON (what PolicyStatement.fromJson takes): built in aws-cdk-lib only when its policy is
     # rendered, together with the policy's other statements (a PolicyStatement per call is a round trip to jsii).
     statement: dict[str, Any] = {"Effect": "Allow", "Action": list(actions), "Resource": list(resources)}
@@ -80,6 +90,8 @@ def allow(
         return
     if isinstance(principal, ManagedPolicyPrincipal):
         _add_to(principal, statement, why if wildcard else None)
+        if common and principal.sharing:
+            principal.commons.append(statement)
         return
     scope = grantee if isinstance(grantee, Construct) else stack_of(cast(Any, principal))
     holder = _attached_policy(principal, scope)
@@ -143,6 +155,84 @@ def attach_shared(principal: iam.IPrincipal) -> None:
 
 
 _SHARED: dict[tuple[str, str], tuple[iam.ManagedPolicy, str]] = {}
+
+
+def attach_common(principal: iam.IPrincipal) -> None:
+    """The job's statements that name nothing of its own (``allow(common=True)``), once its role's policies are made
+    (``principal``: its library principal): in the job's policies until enough jobs of the stack have the same that
+    one managed policy of the stack for them makes the template smaller (``_pays``); from then on in that policy,
+    ``CdkProcessingJobCommonPolicy<digest>`` (the digest of the statements resolved: the same statements, the same
+    logical id), attached to each of their roles and taken out of their own policies. A role has exactly the
+    statements it would have had.
+
+    Compared resolved (references by logical id, as CloudFormation sees them): each asset has a token of its own for
+    the one bootstrap bucket. One resolution per job."""
+    if not isinstance(principal, ManagedPolicyPrincipal):
+        return
+    if not principal.commons or len(principal.policies) > SHARING_POLICIES:
+        return
+    stack = stack_of(principal.role)
+    # Jobs of one stack often have the very same tokens (a key's ARN): resolved once for them all.
+    written = (ref(stack), json.dumps(principal.commons, sort_keys=True, default=str))
+    if written not in _RESOLVED:
+        resolved = stack.resolve(principal.commons)
+        _RESOLVED[written] = [json.dumps(r, sort_keys=True) for r in resolved]
+    unique = dict(zip(_RESOLVED[written], principal.commons, strict=True))
+    fingerprint = "\n".join(sorted(unique))
+    key = (ref(stack), fingerprint)
+    group = _COMMON.setdefault(key, [])
+    if isinstance(group, iam.ManagedPolicy):
+        _join(principal, group)
+        return
+    group.append(principal)
+    size = len(json.dumps(minimize([json.loads(k) for k in unique]), separators=(",", ":")))
+    if _pays(len(group), size):
+        digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8].upper()
+        _COMMON[key] = _common_policy(stack, digest, [unique[k] for k in sorted(unique)], group)
+
+
+# A managed policy of the stack, less its statements, and what each job attached to it adds (its role in the policy's
+# Roles, the policy in the job's DependsOn): template bytes, compact JSON, measured on test/snapshots.
+COMMON_POLICY_BYTES = 370
+COMMON_MEMBER_BYTES = 80
+
+
+def _pays(members: int, size: int) -> bool:
+    """Whether one policy of ``size`` bytes of statements for ``members`` jobs is less template than a copy each."""
+    return (members - 1) * size > COMMON_POLICY_BYTES + members * COMMON_MEMBER_BYTES
+
+
+def _common_policy(
+    stack: Stack, digest: str, statements: list[dict[str, Any]], members: list[ManagedPolicyPrincipal]
+) -> iam.ManagedPolicy:
+    """The stack's policy of common ``statements`` (``digest``: theirs), joined by ``members``, the jobs that have
+    them so far."""
+    id = f"CdkProcessingJobCommonPolicy{digest}"
+    policy = iam.ManagedPolicy(
+        stack,
+        id,
+        description="cdk-processing: what jobs of this stack use alike (keys, images, buckets, code, subnets)",
+        document=LibraryDocument(stack, statements),
+    )
+    made(policy, stack, id)
+    for member in members:
+        _join(member, policy)
+    return policy
+
+
+def _join(principal: ManagedPolicyPrincipal, policy: iam.ManagedPolicy) -> None:
+    """``principal`` 's role gets ``policy`` (its common statements), which its own policies no longer hold."""
+    policy.attach_to_role(principal.role)
+    if isinstance(principal.role, LibraryRole):
+        principal.role.policy_added(policy)
+    principal.remove(principal.commons)
+
+
+# By stack and common statements (resolved): the principals of the jobs that have them, until their policy pays; then
+# the policy.
+_COMMON: dict[tuple[str, str], list[ManagedPolicyPrincipal] | iam.ManagedPolicy] = {}
+# By stack and common statements as written (tokens unresolved): each statement resolved.
+_RESOLVED: dict[tuple[str, str], list[str]] = {}
 # A job role holds its library policies, its grants policy and the shared one: shared only while that leaves room
 # for two of the user's within IAM's 10 managed policies per role.
 SHARING_POLICIES = 6
@@ -158,7 +248,7 @@ def library_principal(grantee: iam.IGrantable) -> iam.IPrincipal:
 def allow_key(grantee: iam.IGrantable, key: kms.IKey, actions: Iterable[str]) -> None:
     """Use of one KMS key, with explicit actions (CDK's key grants use ``kms:GenerateDataKey*`` and
     ``kms:ReEncrypt*``)."""
-    allow(grantee, sorted(set(actions)), [key.key_arn])
+    allow(grantee, sorted(set(actions)), [key.key_arn], common=True)
 
 
 def _attached_policy(principal: iam.IPrincipal, scope: Construct) -> iam.Policy | None:

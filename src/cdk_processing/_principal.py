@@ -97,6 +97,9 @@ class ManagedPolicyPrincipal:
         # The statements of a deferred principal that every job with them has alike (``allow(shared=...)``), by the
         # name of what they are for, until the principal is flushed.
         self._shared: dict[str, list[tuple[dict[str, Any], str | None]]] = {}
+        # The statements of a deferred principal that name nothing of its job (``allow(common=True)``), as added to
+        # its policies: taken out of them if the stack's policy of common statements holds them instead.
+        self.commons: list[dict[str, Any]] = []
 
     @property
     def sharing(self) -> bool:
@@ -164,6 +167,13 @@ class ManagedPolicyPrincipal:
         # A policy made from a slot is known by its slot (its wildcards are acknowledged together).
         return self._made_from.get(len(self.policies) - 1) or self.policies[-1]
 
+    def remove(self, statements: Sequence[dict[str, Any]]) -> None:
+        """Take ``statements`` (as added) out of this principal's policies, where that leaves a policy a statement
+        (a policy of none is no policy: there the statement stays, granted twice)."""
+        taken = {id(s) for s in statements}
+        for document in self._documents:
+            document.remove(taken)
+
     def flush(self) -> None:
         """Make the policies of the statements kept so far (``deferred``), each with its whole document; statements
         added later go to them as they come."""
@@ -220,6 +230,13 @@ class LibraryDocument(iam.PolicyDocument):
     def add(self, statement: iam.PolicyStatement | dict[str, Any]) -> None:
         self._statements.append(statement)
         self._changed()
+
+    def remove(self, taken: set[int]) -> None:
+        """Take the statements whose ``id`` is in ``taken`` out, unless that leaves none."""
+        kept = [s for s in self._statements if id(s) not in taken]
+        if kept and len(kept) < len(self._statements):
+            self._statements = kept
+            self._changed()
 
     def add_statements(self, *statement: iam.PolicyStatement) -> None:
         self._statements.extend(statement)

@@ -55,6 +55,8 @@ class S3Location:
     uri_string: str | None = None
     # The key names one object (a file asset), granted as exactly that object.
     single_object: bool = False
+    # Content-addressed (an asset): the same for every job that reads it, its reads ``allow(common=True)``.
+    common: bool = False
 
     @staticmethod
     def from_bucket(prop: str, bucket: s3.IBucket, key_prefix: str | None) -> S3Location:
@@ -126,7 +128,8 @@ class S3Location:
         if self.bucket is None:
             self._grant_token(grantee, ["s3:GetObject", "s3:GetBucketLocation", "s3:ListBucket"])
             return
-        self._add(grantee, ["s3:GetObject"], [_arn_for_objects(self.bucket, self._objects_pattern)])
+        pattern = self._objects_pattern
+        self._add(grantee, ["s3:GetObject"], [_arn_for_objects(self.bucket, pattern)], common="*" not in pattern)
         self._grant_bucket(grantee)
         key = _encryption_key(self.bucket)
         if key is not None:
@@ -144,6 +147,7 @@ class S3Location:
             grantee,
             ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
             [_arn_for_objects(self.bucket, self._objects_pattern)],
+            common=False,
         )
         self._grant_bucket(grantee)
         key = _encryption_key(self.bucket)
@@ -152,15 +156,14 @@ class S3Location:
 
     def _grant_bucket(self, grantee: iam.IGrantable) -> None:
         assert self.bucket is not None
-        self._add(grantee, ["s3:GetBucketLocation"], [_arn(self.bucket)])
+        allow(grantee, ["s3:GetBucketLocation"], [_arn(self.bucket)], common=True)
         condition = None
         if self.key_prefix and not is_unresolved(self.key_prefix):
             condition = {"StringLike": {"s3:prefix": [self.key_prefix, self._objects_pattern]}}
-        self._add(grantee, ["s3:ListBucket"], [_arn(self.bucket)], condition)
+        allow(grantee, ["s3:ListBucket"], [_arn(self.bucket)], condition, common=condition is None or self.common)
 
-    @staticmethod
-    def _add(grantee: iam.IGrantable, actions: list[str], resources: list[str], conditions: Any = None) -> None:
-        allow(grantee, actions, resources, conditions, why=OBJECTS_REASON)
+    def _add(self, grantee: iam.IGrantable, actions: list[str], resources: list[str], *, common: bool) -> None:
+        allow(grantee, actions, resources, why=OBJECTS_REASON, common=self.common and common)
 
     def _grant_token(self, grantee: iam.IGrantable, actions: list[str]) -> None:
         # The bucket of a URI known only at deploy time is s3://<bucket>/...: the third '/'-separated part.

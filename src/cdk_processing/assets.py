@@ -150,7 +150,7 @@ def stage(
         if zipped and local.is_file():  # a folder asset of the file alone, from its folder
             exclude, local = ["*", f"!{local.name}"], local.parent
         asset = s3_assets.Asset(scope, id, path=str(local), exclude=list(exclude or []) or None)
-        location = S3Location(bucket=asset.bucket, key_prefix=asset.s3_object_key, single_object=True)
+        location = S3Location(bucket=asset.bucket, key_prefix=asset.s3_object_key, single_object=True, common=True)
         return Staged(location, f"{asset.asset_hash}{local.suffix if local.is_file() else '.zip'}", None)
     if local.is_file():  # the file alone, from its folder
         exclude, local = ["*", f"!{local.name}"], local.parent
@@ -179,14 +179,14 @@ def stage(
             f"A BucketDeployment of this stack with memory_limit={DEPLOYMENT_MEMORY_MIB} made the function that copies "
             "cdk-processing's folders: they run under its role, not the library's",
         )
-        return Staged(S3Location(bucket=bucket, key_prefix=prefix), None, deployment)
+        return Staged(S3Location(bucket=bucket, key_prefix=prefix, common=True), None, deployment)
     # BucketDeployment's handler is a stack-wide singleton function, created at the stack's root.
     for child in Stack.of(scope).node.children:
         singleton = child.node.id.startswith("Custom::CDKBucketDeployment")
         if singleton and child.node.id.endswith(f"{DEPLOYMENT_MEMORY_MIB}MiB") and isinstance(child, Construct):
             depend_on_policies_only(child)
             acknowledge(child, DEPLOYMENT_ACKNOWLEDGEMENTS)
-    return Staged(S3Location(bucket=bucket, key_prefix=prefix), None, deployment)
+    return Staged(S3Location(bucket=bucket, key_prefix=prefix, common=True), None, deployment)
 
 
 def stage_input(

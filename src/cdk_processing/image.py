@@ -215,6 +215,7 @@ def grant_pull(grantee: iam.IGrantable, repository_arn: str) -> None:
         grantee,
         ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
         [repository_arn],
+        common=True,
     )
     allow(
         grantee,

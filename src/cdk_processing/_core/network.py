@@ -148,16 +148,14 @@ def _grant_eni(
         "SageMaker creates the job's network interfaces when it starts, so their ids are unknown before; "
         "creation is limited to the job's subnets and security groups"
     )
-    allow(
-        grantee,
-        ["ec2:CreateNetworkInterface"],
-        [
-            interfaces,
-            *(ec2_arn("subnet", s) for s in subnet_ids),
-            *(ec2_arn("security-group", g.security_group_id) for g in groups),
-        ],
-        why=eni_reason,
-    )
+    # One statement once merged (``_compact.minimize``), but added in parts: IAM authorizes each resource of the
+    # request by any statement, and the subnets are the same for every job in them (``common``).
+    create = ["ec2:CreateNetworkInterface"]
+    allow(grantee, create, [interfaces], why=eni_reason)
+    if subnet_ids:
+        allow(grantee, create, [ec2_arn("subnet", s) for s in subnet_ids], common=True)
+    if groups:
+        allow(grantee, create, [ec2_arn("security-group", g.security_group_id) for g in groups])
     allow(
         grantee,
         [

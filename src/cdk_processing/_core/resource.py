@@ -262,7 +262,13 @@ class JobResource:
 
 def grant_create_grant(key: kms.IKey, grantee: iam.IGrantable) -> None:
     """SageMaker attaches encrypted volumes through a KMS grant made for it (kms:GrantIsForAWSResource)."""
-    allow(grantee, ["kms:CreateGrant", "kms:DescribeKey"], [key.key_arn], {"Bool": {"kms:GrantIsForAWSResource": True}})
+    allow(
+        grantee,
+        ["kms:CreateGrant", "kms:DescribeKey"],
+        [key.key_arn],
+        {"Bool": {"kms:GrantIsForAWSResource": True}},
+        common=True,
+    )
 
 
 @jsii.implements(IAspect)

@@ -12,7 +12,7 @@ from constructs import Construct
 from .. import _model
 from .._memo import made, once, path_of, stack_of
 from .._naming import role_path
-from .._policy import allow, attach_shared
+from .._policy import allow, attach_common, attach_shared
 from .._principal import LibraryRole, ManagedPolicyPrincipal
 from .._validation import fail, is_unresolved
 from ..handler.kinds import JobKind
@@ -54,6 +54,7 @@ class JobRole:
         if isinstance(self.library_principal, ManagedPolicyPrincipal):
             self.library_principal.flush()
             attach_shared(self.library_principal)
+            attach_common(self.library_principal)
 
 
 def _sagemaker() -> iam.ServicePrincipal:

@@ -1,0 +1,157 @@
+"""What alike jobs use alike (a key, an image's repository, a bucket, their code asset, subnets) in one managed policy
+of the stack instead of a copy in each job's policy: the same grants for every role, the first job's resource
+unchanged when others join, and nothing of one job in it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+from cdk_processing import Code, ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput
+from cdk_processing._principal import LibraryDocument
+from cfn import job_resources, resolve, role_grants
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
+ENV = cdk.Environment(account="123456789012", region="us-east-1")
+SCRIPT = Path(__file__).parent.parent / "examples" / "evaluate" / "evaluate.py"
+COMMON = "CdkProcessingJobCommonPolicy"
+
+
+def _stack(jobs: list[int], *, odd: bool = False) -> dict[str, Any]:
+    """Stack ``Loop`` with the jobs ``Job<i>`` for ``i`` in ``jobs``, alike but for their prefixes (a job of a loop):
+    one code asset, image, key, bucket and VPC; ``odd``: and a job ``Odd`` with a volume key of its own."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Loop", env=ENV)
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    bucket = s3.Bucket(stack, "Data", encryption_key=key)
+    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+
+    def job(id: str, volume_key: kms.IKey) -> None:
+        ProcessingJob(
+            stack,
+            id,
+            image=ContainerImage.from_registry(IMAGE),
+            code=Code.from_asset(str(SCRIPT)),
+            inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{id}/")],
+            outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{id}/")],
+            vpc=vpc,
+            volume_encryption_key=volume_key,
+            output_encryption_key=key,
+        )
+
+    for i in jobs:
+        job(f"Job{i}", key)
+    if odd:
+        job("Odd", kms.Key(stack, "OddKey", enable_key_rotation=True))
+    return dict(app.synth().get_stack_by_name("Loop").template)
+
+
+@pytest.fixture(scope="module")
+def loop() -> dict[str, Any]:
+    return _stack([0, 1, 2, 3], odd=True)
+
+
+@pytest.fixture(scope="module")
+def alone() -> dict[int, dict[str, Any]]:
+    """Job 0 and job 3 of the loop, each the only job of its stack."""
+    return {i: _stack([i]) for i in (0, 3)}
+
+
+def _role(template: dict[str, Any], job: str) -> str:
+    [role] = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role" and k[:-8] == f"{job}Role"]
+    return role
+
+
+def _job(template: dict[str, Any], job: str) -> tuple[str, dict[str, Any]]:
+    [found] = [(k, r) for k, r in job_resources(template).items() if k[:-8] == job]
+    return found
+
+
+def test_alike_jobs_hold_what_they_use_alike_in_one_policy_attached_to_each_and_waited_for(loop) -> None:
+    [(id, policy)] = [(k, r) for k, r in loop["Resources"].items() if k.startswith(COMMON)]
+    assert policy["Type"] == "AWS::IAM::ManagedPolicy"
+    assert policy["Properties"]["Roles"] == [{"Ref": _role(loop, f"Job{i}")} for i in range(4)]
+    for i in range(4):
+        assert id in _job(loop, f"Job{i}")[1]["DependsOn"]
+    assert id not in _job(loop, "Odd")[1]["DependsOn"]
+    actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _list(s["Action"])}
+    assert {"kms:Decrypt", "kms:CreateGrant", "ecr:BatchGetImage", "ec2:CreateNetworkInterface", "s3:GetObject"} <= (
+        actions
+    )
+    # Nothing of one job: no job's name prefix, security group, role or output.
+    text = json.dumps(policy)
+    for i in range(4):
+        prefix = _job(loop, f"Job{i}")[1]["Properties"]["JobNamePrefix"]
+        assert prefix not in text and f"Job{i}" not in text.replace(_role(loop, f"Job{i}"), "")
+    assert "*" not in json.dumps(policy["Properties"]["PolicyDocument"])
+
+
+def test_every_role_has_exactly_the_grants_it_has_as_the_only_job_of_its_stack(loop, alone) -> None:
+    for i, template in alone.items():
+        assert not [k for k in template["Resources"] if k.startswith(COMMON)]
+        assert role_grants(loop, f"Job{i}Role") == role_grants(template, f"Job{i}Role")
+
+
+def test_a_job_that_differs_in_one_key_keeps_its_statements_and_gets_nothing_of_the_others(loop) -> None:
+    odd = role_grants(loop, "OddRole")
+    shared_key = json.dumps(resolve({"Fn::GetAtt": [_key(loop, "Key"), "Arn"]}, loop))
+    odd_key = json.dumps(resolve({"Fn::GetAtt": [_key(loop, "OddKey"), "Arn"]}, loop))
+    assert {a for a, r, _ in odd if r == odd_key} == {
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+        "kms:CreateGrant",
+        "kms:DescribeKey",
+    }
+    # The output key is the loop's: what it writes with it, no more (no volume actions, no grants).
+    assert {a for a, r, _ in odd if r == shared_key} == {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+
+
+def test_the_first_jobs_resource_role_and_policy_are_unchanged_when_alike_jobs_join(loop, alone) -> None:
+    # An update adding jobs to a deployed stack of one: the first job's properties are the same (no update reaches
+    # the handler, nothing reruns); its role and policy keep their logical ids (updated in place).
+    id, first = _job(alone[0], "Job0")
+    assert _job(loop, "Job0") == (id, {**first, "DependsOn": _job(loop, "Job0")[1]["DependsOn"]})
+    assert set(first["DependsOn"]) < set(_job(loop, "Job0")[1]["DependsOn"])
+    own = [k for k, r in alone[0]["Resources"].items() if k.startswith("Job0") and r["Type"].startswith("AWS::IAM")]
+    assert len(own) == 2 and all(k in loop["Resources"] for k in own)
+
+
+def test_two_jobs_alike_in_a_few_statements_keep_them_in_their_own_policies(synthesized) -> None:
+    # Two training jobs of one image and bucket: a policy of the stack would be more template than the two copies.
+    template = synthesized.templates["training"]
+    assert len(job_resources(template)) == 2
+    assert not [k for k in template["Resources"] if k.startswith(COMMON)]
+    assert [k for k in synthesized.templates["training_cluster"]["Resources"] if k.startswith(COMMON)]
+
+
+def test_taking_statements_out_of_a_policy_never_leaves_it_without_one() -> None:
+    stack = cdk.Stack(cdk.App(), "Document")
+    a = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::a/*"]}
+    b = {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": ["arn:aws:s3:::b/*"]}
+    document = LibraryDocument(stack, [a, b])
+    document.remove({id(a), id(b)})
+    assert document.statement_count == 2
+    document.remove({id(a)})
+    assert stack.resolve(document)["Statement"] == [
+        {"Action": "s3:PutObject", "Effect": "Allow", "Resource": "arn:aws:s3:::b/*"}
+    ]
+
+
+def _key(template: dict[str, Any], id: str) -> str:
+    [key] = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::KMS::Key" and k[:-8] == id]
+    return key
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
