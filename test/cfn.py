@@ -127,6 +127,23 @@ def _sub_variable(escaped: str, name: str, template: dict[str, Any], outputs: di
     return str(resolve({"Ref": name}, template, outputs))
 
 
+# What a job's role may do with its volume key, written out here (not the library's constants): explicit actions only
+# (aws-cdk-lib's key grants have kms:GenerateDataKey* and kms:ReEncrypt*), EBS's data keys without plaintext and
+# re-encryption, and SageMaker's grant.
+VOLUME_KEY_ACTIONS = frozenset(
+    {
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+        "kms:CreateGrant",
+        "kms:DescribeKey",
+    }
+)
+
+
 def grants(statements: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
     """What IAM ``statements`` (resolved) allow, one (action, resource, condition) per grant, whichever way they are
     grouped into statements: a condition on ``s3:prefix`` (one value per request) by ``StringLike`` or

@@ -16,7 +16,7 @@ from aws_cdk import aws_s3 as s3
 
 from cdk_processing import Code, ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput
 from cdk_processing._principal import LibraryDocument
-from cfn import job_resources, resolve, role_grants
+from cfn import VOLUME_KEY_ACTIONS, job_resources, resolve, role_grants
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
@@ -103,16 +103,7 @@ def test_a_job_that_differs_in_one_key_keeps_its_statements_and_gets_nothing_of_
     odd = role_grants(loop, "OddRole")
     shared_key = json.dumps(resolve({"Fn::GetAtt": [_key(loop, "Key"), "Arn"]}, loop))
     odd_key = json.dumps(resolve({"Fn::GetAtt": [_key(loop, "OddKey"), "Arn"]}, loop))
-    assert {a for a, r, _ in odd if r == odd_key} == {
-        "kms:Decrypt",
-        "kms:Encrypt",
-        "kms:GenerateDataKey",
-        "kms:GenerateDataKeyWithoutPlaintext",
-        "kms:ReEncryptFrom",
-        "kms:ReEncryptTo",
-        "kms:CreateGrant",
-        "kms:DescribeKey",
-    }
+    assert {a for a, r, _ in odd if r == odd_key} == VOLUME_KEY_ACTIONS
     # The output key is the loop's: what it writes with it, no more (no volume actions, no grants).
     assert {a for a, r, _ in odd if r == shared_key} == {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
 
@@ -133,6 +124,47 @@ def test_two_jobs_alike_in_a_few_statements_keep_them_in_their_own_policies(synt
     assert len(job_resources(template)) == 2
     assert not [k for k in template["Resources"] if k.startswith(COMMON)]
     assert [k for k in synthesized.templates["training_cluster"]["Resources"] if k.startswith(COMMON)]
+
+
+def test_jobs_alike_but_for_the_stack_of_their_key_and_bucket_share_only_with_the_jobs_of_that_stack() -> None:
+    # Two instances of one stack class: their key and bucket have the same logical ids, which the jobs' statements
+    # name until the app is prepared (then as imports of each stack's exports).
+    app = cdk.App()
+    data = {}
+    for name in ("DatasetA", "DatasetB"):
+        stack = cdk.Stack(app, name, env=ENV)
+        key = kms.Key(stack, "Key", enable_key_rotation=True)
+        data[name] = s3.Bucket(stack, "Bucket", encryption_key=key, enforce_ssl=True)
+    jobs = cdk.Stack(app, "Jobs", env=ENV)
+    for name, bucket in data.items():
+        for i in range(3):
+            ProcessingJob(
+                jobs,
+                f"{name}{i}",
+                image=ContainerImage.from_registry(IMAGE),
+                inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{i}/")],
+                outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{i}/")],
+            )
+    template = app.synth().get_stack_by_name("Jobs").template
+    common = {k: r for k, r in template["Resources"].items() if k.startswith(COMMON)}
+    assert len(common) == 2
+    for name, other in (("DatasetA", "DatasetB"), ("DatasetB", "DatasetA")):
+        roles = [{"Ref": _role(template, f"{name}{i}")} for i in range(3)]
+        [policy] = [r for r in common.values() if r["Properties"]["Roles"] == roles]
+        assert f'"{name}:' in json.dumps(policy) and f'"{other}:' not in json.dumps(policy)
+        for i in range(3):
+            # Everything the role holds names its own dataset's key and bucket, none of the other's.
+            text = json.dumps(
+                [r for r in template["Resources"].values() if roles[i] in r["Properties"].get("Roles", [])]
+            )
+            assert f'"{name}:ExportsOutputFnGetAttKey' in text and f'"{other}:' not in text
+
+
+def test_a_jobs_own_policies_lose_the_common_statements_only_after_the_common_policy_is_made(loop) -> None:
+    [id] = [k for k in loop["Resources"] if k.startswith(COMMON)]
+    for i in range(4):
+        [own] = [r for k, r in loop["Resources"].items() if k[:-8] == f"Job{i}RoleManagedPolicy"]
+        assert id in own["DependsOn"]
 
 
 def test_taking_statements_out_of_a_policy_never_leaves_it_without_one() -> None:

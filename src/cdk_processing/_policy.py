@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
@@ -165,19 +166,27 @@ def attach_common(principal: iam.IPrincipal) -> None:
     logical id), attached to each of their roles and taken out of their own policies. A role has exactly the
     statements it would have had.
 
-    Compared resolved (references by logical id, as CloudFormation sees them): each asset has a token of its own for
-    the one bootstrap bucket. One resolution per job."""
+    Which statements are the same (``_same``): those that name a resource by reference, by their tokens (the same
+    token, the same value: a reference resolved now is the logical id in its own stack, which a resource of another
+    stack may share); the others (literals and pseudo parameters only: an asset's object in the bootstrap bucket,
+    which each asset names with a token of its own), by their value. One resolution per job at most."""
     if not isinstance(principal, ManagedPolicyPrincipal):
         return
-    if not principal.commons or len(principal.policies) > SHARING_POLICIES:
+    # Room for the common policy and two of the user's, beside the role's own, grants and shared policies.
+    if not principal.commons or len(principal.policies) > SHARING_POLICIES - 1:
         return
     stack = stack_of(principal.role)
     # Jobs of one stack often have the very same tokens (a key's ARN): resolved once for them all.
     written = (ref(stack), json.dumps(principal.commons, sort_keys=True, default=str))
     if written not in _RESOLVED:
         resolved = stack.resolve(principal.commons)
-        _RESOLVED[written] = [json.dumps(r, sort_keys=True) for r in resolved]
-    unique = dict(zip(_RESOLVED[written], principal.commons, strict=True))
+        _RESOLVED[written] = [
+            (_same(statement, value), json.dumps(value, sort_keys=True))
+            for statement, value in zip(principal.commons, resolved, strict=True)
+        ]
+    same = _RESOLVED[written]
+    unique = {key: statement for (key, _), statement in zip(same, principal.commons, strict=True)}
+    values = dict(same)
     fingerprint = "\n".join(sorted(unique))
     key = (ref(stack), fingerprint)
     group = _COMMON.setdefault(key, [])
@@ -185,10 +194,39 @@ def attach_common(principal: iam.IPrincipal) -> None:
         _join(principal, group)
         return
     group.append(principal)
-    size = len(json.dumps(minimize([json.loads(k) for k in unique]), separators=(",", ":")))
+    size = len(json.dumps(minimize([json.loads(values[k]) for k in unique]), separators=(",", ":")))
     if _pays(len(group), size):
-        digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8].upper()
+        digest = hashlib.sha256("\n".join(sorted(values[k] for k in unique)).encode()).hexdigest()[:8].upper()
         _COMMON[key] = _common_policy(stack, digest, [unique[k] for k in sorted(unique)], group)
+
+
+def _same(statement: dict[str, Any], value: Any) -> str:
+    """What a common ``statement`` (as written) is compared by: its ``value`` (resolved) when that names no resource
+    of a stack (no ``Ref`` but to a pseudo parameter, no ``Fn::GetAtt`` or ``Fn::ImportValue``, no ``${...}`` of
+    ``Fn::Sub`` but a pseudo parameter's), else its tokens."""
+    if _names_no_resource(value):
+        return "value " + json.dumps(value, sort_keys=True)
+    return "tokens " + json.dumps(statement, sort_keys=True, default=str)
+
+
+def _names_no_resource(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_names_no_resource(v) for v in value)
+    if not isinstance(value, dict):
+        return True
+    if set(value) == {"Ref"}:
+        return str(value["Ref"]).startswith("AWS::")
+    if set(value) == {"Fn::Sub"}:
+        text = value["Fn::Sub"]
+        return isinstance(text, str) and all(v.startswith("AWS::") for v in _SUB_VARIABLE.findall(text))
+    # A template's FindInMap names a mapping of its own (a mapping is no reference across stacks).
+    if any(k.startswith("Fn::") for k in value) and not set(value) <= _OF_VALUES:
+        return False
+    return all(_names_no_resource(v) for v in value.values())
+
+
+_OF_VALUES = {"Fn::Join", "Fn::Select", "Fn::Split", "Fn::FindInMap"}
+_SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]*)\}")
 
 
 # A managed policy of the stack, less its statements, and what each job attached to it adds (its role in the policy's
@@ -208,6 +246,10 @@ def _common_policy(
     """The stack's policy of common ``statements`` (``digest``: theirs), joined by ``members``, the jobs that have
     them so far."""
     id = f"CdkProcessingJobCommonPolicy{digest}"
+    taken = _NAMES.setdefault((ref(stack), id), 0)
+    _NAMES[(ref(stack), id)] += 1
+    if taken:  # the same values as another set's, by other tokens (references to resources of other stacks)
+        id += str(taken + 1)
     policy = iam.ManagedPolicy(
         stack,
         id,
@@ -226,13 +268,19 @@ def _join(principal: ManagedPolicyPrincipal, policy: iam.ManagedPolicy) -> None:
     if isinstance(principal.role, LibraryRole):
         principal.role.policy_added(policy)
     principal.remove(principal.commons)
+    # On the update that makes the policy, the role's own policies lose the statements only once it holds them: a
+    # job still running (started, not waited for) keeps its grants throughout.
+    for own in principal.policies:
+        own.node.add_dependency(policy)
 
 
 # By stack and common statements (resolved): the principals of the jobs that have them, until their policy pays; then
 # the policy.
 _COMMON: dict[tuple[str, str], list[ManagedPolicyPrincipal] | iam.ManagedPolicy] = {}
-# By stack and common statements as written (tokens unresolved): each statement resolved.
-_RESOLVED: dict[tuple[str, str], list[str]] = {}
+# By stack and common statements as written (tokens unresolved): what each is compared by (``_same``) and its value.
+_RESOLVED: dict[tuple[str, str], list[tuple[str, str]]] = {}
+# By stack and common policy id: how many policies have it (the same values by other tokens: 2, 3...).
+_NAMES: dict[tuple[str, str], int] = {}
 # A job role holds its library policies, its grants policy and the shared one: shared only while that leaves room
 # for two of the user's within IAM's 10 managed policies per role.
 SHARING_POLICIES = 6
