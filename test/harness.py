@@ -224,10 +224,13 @@ class DeployedStack:
         self.physical: dict[str, str] = {}
         self.properties: dict[str, dict[str, Any]] = {}
         self.attributes: dict[str, dict[str, str]] = {}
+        # The resources an update removed, as the template before it had them (until deleted in its cleanup).
+        self.removed_from: dict[str, dict[str, Any]] = {}
 
     def event(self, request_type: str, logical_id: str, properties: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """A request for the resource ``logical_id``, of the type the template gives it."""
-        resource_type = self.template["Resources"][logical_id]["Type"]
+        resource = self.template["Resources"].get(logical_id) or self.removed_from[logical_id]
+        resource_type = resource["Type"]
         return cfn_event(request_type, logical_id, properties, resource_type=resource_type, **kwargs)
 
     # -- operations -------------------------------------------------------------------------------------------
@@ -248,16 +251,27 @@ class DeployedStack:
         return outcome
 
     def update(self, new_template: dict[str, Any]) -> Outcome:
-        """UPDATE to ``new_template``; on a failure, send the updated resources back their old properties."""
+        """UPDATE to ``new_template``; on a failure, send the updated resources back their old properties. A
+        resource only the new template has is created, and deleted by the rollback of a failed update; one only the
+        old template had is deleted in the cleanup of an update that succeeded."""
         outcome = Outcome("UPDATE_COMPLETE")
         previous = dict(self.properties)
         previous_physical = dict(self.physical)
         updated: list[str] = []
+        created: list[str] = []
+        self.removed_from = {
+            k: r for k, r in self.template["Resources"].items() if k in previous and k not in new_template["Resources"]
+        }
         self.template = new_template
         for wave in waves(new_template):
             requests = {}
             for logical_id in wave:
                 props = delivered_properties(new_template, logical_id, self.attributes)
+                if logical_id not in previous:
+                    self.properties[logical_id] = props
+                    created.append(logical_id)
+                    requests[logical_id] = self.event("Create", logical_id, props)
+                    continue
                 if props == previous.get(logical_id):
                     continue
                 self.properties[logical_id] = props
@@ -271,15 +285,29 @@ class DeployedStack:
                 )
             if self._send(requests, outcome):
                 self._rollback_update(updated, previous, outcome)
+                self._delete(created, outcome)
                 return outcome
-        # Cleanup: the resources an update replaced are deleted once the whole update succeeded.
+        # Cleanup: the resources an update replaced or removed are deleted once the whole update succeeded.
         replaced = {
             k: self.event("Delete", k, previous[k], physical_resource_id=previous_physical[k])
             for k in updated
             if previous_physical[k] != self.physical[k]
         }
         self._send(replaced, Outcome("CLEANUP"), record_into=outcome, track=False)
+        self._delete(list(self.removed_from), outcome)
         return outcome
+
+    def _delete(self, logical_ids: list[str], outcome: Outcome) -> None:
+        """Delete the resources ``logical_ids`` (created by a failed update, or removed by one), and forget them."""
+        requests = {
+            k: self.event("Delete", k, self.properties[k], physical_resource_id=self.physical[k])
+            for k in logical_ids
+            if k in self.physical
+        }
+        self._send(requests, Outcome("CLEANUP"), record_into=outcome, track=False)
+        for k in logical_ids:
+            for known in (self.physical, self.properties, self.attributes):
+                known.pop(k, None)
 
     def destroy(self) -> Outcome:
         outcome = Outcome("DELETE_COMPLETE")

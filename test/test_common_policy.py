@@ -17,6 +17,8 @@ from aws_cdk import aws_s3 as s3
 from cdk_processing import Code, ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput
 from cdk_processing._principal import LibraryDocument
 from cfn import VOLUME_KEY_ACTIONS, job_resources, resolve, role_grants
+from emulator import Outcome
+from harness import DeployedStack
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
@@ -59,9 +61,9 @@ def loop() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def alone() -> dict[int, dict[str, Any]]:
-    """Job 0 and job 3 of the loop, each the only job of its stack."""
-    return {i: _stack([i]) for i in (0, 3)}
+def alone() -> dict[int | str, dict[str, Any]]:
+    """Job 0, job 3 and the odd job of the loop, each the only job of its stack."""
+    return {0: _stack([0]), 3: _stack([3]), "Odd": _stack([], odd=True)}
 
 
 def _role(template: dict[str, Any], job: str) -> str:
@@ -78,9 +80,10 @@ def test_alike_jobs_hold_what_they_use_alike_in_one_policy_attached_to_each_and_
     [(id, policy)] = [(k, r) for k, r in loop["Resources"].items() if k.startswith(COMMON)]
     assert policy["Type"] == "AWS::IAM::ManagedPolicy"
     assert policy["Properties"]["Roles"] == [{"Ref": _role(loop, f"Job{i}")} for i in range(4)]
-    for i in range(4):
-        assert id in _job(loop, f"Job{i}")[1]["DependsOn"]
-    assert id not in _job(loop, "Odd")[1]["DependsOn"]
+    for i in range(4):  # the job waits for it through its own policy, which waits for it
+        [own] = [k for k in _job(loop, f"Job{i}")[1]["DependsOn"] if k[:-8] == f"Job{i}RoleManagedPolicy"]
+        assert id in loop["Resources"][own]["DependsOn"]
+    assert id not in json.dumps([r for k, r in loop["Resources"].items() if k.startswith("Odd")])
     actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _list(s["Action"])}
     assert {"kms:Decrypt", "kms:CreateGrant", "ecr:BatchGetImage", "ec2:CreateNetworkInterface", "s3:GetObject"} <= (
         actions
@@ -94,9 +97,10 @@ def test_alike_jobs_hold_what_they_use_alike_in_one_policy_attached_to_each_and_
 
 
 def test_every_role_has_exactly_the_grants_it_has_as_the_only_job_of_its_stack(loop, alone) -> None:
-    for i, template in alone.items():
+    for job, template in alone.items():
+        role = f"Job{job}Role" if isinstance(job, int) else f"{job}Role"
         assert not [k for k in template["Resources"] if k.startswith(COMMON)]
-        assert role_grants(loop, f"Job{i}Role") == role_grants(template, f"Job{i}Role")
+        assert role_grants(loop, role) == role_grants(template, role)
 
 
 def test_a_job_that_differs_in_one_key_keeps_its_statements_and_gets_nothing_of_the_others(loop) -> None:
@@ -109,11 +113,10 @@ def test_a_job_that_differs_in_one_key_keeps_its_statements_and_gets_nothing_of_
 
 
 def test_the_first_jobs_resource_role_and_policy_are_unchanged_when_alike_jobs_join(loop, alone) -> None:
-    # An update adding jobs to a deployed stack of one: the first job's properties are the same (no update reaches
-    # the handler, nothing reruns); its role and policy keep their logical ids (updated in place).
+    # An update adding jobs to a deployed stack of one: the first job's resource is the same (no update reaches the
+    # handler, nothing reruns); its role and policy keep their logical ids (updated in place).
     id, first = _job(alone[0], "Job0")
-    assert _job(loop, "Job0") == (id, {**first, "DependsOn": _job(loop, "Job0")[1]["DependsOn"]})
-    assert set(first["DependsOn"]) < set(_job(loop, "Job0")[1]["DependsOn"])
+    assert _job(loop, "Job0") == (id, first)
     own = [k for k, r in alone[0]["Resources"].items() if k.startswith("Job0") and r["Type"].startswith("AWS::IAM")]
     assert len(own) == 2 and all(k in loop["Resources"] for k in own)
 
@@ -187,3 +190,33 @@ def _key(template: dict[str, Any], id: str) -> str:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def test_alike_jobs_added_to_a_deployed_stack_of_one_run_alone_and_removed_again_are_deleted_alone(
+    provider, emulator, loop, alone
+) -> None:
+    # Through the packaged handler into the emulator: the update that makes the common policy reaches no deployed job.
+    emulator.plan(Outcome("Completed", after_describes=1))
+    stack = DeployedStack(provider, alone[0])
+    assert stack.deploy().ok
+    first, _ = _job(loop, "Job0")
+    before = stack.physical[first]
+    created = emulator.calls["CreateProcessingJob"]
+
+    outcome = stack.update(loop)
+
+    assert outcome.status == "UPDATE_COMPLETE"
+    assert stack.physical[first] == before
+    after = set(stack.physical.values())
+    assert emulator.calls["CreateProcessingJob"] - created == 4  # Job1, Job2, Job3 and Odd
+    assert first not in outcome.responses  # no event for it reached the handler
+    assert len(outcome.responses) == 4
+
+    # And back: the jobs the update removes are deleted (completed: nothing to stop), the first is not touched.
+    outcome = stack.update(alone[0])
+
+    assert outcome.status == "UPDATE_COMPLETE"
+    assert first not in outcome.responses and stack.physical == {first: before}
+    assert sorted(r[0].status for r in outcome.responses.values()) == ["SUCCESS"] * 4
+    assert {r[0].physical_resource_id for r in outcome.responses.values()} == set(after) - {before}
+    assert emulator.calls["CreateProcessingJob"] - created == 4

@@ -265,11 +265,10 @@ def _common_policy(
 def _join(principal: ManagedPolicyPrincipal, policy: iam.ManagedPolicy) -> None:
     """``principal`` 's role gets ``policy`` (its common statements), which its own policies no longer hold."""
     policy.attach_to_role(principal.role)
-    if isinstance(principal.role, LibraryRole):
-        principal.role.policy_added(policy)
     principal.remove(principal.commons)
-    # On the update that makes the policy, the role's own policies lose the statements only once it holds them: a
-    # job still running (started, not waited for) keeps its grants throughout.
+    # The role's own policies lose the statements only once the policy holds them (on the update that makes it, a job
+    # still running, started and not waited for, keeps its grants throughout); whatever waits for the role's policies
+    # (the job) waits for it through them.
     for own in principal.policies:
         own.node.add_dependency(policy)
 
