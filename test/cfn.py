@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from cfnlint.api import ManualArgs, lint
+
 from cdk_processing.handler import kinds
 from emulator import ACCOUNT, REGION
 
@@ -170,15 +172,25 @@ def role_grants(template: dict[str, Any], role_logical_prefix: str) -> set[tuple
     policy of the template attached to it."""
     size = len(role_logical_prefix) + 8
     [role] = [k for k in template["Resources"] if k.startswith(role_logical_prefix) and len(k) == size]
-    return grants(
-        [
-            s
-            for r in template["Resources"].values()
-            if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
-            and {"Ref": role} in r["Properties"].get("Roles", [])
-            for s in resolve(r["Properties"]["PolicyDocument"]["Statement"], template)
-        ]
-    )
+    return grants([s for p in attached_policies(template, role).values() for s in resolve(p["Statement"], template)])
+
+
+def attached_policies(template: dict[str, Any], role: str) -> dict[str, dict[str, Any]]:
+    """The documents, by logical id, of the template's policies attached to the role of logical id ``role``: by the
+    policy's ``Roles`` or by the role's ``ManagedPolicyArns``."""
+    by_role = template["Resources"][role]["Properties"].get("ManagedPolicyArns", [])
+    return {
+        k: r["Properties"]["PolicyDocument"]
+        for k, r in template["Resources"].items()
+        if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        and ({"Ref": role} in r["Properties"].get("Roles", []) or {"Ref": k} in by_role)
+    }
+
+
+def cfn_lint(template: dict[str, Any]) -> list[str]:
+    """cfn-lint's errors and warnings on ``template`` (in us-east-1), one line each."""
+    matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
+    return [f"{m.rule.id} {m.message} ({'/'.join(map(str, m.path))})" for m in matches]
 
 
 def stringify(value: Any) -> Any:

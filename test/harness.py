@@ -259,8 +259,9 @@ class DeployedStack:
         previous_physical = dict(self.physical)
         updated: list[str] = []
         created: list[str] = []
+        old_template = self.template
         self.removed_from = {
-            k: r for k, r in self.template["Resources"].items() if k in previous and k not in new_template["Resources"]
+            k: r for k, r in old_template["Resources"].items() if k in previous and k not in new_template["Resources"]
         }
         self.template = new_template
         for wave in waves(new_template):
@@ -285,7 +286,9 @@ class DeployedStack:
                 )
             if self._send(requests, outcome):
                 self._rollback_update(updated, previous, outcome)
-                self._delete(created, outcome)
+                self._delete([[k] for k in reversed(created)], outcome)
+                # The stack is back to its old template: what the update would have removed is still there.
+                self.template, self.removed_from = old_template, {}
                 return outcome
         # Cleanup: the resources an update replaced or removed are deleted once the whole update succeeded.
         replaced = {
@@ -294,20 +297,23 @@ class DeployedStack:
             if previous_physical[k] != self.physical[k]
         }
         self._send(replaced, Outcome("CLEANUP"), record_into=outcome, track=False)
-        self._delete(list(self.removed_from), outcome)
+        removed = [[k for k in wave if k in self.removed_from] for wave in reversed(waves(old_template))]
+        self._delete(removed, outcome)
+        self.removed_from = {}
         return outcome
 
-    def _delete(self, logical_ids: list[str], outcome: Outcome) -> None:
-        """Delete the resources ``logical_ids`` (created by a failed update, or removed by one), and forget them."""
-        requests = {
-            k: self.event("Delete", k, self.properties[k], physical_resource_id=self.physical[k])
-            for k in logical_ids
-            if k in self.physical
-        }
-        self._send(requests, Outcome("CLEANUP"), record_into=outcome, track=False)
-        for k in logical_ids:
-            for known in (self.physical, self.properties, self.attributes):
-                known.pop(k, None)
+    def _delete(self, waves_of: list[list[str]], outcome: Outcome) -> None:
+        """Delete resources (created by a failed update, or removed by one) wave by wave, and forget them."""
+        for wave in waves_of:
+            requests = {
+                k: self.event("Delete", k, self.properties[k], physical_resource_id=self.physical[k])
+                for k in wave
+                if k in self.physical
+            }
+            self._send(requests, Outcome("CLEANUP"), record_into=outcome, track=False)
+            for k in wave:
+                for known in (self.physical, self.properties, self.attributes):
+                    known.pop(k, None)
 
     def destroy(self) -> Outcome:
         outcome = Outcome("DELETE_COMPLETE")

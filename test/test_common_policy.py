@@ -14,9 +14,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from cdk_processing import Code, ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput
+from cdk_processing import Code, ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput, TrainingJob
 from cdk_processing._principal import LibraryDocument
-from cfn import VOLUME_KEY_ACTIONS, job_resources, resolve, role_grants
+from cfn import VOLUME_KEY_ACTIONS, attached_policies, cfn_lint, job_resources, resolve, role_grants
 from emulator import Outcome
 from harness import DeployedStack
 
@@ -30,7 +30,7 @@ def _stack(jobs: list[int], *, odd: bool = False) -> dict[str, Any]:
     """Stack ``Loop`` with the jobs ``Job<i>`` for ``i`` in ``jobs``, alike but for their prefixes (a job of a loop):
     one code asset, image, key, bucket and VPC; ``odd``: and a job ``Odd`` with a volume key of its own."""
     app = cdk.App()
-    stack = cdk.Stack(app, "Loop", env=ENV)
+    stack = cdk.Stack(app, "Loop")
     key = kms.Key(stack, "Key", enable_key_rotation=True)
     bucket = s3.Bucket(stack, "Data", encryption_key=key)
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
@@ -79,7 +79,10 @@ def _job(template: dict[str, Any], job: str) -> tuple[str, dict[str, Any]]:
 def test_alike_jobs_hold_what_they_use_alike_in_one_policy_attached_to_each_and_waited_for(loop) -> None:
     [(id, policy)] = [(k, r) for k, r in loop["Resources"].items() if k.startswith(COMMON)]
     assert policy["Type"] == "AWS::IAM::ManagedPolicy"
-    assert policy["Properties"]["Roles"] == [{"Ref": _role(loop, f"Job{i}")} for i in range(4)]
+    # Attached by each role (not by the policy's Roles: it depends on no job's role).
+    assert "Roles" not in policy["Properties"]
+    attached = [k for k, r in loop["Resources"].items() if {"Ref": id} in r["Properties"].get("ManagedPolicyArns", [])]
+    assert attached == [_role(loop, f"Job{i}") for i in range(4)]
     for i in range(4):  # the job waits for it through its own policy, which waits for it
         [own] = [k for k in _job(loop, f"Job{i}")[1]["DependsOn"] if k[:-8] == f"Job{i}RoleManagedPolicy"]
         assert id in loop["Resources"][own]["DependsOn"]
@@ -152,15 +155,39 @@ def test_jobs_alike_but_for_the_stack_of_their_key_and_bucket_share_only_with_th
     common = {k: r for k, r in template["Resources"].items() if k.startswith(COMMON)}
     assert len(common) == 2
     for name, other in (("DatasetA", "DatasetB"), ("DatasetB", "DatasetA")):
-        roles = [{"Ref": _role(template, f"{name}{i}")} for i in range(3)]
-        [policy] = [r for r in common.values() if r["Properties"]["Roles"] == roles]
+        roles = [_role(template, f"{name}{i}") for i in range(3)]
+        [policy] = [common[k] for k in common if all(set(attached_policies(template, r)) >= {k} for r in roles)]
         assert f'"{name}:' in json.dumps(policy) and f'"{other}:' not in json.dumps(policy)
-        for i in range(3):
+        for role in roles:
             # Everything the role holds names its own dataset's key and bucket, none of the other's.
-            text = json.dumps(
-                [r for r in template["Resources"].values() if roles[i] in r["Properties"].get("Roles", [])]
-            )
+            text = json.dumps(attached_policies(template, role))
             assert f'"{name}:ExportsOutputFnGetAttKey' in text and f'"{other}:' not in text
+    # Named by the stacks they reference, not by which group was made first.
+    assert len({k[: len(COMMON) + 8] for k in common}) == 2
+
+
+def test_a_job_made_to_wait_for_another_of_the_same_common_policy_closes_no_dependency_cycle() -> None:
+    # train.node.add_dependency(prep): every resource of the training job depends on every one of the processing job.
+    app = cdk.App()
+    stack = cdk.Stack(app, "Chain", env=ENV)
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    bucket = s3.Bucket(stack, "Data", encryption_key=key, enforce_ssl=True)
+    alike: dict[str, Any] = {
+        "image": ContainerImage.from_registry(IMAGE),
+        "volume_encryption_key": key,
+        "output_encryption_key": key,
+        "output_bucket": bucket,
+    }
+    prep = ProcessingJob(stack, "Prep", outputs=[ProcessingOutput.to_bucket("out", bucket, "prep/")], **alike)
+    train = TrainingJob(stack, "Train", **alike)
+    train.node.add_dependency(prep)
+    template = app.synth().get_stack_by_name("Chain").template
+    assert [k for k in template["Resources"] if k.startswith(COMMON)]
+    assert cfn_lint(template) == []
+
+
+def test_the_loops_template_is_clean_for_cfn_lint(loop) -> None:
+    assert cfn_lint(loop) == []
 
 
 def test_a_jobs_own_policies_lose_the_common_statements_only_after_the_common_policy_is_made(loop) -> None:

@@ -17,7 +17,7 @@ import pytest
 import cfn
 from cdk_processing import Checkpoints, Completion, ContainerImage, ProcessingJob, ProcessingOutput, TrainingJob
 from cdk_processing.handler import kinds
-from cfn import Provider, resolve
+from cfn import Provider, cfn_lint, resolve
 from emulator import Outcome, SageMakerEmulator
 from harness import DeployedStack, describe
 
@@ -220,9 +220,7 @@ def test_start_only_renders_the_native_resource_from_the_same_request_with_no_la
     assert "ProcessingJobName" not in properties  # CloudFormation names it
     assert stack.resolve(job.processing_job_status) == {"Fn::GetAtt": [logical_id, "ProcessingJobStatus"]}
     assert stack.resolve(job.processing_job_arn) == {"Fn::GetAtt": [logical_id, "ProcessingJobArn"]}
-    from test_cfn_lint import _lint
-
-    assert _lint(dict(template)) == []
+    assert cfn_lint(dict(template)) == []
 
 
 def test_a_changed_request_gets_a_new_wait_condition_and_an_unchanged_one_keeps_it() -> None:
@@ -247,9 +245,7 @@ def test_a_changed_request_gets_a_new_wait_condition_and_an_unchanged_one_keeps_
 
 
 def test_the_long_wait_template_has_no_cfn_lint_errors_or_warnings(template) -> None:
-    from test_cfn_lint import _lint
-
-    assert _lint(template) == []
+    assert cfn_lint(template) == []
 
 
 def test_the_native_resource_stops_its_job_on_delete_per_its_schema() -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import jsii
-from aws_cdk import Stack
+from aws_cdk import Reference, Stack, Tokenization
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDependable, IValidation
@@ -24,7 +24,7 @@ from constructs import Construct, Dependable, DependencyGroup, IConstruct, IDepe
 from ._acknowledge import acknowledge, as_list, flatten_reference
 from ._compact import minimize
 from ._core.context import LibraryGrantee
-from ._memo import made, once, ref, stack_of
+from ._memo import made, once, path_of, ref, stack_of
 from ._principal import LibraryDocument, LibraryRole, ManagedPolicyPrincipal, PolicySlot, estimate
 
 LOG_GROUP_REASON = (
@@ -196,17 +196,41 @@ def attach_common(principal: iam.IPrincipal) -> None:
     group.append(principal)
     size = len(json.dumps(minimize([json.loads(values[k]) for k in unique]), separators=(",", ":")))
     if _pays(len(group), size):
-        digest = hashlib.sha256("\n".join(sorted(values[k] for k in unique)).encode()).hexdigest()[:8].upper()
+        named = sorted(_named_by(k, values[k], unique[k]) for k in unique)
+        digest = hashlib.sha256("\n".join(named).encode()).hexdigest()[:8].upper()
         _COMMON[key] = _common_policy(stack, digest, [unique[k] for k in sorted(unique)], group)
 
 
 def _same(statement: dict[str, Any], value: Any) -> str:
     """What a common ``statement`` (as written) is compared by: its ``value`` (resolved) when that names no resource
-    of a stack (no ``Ref`` but to a pseudo parameter, no ``Fn::GetAtt`` or ``Fn::ImportValue``, no ``${...}`` of
-    ``Fn::Sub`` but a pseudo parameter's), else its tokens."""
+    of a stack (no ``Ref`` but to a pseudo parameter of the environment, no ``Fn::GetAtt`` or ``Fn::ImportValue``, no
+    ``${...}`` of ``Fn::Sub`` but such a pseudo parameter's), else its tokens."""
     if _names_no_resource(value):
         return "value " + json.dumps(value, sort_keys=True)
     return "tokens " + json.dumps(statement, sort_keys=True, default=str)
+
+
+def _named_by(same: str, value: str, statement: dict[str, Any]) -> str:
+    """What names a common statement in its policy's logical id: its value (resolved), and for one compared by its
+    tokens (``same``), the stacks of the resources it references (another stack's resource may have the same logical
+    id: the name is not left to the order in which their jobs are made). Asked once per policy."""
+    if not same.startswith("tokens "):
+        return value
+    texts = [t for t in _strings(statement) if "${Token[" in t]
+    stacks = {
+        path_of(stack_of(token.target))
+        for text in texts
+        for token in Tokenization.reverse_string(text).tokens
+        if isinstance(token, Reference)
+    }
+    return f"{value} of {sorted(stacks)}"
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [s for item in items for s in _strings(item)]
 
 
 def _names_no_resource(value: Any) -> bool:
@@ -215,10 +239,10 @@ def _names_no_resource(value: Any) -> bool:
     if not isinstance(value, dict):
         return True
     if set(value) == {"Ref"}:
-        return str(value["Ref"]).startswith("AWS::")
+        return value["Ref"] in _PSEUDO
     if set(value) == {"Fn::Sub"}:
         text = value["Fn::Sub"]
-        return isinstance(text, str) and all(v.startswith("AWS::") for v in _SUB_VARIABLE.findall(text))
+        return isinstance(text, str) and all(v in _PSEUDO for v in _SUB_VARIABLE.findall(text))
     # A template's FindInMap names a mapping of its own (a mapping is no reference across stacks).
     if any(k.startswith("Fn::") for k in value) and not set(value) <= _OF_VALUES:
         return False
@@ -226,6 +250,9 @@ def _names_no_resource(value: Any) -> bool:
 
 
 _OF_VALUES = {"Fn::Join", "Fn::Select", "Fn::Split", "Fn::FindInMap"}
+# The pseudo parameters of the same value in every stack of an environment (not the stack's own name, id, topics:
+# another stack's are imports once the app is prepared).
+_PSEUDO = {"AWS::Partition", "AWS::Region", "AWS::AccountId", "AWS::URLSuffix", "AWS::NoValue"}
 _SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]*)\}")
 
 
@@ -248,7 +275,7 @@ def _common_policy(
     id = f"CdkProcessingJobCommonPolicy{digest}"
     taken = _NAMES.setdefault((ref(stack), id), 0)
     _NAMES[(ref(stack), id)] += 1
-    if taken:  # the same values as another set's, by other tokens (references to resources of other stacks)
+    if taken:  # the same values and stacks as another set's, by other tokens (not references: Lazy values, intrinsics)
         id += str(taken + 1)
     policy = iam.ManagedPolicy(
         stack,
@@ -263,8 +290,12 @@ def _common_policy(
 
 
 def _join(principal: ManagedPolicyPrincipal, policy: iam.ManagedPolicy) -> None:
-    """``principal`` 's role gets ``policy`` (its common statements), which its own policies no longer hold."""
-    policy.attach_to_role(principal.role)
+    """``principal`` 's role gets ``policy`` (its common statements), which its own policies no longer hold.
+
+    Attached by the role (its ``ManagedPolicyArns``), not by the policy's ``Roles``: the policy then depends on no
+    job's role, so that a job made to wait for another (``train.node.add_dependency(prep)``: every resource of one
+    on every resource of the other) closes no cycle through it."""
+    principal.role.add_managed_policy(policy)
     principal.remove(principal.commons)
     # The role's own policies lose the statements only once the policy holds them (on the update that makes it, a job
     # still running, started and not waited for, keeps its grants throughout); whatever waits for the role's policies
