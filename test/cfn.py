@@ -187,6 +187,22 @@ def attached_policies(template: dict[str, Any], role: str) -> dict[str, dict[str
     }
 
 
+def attached_to(template: dict[str, Any], policy: str) -> list[str]:
+    """The logical ids of the roles the policy of logical id ``policy`` is attached to (``attached_policies``)."""
+    return [
+        k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and policy in attached_policies(template, k)
+    ]
+
+
+def library_managed_policy_arns(template: dict[str, Any], role: str) -> list[Any]:
+    """The role's ``ManagedPolicyArns`` that are not a reference to a customer managed policy of the template (an AWS
+    managed policy, or any ARN): none for a role of the library's."""
+    own = [{"Ref": k} for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    return [a for a in template["Resources"][role]["Properties"].get("ManagedPolicyArns", []) if a not in own]
+
+
 def cfn_lint(template: dict[str, Any]) -> list[str]:
     """cfn-lint's errors and warnings on ``template`` (in us-east-1), one line each."""
     matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))

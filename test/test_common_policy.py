@@ -186,6 +186,18 @@ def test_a_job_made_to_wait_for_another_of_the_same_common_policy_closes_no_depe
     assert cfn_lint(template) == []
 
 
+def test_a_job_made_to_wait_for_another_of_the_same_kind_closes_no_cycle_through_their_shared_policy() -> None:
+    # Their kind's log group and metrics, ECR's login: one policy of the stack (CdkProcessingJobPolicy<needs>).
+    app = cdk.App()
+    stack = cdk.Stack(app, "Same")
+    first = ProcessingJob(stack, "First", image=ContainerImage.from_registry(IMAGE))
+    second = ProcessingJob(stack, "Second", image=ContainerImage.from_registry(IMAGE))
+    second.node.add_dependency(first)
+    template = app.synth().get_stack_by_name("Same").template
+    assert [k for k in template["Resources"] if k.startswith("CdkProcessingJobPolicy")]
+    assert cfn_lint(template) == []
+
+
 def test_the_loops_template_is_clean_for_cfn_lint(loop) -> None:
     assert cfn_lint(loop) == []
 

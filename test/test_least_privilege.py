@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from cdk_processing import ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput
-from cfn import grants, resolve, role_grants
+from cfn import attached_to, grants, resolve, role_grants
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
@@ -177,8 +177,8 @@ def test_statements_every_job_has_alike_are_in_one_shared_policy_holding_nothing
     [shared] = [k for k in template["Resources"] if k.startswith("CdkProcessingJobPolicy")]
     assert shared.startswith("CdkProcessingJobPolicyEcrLoginProcessingJobsLogs")
     policy = template["Resources"][shared]
-    roles = [{"Ref": _logical_id(template, f"Job{name}Role")} for name in ("A", "B")]
-    assert policy["Properties"]["Roles"] == roles
+    roles = [_logical_id(template, f"Job{name}Role") for name in ("A", "B")]
+    assert attached_to(template, shared) == roles
     actions = {a for a, _, _ in grants(resolve(policy["Properties"]["PolicyDocument"]["Statement"], template))}
     assert actions == {
         "ecr:GetAuthorizationToken",
@@ -273,8 +273,7 @@ def test_an_image_that_pulls_twice_shares_one_login_token_with_the_other_jobs() 
     ProcessingJob(stack, "One", image=main_image)
     template = dict(app.synth().get_stack_by_name("Two").template)
     [shared] = [k for k in template["Resources"] if k.startswith("CdkProcessingJobPolicy")]
-    roles = template["Resources"][shared]["Properties"]["Roles"]
-    assert roles == [{"Ref": _logical_id(template, "BothRole")}, {"Ref": _logical_id(template, "OneRole")}]
+    assert attached_to(template, shared) == [_logical_id(template, "BothRole"), _logical_id(template, "OneRole")]
     pulls = {json.loads(r) for a, r, _ in role_grants(template, "BothRole") if a == "ecr:BatchGetImage"}
     assert pulls == {
         "arn:aws:ecr:us-east-1:123456789012:repository/prep",

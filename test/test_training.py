@@ -31,7 +31,7 @@ from cdk_processing import (
     TrainingInput,
     TrainingJob,
 )
-from cfn import ACCOUNT, REGION, role_grants
+from cfn import ACCOUNT, REGION, attached_policies, role_grants
 from stacks import TRAIN_IMAGE_URI
 
 TRAINING = "Custom::SageMakerTrainingJob"
@@ -55,10 +55,10 @@ def _statements(template: dict[str, Any], role_path: str) -> list[dict[str, Any]
     }
     return [
         s
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::IAM::ManagedPolicy"
-        and any(role.get("Ref") in roles for role in r["Properties"].get("Roles", []))
-        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        for role in sorted(roles)
+        for k, document in attached_policies(template, role).items()
+        if template["Resources"][k]["Type"] == "AWS::IAM::ManagedPolicy"
+        for s in document["Statement"]
     ]
 
 

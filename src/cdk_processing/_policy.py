@@ -150,7 +150,9 @@ def attach_shared(principal: iam.IPrincipal) -> None:
     policy, made_with = _SHARED[key]
     if made_with != fingerprint:  # a name stands for one set of statements: a defect of the library otherwise
         raise AssertionError(f"shared statements {profile} differ between jobs: {made_with} != {fingerprint}")
-    policy.attach_to_role(principal.role)
+    # Attached by the role, as the common policy is (``_join``): the policy depends on no job's role, so that a job
+    # made to wait for another of the same needs closes no dependency cycle through it.
+    principal.role.add_managed_policy(policy)
     if isinstance(principal.role, LibraryRole):
         principal.role.policy_added(policy)
 
