@@ -203,6 +203,45 @@ def library_managed_policy_arns(template: dict[str, Any], role: str) -> list[Any
     return [a for a in template["Resources"][role]["Properties"].get("ManagedPolicyArns", []) if a not in own]
 
 
+def waits_for(template: dict[str, Any], logical_id: str, other: str) -> bool:
+    """Whether CloudFormation creates (and updates) ``logical_id`` only after ``other``: ``other`` is among what it
+    depends on, by ``DependsOn`` or by reference (``Ref``, ``Fn::GetAtt``, a ``${...}`` of ``Fn::Sub``), directly or
+    through others."""
+    resources = template["Resources"]
+    seen: set[str] = set()
+    todo = [logical_id]
+    while todo:
+        resource = resources[todo.pop()]
+        depends = resource.get("DependsOn", [])
+        for needed in ([depends] if isinstance(depends, str) else depends) + sorted(_referenced(resource, resources)):
+            if needed not in seen:
+                seen.add(needed)
+                todo.append(needed)
+    return other in seen
+
+
+def _referenced(value: Any, resources: dict[str, Any]) -> set[str]:
+    """The resources of the template ``value`` references."""
+    if isinstance(value, list):
+        return set().union(*(_referenced(v, resources) for v in value))
+    if not isinstance(value, dict):
+        return set()
+    found: set[str] = set()
+    for key, argument in value.items():
+        if key == "Ref" and argument in resources:
+            found.add(argument)
+        elif key == "Fn::GetAtt":
+            found.add(argument[0] if isinstance(argument, list) else argument.split(".")[0])
+        elif key == "Fn::Sub":
+            text = argument if isinstance(argument, str) else argument[0]
+            found |= {v.split(".")[0] for v in re.findall(r"\$\{([^}!]*)\}", text)} & set(resources)
+            if not isinstance(argument, str):
+                found |= _referenced(argument[1], resources)
+        else:
+            found |= _referenced(argument, resources)
+    return found
+
+
 def cfn_lint(template: dict[str, Any]) -> list[str]:
     """cfn-lint's errors and warnings on ``template`` (in us-east-1), one line each."""
     matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))

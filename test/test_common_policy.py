@@ -16,7 +16,7 @@ from aws_cdk import aws_s3 as s3
 
 from cdk_processing import Code, ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput, TrainingJob
 from cdk_processing._principal import LibraryDocument
-from cfn import VOLUME_KEY_ACTIONS, attached_policies, cfn_lint, job_resources, resolve, role_grants
+from cfn import VOLUME_KEY_ACTIONS, attached_policies, cfn_lint, job_resources, resolve, role_grants, waits_for
 from emulator import Outcome
 from harness import DeployedStack
 
@@ -83,9 +83,8 @@ def test_alike_jobs_hold_what_they_use_alike_in_one_policy_attached_to_each_and_
     assert "Roles" not in policy["Properties"]
     attached = [k for k, r in loop["Resources"].items() if {"Ref": id} in r["Properties"].get("ManagedPolicyArns", [])]
     assert attached == [_role(loop, f"Job{i}") for i in range(4)]
-    for i in range(4):  # the job waits for it through its own policy, which waits for it
-        [own] = [k for k in _job(loop, f"Job{i}")[1]["DependsOn"] if k[:-8] == f"Job{i}RoleManagedPolicy"]
-        assert id in loop["Resources"][own]["DependsOn"]
+    for i in range(4):  # the job waits for it through its role (its RoleArn), which attaches it
+        assert waits_for(loop, _job(loop, f"Job{i}")[0], id)
     assert id not in json.dumps([r for k, r in loop["Resources"].items() if k.startswith("Odd")])
     actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _list(s["Action"])}
     assert {"kms:Decrypt", "kms:CreateGrant", "ecr:BatchGetImage", "ec2:CreateNetworkInterface", "s3:GetObject"} <= (
@@ -202,11 +201,14 @@ def test_the_loops_template_is_clean_for_cfn_lint(loop) -> None:
     assert cfn_lint(loop) == []
 
 
-def test_a_jobs_own_policies_lose_the_common_statements_only_after_the_common_policy_is_made(loop) -> None:
+def test_a_jobs_own_policies_lose_the_common_statements_only_after_its_role_attaches_the_common_policy(loop) -> None:
+    # On the update that makes the common policy, CloudFormation updates the role (attaching it) before the role's own
+    # policies (which reference the role): a job still running keeps its grants throughout.
     [id] = [k for k in loop["Resources"] if k.startswith(COMMON)]
     for i in range(4):
-        [own] = [r for k, r in loop["Resources"].items() if k[:-8] == f"Job{i}RoleManagedPolicy"]
-        assert id in own["DependsOn"]
+        [own] = [k for k in loop["Resources"] if k[:-8] == f"Job{i}RoleManagedPolicy"]
+        assert waits_for(loop, own, _role(loop, f"Job{i}")) and waits_for(loop, _role(loop, f"Job{i}"), id)
+        assert not waits_for(loop, id, own)
 
 
 def test_taking_statements_out_of_a_policy_never_leaves_it_without_one() -> None:

@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from cdk_processing import ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput
-from cfn import attached_to, grants, resolve, role_grants
+from cfn import attached_to, grants, resolve, role_grants, waits_for
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
@@ -140,8 +140,8 @@ def test_a_wide_job_spreads_its_statements_over_managed_policies_within_iams_siz
     ]
     assert 2 <= len(policies) <= 10 and max(sizes) <= 6144, sizes
     assert sum(sizes) > 6144
-    job = next(r for r in template["Resources"].values() if r["Type"] == "Custom::SageMakerProcessingJob")
-    assert set(policies) <= set(job["DependsOn"])
+    job = next(k for k, r in template["Resources"].items() if r["Type"] == "Custom::SageMakerProcessingJob")
+    assert all(waits_for(template, job, policy) for policy in policies)
     statements = [
         s for r in policies.values() for s in resolve(r["Properties"]["PolicyDocument"]["Statement"], template)
     ]
@@ -190,7 +190,9 @@ def test_statements_every_job_has_alike_are_in_one_shared_policy_holding_nothing
     own = [_logical_id(template, p) for p in ("Data", "DataKey", "KeyA", "KeyB")]
     assert not [word for word in ("raw/", "out/", "log-stream", "joba", "jobb", *own) if word in text]
     for name in ("A", "B"):
-        assert shared in template["Resources"][_logical_id(template, f"Job{name}")]["DependsOn"]
+        # By its role, which attaches it (ManagedPolicyArns), and which the job references (RoleArn).
+        assert waits_for(template, _logical_id(template, f"Job{name}"), shared)
+        assert shared not in template["Resources"][_logical_id(template, f"Job{name}")]["DependsOn"]
         own = template["Resources"][_logical_id(template, f"Job{name}RoleManagedPolicy")]
         assert "logs:CreateLogGroup" not in json.dumps(own) and "ecr:GetAuthorizationToken" not in json.dumps(own)
 

@@ -151,10 +151,10 @@ def attach_shared(principal: iam.IPrincipal) -> None:
     if made_with != fingerprint:  # a name stands for one set of statements: a defect of the library otherwise
         raise AssertionError(f"shared statements {profile} differ between jobs: {made_with} != {fingerprint}")
     # Attached by the role, as the common policy is (``_join``): the policy depends on no job's role, so that a job
-    # made to wait for another of the same needs closes no dependency cycle through it.
+    # made to wait for another of the same needs closes no dependency cycle through it; and whatever references the
+    # role (the job, by its RoleArn) waits for it, as CloudFormation creates and updates a resource after those it
+    # references: no DependsOn of its own.
     principal.role.add_managed_policy(policy)
-    if isinstance(principal.role, LibraryRole):
-        principal.role.policy_added(policy)
 
 
 _SHARED: dict[tuple[str, str], tuple[iam.ManagedPolicy, str]] = {}
@@ -296,14 +296,12 @@ def _join(principal: ManagedPolicyPrincipal, policy: iam.ManagedPolicy) -> None:
 
     Attached by the role (its ``ManagedPolicyArns``), not by the policy's ``Roles``: the policy then depends on no
     job's role, so that a job made to wait for another (``train.node.add_dependency(prep)``: every resource of one
-    on every resource of the other) closes no cycle through it."""
+    on every resource of the other) closes no cycle through it. CloudFormation creates and updates a resource after
+    those it references, so the role attaches the policy before the job (its RoleArn) starts, and before the role's
+    own policies (their Roles) lose the statements on the update that makes it: a job still running, started and not
+    waited for, keeps its grants throughout. No DependsOn."""
     principal.role.add_managed_policy(policy)
     principal.remove(principal.commons)
-    # The role's own policies lose the statements only once the policy holds them (on the update that makes it, a job
-    # still running, started and not waited for, keeps its grants throughout); whatever waits for the role's policies
-    # (the job) waits for it through them.
-    for own in principal.policies:
-        own.node.add_dependency(policy)
 
 
 # By stack and common statements (resolved): the principals of the jobs that have them, until their policy pays; then
