@@ -13,6 +13,7 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from constructs import Construct
 
 from cdk_processing import Code, ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput, TrainingJob
 from cdk_processing._principal import LibraryDocument
@@ -36,23 +37,21 @@ def _stack(jobs: list[int], *, odd: bool = False) -> dict[str, Any]:
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
 
     def job(id: str, volume_key: kms.IKey) -> None:
-        ProcessingJob(
-            stack,
-            id,
-            image=ContainerImage.from_registry(IMAGE),
-            code=Code.from_asset(str(SCRIPT)),
-            inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{id}/")],
-            outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{id}/")],
-            vpc=vpc,
-            volume_encryption_key=volume_key,
-            output_encryption_key=key,
-        )
+        code = Code.from_asset(str(SCRIPT))
+        _job_on(stack, id, bucket, code=code, vpc=vpc, volume_encryption_key=volume_key, output_encryption_key=key)
 
     for i in jobs:
         job(f"Job{i}", key)
     if odd:
         job("Odd", kms.Key(stack, "OddKey", enable_key_rotation=True))
     return dict(app.synth().get_stack_by_name("Loop").template)
+
+
+def _job_on(scope: Construct, id: str, bucket: s3.IBucket, **props: Any) -> None:
+    """A processing job reading ``raw/<id>/`` and writing ``out/<id>/`` of ``bucket``, with ``props``."""
+    inputs = [ProcessingInput.from_bucket("raw", bucket, f"raw/{id}/")]
+    outputs = [ProcessingOutput.to_bucket("out", bucket, f"out/{id}/")]
+    ProcessingJob(scope, id, image=ContainerImage.from_registry(IMAGE), inputs=inputs, outputs=outputs, **props)
 
 
 @pytest.fixture(scope="module")
@@ -143,13 +142,7 @@ def test_jobs_alike_but_for_the_stack_of_their_key_and_bucket_share_only_with_th
     jobs = cdk.Stack(app, "Jobs", env=ENV)
     for name, bucket in data.items():
         for i in range(3):
-            ProcessingJob(
-                jobs,
-                f"{name}{i}",
-                image=ContainerImage.from_registry(IMAGE),
-                inputs=[ProcessingInput.from_bucket("raw", bucket, f"raw/{i}/")],
-                outputs=[ProcessingOutput.to_bucket("out", bucket, f"out/{i}/")],
-            )
+            _job_on(jobs, f"{name}{i}", bucket)
     template = app.synth().get_stack_by_name("Jobs").template
     common = {k: r for k, r in template["Resources"].items() if k.startswith(COMMON)}
     assert len(common) == 2

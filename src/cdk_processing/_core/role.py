@@ -10,9 +10,10 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .. import _model
+from .._common_policy import attach_common
 from .._memo import made, once, path_of, stack_of
 from .._naming import role_path
-from .._policy import allow, attach_common, attach_shared
+from .._policy import allow, attach_shared
 from .._principal import LibraryRole, ManagedPolicyPrincipal
 from .._validation import fail, is_unresolved
 from ..handler.kinds import JobKind
