@@ -16,10 +16,11 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_processing import Code, ContainerImage, ProcessingInput, ProcessingJob, ProcessingOutput, TrainingJob
+from cdk_processing._common_policy import _same
 from cdk_processing._principal import LibraryDocument
 from cfn import VOLUME_KEY_ACTIONS, attached_policies, cfn_lint, job_resources, resolve, role_grants, waits_for
 from emulator import Outcome
-from harness import DeployedStack
+from harness import DeployedStack, prefix_of
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:1.0"
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
@@ -254,3 +255,54 @@ def test_alike_jobs_added_to_a_deployed_stack_of_one_run_alone_and_removed_again
     assert sorted(r[0].status for r in outcome.responses.values()) == ["SUCCESS"] * 4
     assert {r[0].physical_resource_id for r in outcome.responses.values()} == set(after) - {before}
     assert emulator.calls["CreateProcessingJob"] - created == 4
+
+
+def test_a_failed_update_adding_alike_jobs_deletes_them_and_leaves_the_first_as_it_was(
+    provider, emulator, loop, alone
+) -> None:
+    emulator.plan(Outcome("Completed", after_describes=1))
+    stack = DeployedStack(provider, alone[0])
+    assert stack.deploy().ok
+    first, _ = _job(loop, "Job0")
+    before = dict(stack.physical)
+    emulator.plan(
+        Outcome("Failed", after_describes=1, failure_reason="bad data"), prefix_of(loop, _job(loop, "Job2")[0])
+    )
+
+    outcome = stack.update(loop)
+
+    assert outcome.status == "UPDATE_ROLLBACK_COMPLETE" and "bad data" in outcome.reason
+    assert first not in outcome.responses
+    # What the update created is deleted again: the stack is the stack of one job it was.
+    assert stack.physical == before and stack.template is alone[0]
+    deleted = [r for k, rs in outcome.responses.items() for r in rs[1:]]
+    assert len(deleted) == len(outcome.responses) == 4 and all(r.status == "SUCCESS" for r in deleted)
+    assert emulator.running() == []
+    assert stack.destroy().status == "DELETE_COMPLETE"
+
+
+@pytest.mark.parametrize(
+    ("value", "compared_by_value"),
+    [
+        ({"Ref": "AWS::Partition"}, True),
+        ({"Fn::Sub": "arn:${AWS::Partition}:s3:::cdk-assets-${AWS::AccountId}-${AWS::Region}/a.py"}, True),
+        ({"Fn::Sub": "${!Literal}-${AWS::URLSuffix}"}, True),
+        ({"Fn::FindInMap": ["Images", {"Ref": "AWS::Region"}, "account"]}, True),
+        ({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::b"]]}, True),
+        # A stack's own pseudo parameters are another stack's imports once the app is prepared.
+        ({"Ref": "AWS::StackName"}, False),
+        ({"Fn::Sub": "${AWS::StackId}/x"}, False),
+        ({"Fn::GetAtt": ["Key961B73FD", "Arn"]}, False),
+        ({"Fn::Sub": "${Data666C94C7.Arn}/raw/*"}, False),
+        ({"Fn::Sub": ["${X}", {"X": "y"}]}, False),
+        ({"Fn::Join": ["", [{"Ref": "BucketName"}, "/a"]]}, False),
+        ({"Fn::ImportValue": "Other:Export"}, False),
+        ({"Fn::If": ["C", "a", "b"]}, False),
+    ],
+)
+def test_only_values_of_literals_and_the_environments_pseudo_parameters_are_compared_by_value(
+    value: Any, compared_by_value: bool
+) -> None:
+    statement = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["${Token[TOKEN.1]}"]}
+    resolved = {**statement, "Resource": value}
+    assert _same(statement, resolved).startswith("value ") is compared_by_value
