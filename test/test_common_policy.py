@@ -227,14 +227,19 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _deployed_alone(provider: Any, emulator: Any, template: dict[str, Any]) -> tuple[DeployedStack, str]:
+    """The stack of job 0 alone deployed, its job completing at its first Describe; and the job's logical id."""
+    emulator.plan(Outcome("Completed", after_describes=1))
+    stack = DeployedStack(provider, template)
+    assert stack.deploy().ok
+    return stack, _job(template, "Job0")[0]
+
+
 def test_alike_jobs_added_to_a_deployed_stack_of_one_run_alone_and_removed_again_are_deleted_alone(
     provider, emulator, loop, alone
 ) -> None:
     # Through the packaged handler into the emulator: the update that makes the common policy reaches no deployed job.
-    emulator.plan(Outcome("Completed", after_describes=1))
-    stack = DeployedStack(provider, alone[0])
-    assert stack.deploy().ok
-    first, _ = _job(loop, "Job0")
+    stack, first = _deployed_alone(provider, emulator, alone[0])
     before = stack.physical[first]
     created = emulator.calls["CreateProcessingJob"]
 
@@ -260,10 +265,7 @@ def test_alike_jobs_added_to_a_deployed_stack_of_one_run_alone_and_removed_again
 def test_a_failed_update_adding_alike_jobs_deletes_them_and_leaves_the_first_as_it_was(
     provider, emulator, loop, alone
 ) -> None:
-    emulator.plan(Outcome("Completed", after_describes=1))
-    stack = DeployedStack(provider, alone[0])
-    assert stack.deploy().ok
-    first, _ = _job(loop, "Job0")
+    stack, first = _deployed_alone(provider, emulator, alone[0])
     before = dict(stack.physical)
     emulator.plan(
         Outcome("Failed", after_describes=1, failure_reason="bad data"), prefix_of(loop, _job(loop, "Job2")[0])
