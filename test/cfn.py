@@ -112,10 +112,14 @@ def resolve(value: Any, template: dict[str, Any], outputs: dict[str, dict[str, s
             name, top, second = (resolve(a, template, outputs) for a in argument)
             return template["Mappings"][name][top][second]
         if function == "Fn::Sub" and isinstance(argument, str):
-            return re.sub(r"\$\{(!?)([^}]*)\}", lambda m: _sub_variable(m[1], m[2], template, outputs), argument)
+            return _SUB_VARIABLE.sub(lambda m: _sub_variable(m[1], m[2], template, outputs), argument)
         if function.startswith("Fn::"):
             raise NotImplementedError(f"{function} is not resolved by the test harness")
     return {k: resolve(v, template, outputs) for k, v in value.items()}
+
+
+# A ``${...}`` of an ``Fn::Sub`` body: ``!`` (escaped: the literal text) and the variable's name.
+_SUB_VARIABLE = re.compile(r"\$\{(!?)([^}]*)\}")
 
 
 def _sub_variable(escaped: str, name: str, template: dict[str, Any], outputs: dict[str, dict[str, str]]) -> str:
@@ -211,13 +215,18 @@ def waits_for(template: dict[str, Any], logical_id: str, other: str) -> bool:
     seen: set[str] = set()
     todo = [logical_id]
     while todo:
-        resource = resources[todo.pop()]
-        depends = resource.get("DependsOn", [])
-        for needed in ([depends] if isinstance(depends, str) else depends) + sorted(_referenced(resource, resources)):
+        for needed in sorted(needs(resources[todo.pop()], resources)):
             if needed not in seen:
                 seen.add(needed)
                 todo.append(needed)
     return other in seen
+
+
+def needs(resource: dict[str, Any], resources: dict[str, Any]) -> set[str]:
+    """The resources of ``resources`` (a template's) that ``resource`` directly depends on: its ``DependsOn`` and
+    what it references."""
+    depends = resource.get("DependsOn", [])
+    return set([depends] if isinstance(depends, str) else depends) | _referenced(resource, resources)
 
 
 def _referenced(value: Any, resources: dict[str, Any]) -> set[str]:
@@ -234,7 +243,7 @@ def _referenced(value: Any, resources: dict[str, Any]) -> set[str]:
             found.add(argument[0] if isinstance(argument, list) else argument.split(".")[0])
         elif key == "Fn::Sub":
             text = argument if isinstance(argument, str) else argument[0]
-            found |= {v.split(".")[0] for v in re.findall(r"\$\{([^}!]*)\}", text)} & set(resources)
+            found |= {name.split(".")[0] for bang, name in _SUB_VARIABLE.findall(text) if not bang} & set(resources)
             if not isinstance(argument, str):
                 found |= _referenced(argument[1], resources)
         else:

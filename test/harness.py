@@ -24,7 +24,7 @@ import boto3
 from botocore import xform_name
 
 from cdk_processing.handler import kinds
-from cfn import Provider, Response, delivered_properties, job_resources, run_concurrently
+from cfn import Provider, Response, delivered_properties, job_resources, needs, run_concurrently
 from cfn import event as cfn_event
 
 
@@ -183,32 +183,16 @@ class Outcome:
         return self.status.endswith("_COMPLETE") and "ROLLBACK" not in self.status
 
 
-def _references(value: Any) -> set[str]:
-    if isinstance(value, list):
-        return set().union(*(_references(v) for v in value)) if value else set()
-    if not isinstance(value, dict):
-        return set()
-    if len(value) == 1:
-        ((function, argument),) = value.items()
-        if function == "Ref" and isinstance(argument, str):
-            return {argument}
-        if function == "Fn::GetAtt":
-            return {argument[0] if isinstance(argument, list) else argument.split(".")[0]}
-    return set().union(*(_references(v) for v in value.values())) if value else set()
-
-
 def waves(template: dict[str, Any]) -> list[list[str]]:
     """The stack's processing-job resources in creation order: each wave depends only on earlier waves."""
     jobs = job_resources(template)
-    needs = {}
+    needed: dict[str, set[str]] = {}
     for logical_id, resource in jobs.items():
-        depends = resource.get("DependsOn", [])
-        depends = [depends] if isinstance(depends, str) else depends
-        needs[logical_id] = (set(depends) | _references(resource["Properties"])) & set(jobs) - {logical_id}
+        needed[logical_id] = needs(resource, template["Resources"]) & set(jobs) - {logical_id}
     ordered: list[list[str]] = []
     done: set[str] = set()
     while len(done) < len(jobs):
-        wave = sorted(k for k in jobs if k not in done and needs[k] <= done)
+        wave = sorted(k for k in jobs if k not in done and needed[k] <= done)
         assert wave, f"dependency cycle among {set(jobs) - done}"
         ordered.append(wave)
         done |= set(wave)
